@@ -1,0 +1,1 @@
+//! The headless command line (clap) over the same core as the GUI.

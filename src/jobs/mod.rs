@@ -1,0 +1,1 @@
+//! The bulk engine: rate limits, retries, cancellation, progress, the durable journal. No egui.

@@ -1,0 +1,18 @@
+//! certdesk: one desktop window for the certificates that live in Alibaba Cloud (KMS, private CA,
+//! ESA, VOD) and Huawei Cloud (IoTDA).
+//!
+//! Dependencies point one way: `ui → app → jobs → cloud → signing`; everything may use `model`;
+//! the simulator (`sim`) knows only `signing` and `model`; `store` serves `app` and `jobs`.
+
+pub mod app;
+pub mod certs;
+pub mod cli;
+pub mod cloud;
+pub mod credentials;
+pub mod jobs;
+pub mod model;
+pub mod profiles;
+pub mod signing;
+pub mod sim;
+pub mod store;
+pub mod ui;

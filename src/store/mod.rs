@@ -1,0 +1,1 @@
+//! SQLite persistence: inventory cache, job journal, audit log; migrations in one place.

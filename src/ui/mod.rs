@@ -1,0 +1,1 @@
+//! egui drawing only: reads `app` state and returns actions.
