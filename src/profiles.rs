@@ -73,3 +73,67 @@ pub fn huawei_from_env() -> Option<(HuaweiCredentials, Option<String>)> {
         env_nonempty("HUAWEICLOUD_SDK_PROJECT_ID"),
     ))
 }
+
+/// Credentials of either cloud, as resolved for one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountCredentials {
+    /// Alibaba Cloud AccessKey.
+    Alibaba(AlibabaCredentials),
+    /// Huawei Cloud AK/SK.
+    Huawei(HuaweiCredentials),
+}
+
+/// A usable account: the profile's settings plus its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Non-secret settings (for environment credentials: a synthesized profile named `env`).
+    pub profile: Profile,
+    /// The credentials to sign with.
+    pub credentials: AccountCredentials,
+}
+
+/// Default region of a provider when nothing else says (Alibaba: cn-hangzhou, Huawei: cn-north-4).
+pub fn default_region(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Alibaba => "cn-hangzhou",
+        Provider::Huawei => "cn-north-4",
+    }
+}
+
+/// Finds the account to use for `provider`: the named profile (file + keyring), else the SDK
+/// environment variables.
+// TODO(infra): profiles file + keyring lookup; until then only the environment is consulted.
+pub fn resolve(profile_name: Option<&str>, provider: Provider) -> Result<Account, ProfileError> {
+    let _ = profile_name;
+    let env_profile = |access_key_id: String, project_id: Option<String>| Profile {
+        name: "env".to_string(),
+        provider,
+        region: default_region(provider).to_string(),
+        endpoint: None,
+        access_key_id,
+        alibaba_signature: AlibabaSignatureVersion::default(),
+        huawei_signing: HuaweiSigning::default(),
+        project_id,
+        instance_id: None,
+    };
+    match provider {
+        Provider::Alibaba => alibaba_from_env()
+            .map(|c| Account {
+                profile: env_profile(c.access_key_id.clone(), None),
+                credentials: AccountCredentials::Alibaba(c),
+            })
+            .ok_or(ProfileError::NoCredentials {
+                provider,
+                hint: "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            }),
+        Provider::Huawei => huawei_from_env()
+            .map(|(c, project)| Account {
+                profile: env_profile(c.access_key.clone(), project),
+                credentials: AccountCredentials::Huawei(c),
+            })
+            .ok_or(ProfileError::NoCredentials {
+                provider,
+                hint: "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
+            }),
+    }
+}
