@@ -140,9 +140,22 @@ fn sign_csr(csr_pem: &str) -> String {
     let (_, csr) =
         x509_parser::certification_request::X509CertificationRequest::from_der(block.contents())
             .unwrap();
-    let spki =
-        rcgen::SubjectPublicKeyInfo::from_der(csr.certification_request_info.subject_pki.raw)
-            .unwrap();
+    struct CsrKey(Vec<u8>);
+    impl rcgen::PublicKeyData for CsrKey {
+        fn der_bytes(&self) -> &[u8] {
+            &self.0
+        }
+        fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
+            &rcgen::PKCS_ECDSA_P256_SHA256
+        }
+    }
+    let spki = CsrKey(
+        csr.certification_request_info
+            .subject_pki
+            .subject_public_key
+            .data
+            .to_vec(),
+    );
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

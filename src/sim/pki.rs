@@ -7,7 +7,6 @@
 use md5::Md5;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{DerSignature, SigningKey};
-use p256::pkcs8::EncodePrivateKey;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, RemoteKeyPair, SanType, SerialNumber,
@@ -85,6 +84,7 @@ impl EcKey {
     /// PKCS#8 PEM of the private key.
     #[cfg(test)]
     pub(crate) fn private_pem(&self) -> Result<String, PkiError> {
+        use p256::pkcs8::EncodePrivateKey;
         self.signing
             .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
             .map(|pem| pem.to_string())
