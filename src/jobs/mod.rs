@@ -5,6 +5,7 @@
 //! [`BulkBackend`], so the engine itself is tested with an in-memory backend and the real clients
 //! are adapted in `backends`.
 
+pub mod backends;
 mod engine;
 mod retry;
 
