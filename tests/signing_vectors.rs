@@ -16,7 +16,10 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
         .iter()
         .map(|p| {
             let p = p.as_array().unwrap();
-            (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string())
+            (
+                p[0].as_str().unwrap().to_string(),
+                p[1].as_str().unwrap().to_string(),
+            )
         })
         .collect()
 }
@@ -56,7 +59,11 @@ fn check_acs3(id: &str, inputs: &Value, headers: &Value, expected: &Value) -> us
     if let Some(exp) = expected["hashed_payload"].as_str() {
         assert_eq!(hashed_payload, exp, "{id}: hashed_payload diverges");
     }
-    assert_eq!(sig.authorization, s(expected, "authorization"), "{id}: authorization diverges");
+    assert_eq!(
+        sig.authorization,
+        s(expected, "authorization"),
+        "{id}: authorization diverges"
+    );
     let parsed = acs3::parse_authorization(&sig.authorization).unwrap();
     assert_eq!(parsed.signature, sig.signature);
     assert_eq!(parsed.credential, s(inputs, "access_key_id"));
@@ -65,7 +72,13 @@ fn check_acs3(id: &str, inputs: &Value, headers: &Value, expected: &Value) -> us
 
 #[test]
 fn alibaba_percent_encoding_table() {
-    for (raw, encoded) in [(" ", "%20"), ("*", "%2A"), ("~", "~"), ("é", "%C3%A9"), ("\n", "%0A")] {
+    for (raw, encoded) in [
+        (" ", "%20"),
+        ("*", "%2A"),
+        ("~", "~"),
+        ("é", "%C3%A9"),
+        ("\n", "%0A"),
+    ] {
         assert_eq!(pct(raw), encoded);
     }
 }
@@ -83,9 +96,16 @@ fn alibaba_v1_vectors() {
         let params = pairs(&inputs["params"]);
         let sig = acs1::sign(s(inputs, "method"), &params, s(inputs, "secret"));
         if let Some(exp) = v["canonicalized_query_string"].as_str() {
-            assert_eq!(sig.canonicalized_query_string, exp, "{id}: canonicalized query diverges");
+            assert_eq!(
+                sig.canonicalized_query_string, exp,
+                "{id}: canonicalized query diverges"
+            );
         }
-        assert_eq!(sig.string_to_sign, s(v, "string_to_sign"), "{id}: string to sign diverges");
+        assert_eq!(
+            sig.string_to_sign,
+            s(v, "string_to_sign"),
+            "{id}: string to sign diverges"
+        );
         assert_eq!(sig.signature, s(v, "signature"), "{id}: signature diverges");
         if let Some(exp) = v["signature_query_encoded"].as_str() {
             assert_eq!(pct(&sig.signature), exp, "{id}: encoded signature diverges");
@@ -108,10 +128,20 @@ fn alibaba_v1_vectors() {
                     (pct_decode(k, true), pct_decode(v, true))
                 }));
             }
-            let signature = wire.iter().find(|(k, _)| k == "Signature").map(|(_, v)| v.clone());
-            assert_eq!(signature.as_deref(), Some(sig.signature.as_str()), "{id}: wire signature");
+            let signature = wire
+                .iter()
+                .find(|(k, _)| k == "Signature")
+                .map(|(_, v)| v.clone());
+            assert_eq!(
+                signature.as_deref(),
+                Some(sig.signature.as_str()),
+                "{id}: wire signature"
+            );
             let re = acs1::sign(s(inputs, "method"), &wire, s(inputs, "secret"));
-            assert_eq!(re.signature, sig.signature, "{id}: wire parameters re-sign differently");
+            assert_eq!(
+                re.signature, sig.signature,
+                "{id}: wire parameters re-sign differently"
+            );
         }
         n += 1;
     }
@@ -148,7 +178,9 @@ fn huawei_vectors() {
         let id = s(v, "name");
         let inputs = &v["inputs"];
         let http = &v["http"];
-        let (path, query) = s(http, "path_sent").split_once('?').unwrap_or((s(http, "path_sent"), ""));
+        let (path, query) = s(http, "path_sent")
+            .split_once('?')
+            .unwrap_or((s(http, "path_sent"), ""));
         let query: Vec<(String, String)> = query
             .split('&')
             .filter(|p| !p.is_empty())
@@ -158,8 +190,15 @@ fn huawei_vectors() {
             })
             .collect();
         // The SDK sends the canonical query verbatim on the wire.
-        let wire_query = s(http, "path_sent").split_once('?').map(|(_, q)| q).unwrap_or("");
-        assert_eq!(certdesk::signing::canonical_query(&query), wire_query, "{id}: wire query");
+        let wire_query = s(http, "path_sent")
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or("");
+        assert_eq!(
+            certdesk::signing::canonical_query(&query),
+            wire_query,
+            "{id}: wire query"
+        );
         let headers: Vec<(String, String)> = http["headers_sent"]
             .as_object()
             .unwrap()
@@ -167,7 +206,8 @@ fn huawei_vectors() {
             .filter(|(k, _)| k.as_str() != "Authorization")
             .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
             .collect();
-        let derived = inputs["derived"].as_bool().unwrap_or(false) || inputs.get("derived_region").is_some();
+        let derived =
+            inputs["derived"].as_bool().unwrap_or(false) || inputs.get("derived_region").is_some();
         let algorithm = if derived {
             huawei::Algorithm::Derived {
                 region: inputs["region_id"]
@@ -175,7 +215,10 @@ fn huawei_vectors() {
                     .or(inputs["derived_region"].as_str())
                     .unwrap()
                     .to_string(),
-                service: inputs["derived_service"].as_str().unwrap_or("iotdm").to_string(),
+                service: inputs["derived_service"]
+                    .as_str()
+                    .unwrap_or("iotdm")
+                    .to_string(),
             }
         } else {
             huawei::Algorithm::Basic
@@ -189,14 +232,37 @@ fn huawei_vectors() {
             body: body.as_bytes(),
         };
         let sig = huawei::sign(&req, s(inputs, "ak"), s(inputs, "sk"), &algorithm).unwrap();
-        assert_eq!(sig.canonical_request, s(v, "canonical_request"), "{id}: canonical request diverges");
-        assert_eq!(sig.signed_headers, s(v, "signed_headers"), "{id}: signed headers diverge");
-        assert_eq!(sig.string_to_sign, s(v, "string_to_sign"), "{id}: string to sign diverges");
-        if let (Some(info), Some(key)) = (v["derivation_info"].as_str(), v["derived_signing_key"].as_str()) {
-            assert_eq!(huawei::derived_signing_key(s(inputs, "ak"), s(inputs, "sk"), info), key, "{id}: derived key");
+        assert_eq!(
+            sig.canonical_request,
+            s(v, "canonical_request"),
+            "{id}: canonical request diverges"
+        );
+        assert_eq!(
+            sig.signed_headers,
+            s(v, "signed_headers"),
+            "{id}: signed headers diverge"
+        );
+        assert_eq!(
+            sig.string_to_sign,
+            s(v, "string_to_sign"),
+            "{id}: string to sign diverges"
+        );
+        if let (Some(info), Some(key)) = (
+            v["derivation_info"].as_str(),
+            v["derived_signing_key"].as_str(),
+        ) {
+            assert_eq!(
+                huawei::derived_signing_key(s(inputs, "ak"), s(inputs, "sk"), info),
+                key,
+                "{id}: derived key"
+            );
         }
         assert_eq!(sig.signature, s(v, "signature"), "{id}: signature diverges");
-        assert_eq!(sig.authorization, s(v, "authorization"), "{id}: authorization diverges");
+        assert_eq!(
+            sig.authorization,
+            s(v, "authorization"),
+            "{id}: authorization diverges"
+        );
         let parsed = huawei::parse_authorization(&sig.authorization).unwrap();
         assert_eq!(parsed.signature, sig.signature);
         n += 1;
@@ -209,6 +275,10 @@ fn huawei_derived_predicate_table() {
     let doc = load("huawei.json");
     for (host, algo) in doc["derived_predicate"].as_object().unwrap() {
         let expect_derived = algo.as_str().unwrap().starts_with("V11");
-        assert_eq!(huawei::default_derived_predicate(host), expect_derived, "{host}");
+        assert_eq!(
+            huawei::default_derived_predicate(host),
+            expect_derived,
+            "{host}"
+        );
     }
 }

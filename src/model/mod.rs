@@ -21,7 +21,13 @@ pub enum Service {
 
 impl Service {
     /// Every service, in tab order.
-    pub const ALL: [Service; 5] = [Service::Kms, Service::Pca, Service::Esa, Service::Vod, Service::Iotda];
+    pub const ALL: [Service; 5] = [
+        Service::Kms,
+        Service::Pca,
+        Service::Esa,
+        Service::Vod,
+        Service::Iotda,
+    ];
 
     /// The cloud the service belongs to.
     pub fn provider(self) -> Provider {

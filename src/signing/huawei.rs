@@ -73,11 +73,7 @@ pub fn needs_unsigned_payload(content_type: &str) -> bool {
 /// The canonical URI: decode the path, re-encode every segment, always end with `/`.
 pub fn canonical_uri(path: &str) -> String {
     let decoded = pct_decode(path, false);
-    let mut uri = decoded
-        .split('/')
-        .map(pct)
-        .collect::<Vec<_>>()
-        .join("/");
+    let mut uri = decoded.split('/').map(pct).collect::<Vec<_>>().join("/");
     if !uri.ends_with('/') {
         uri.push('/');
     }
@@ -254,8 +250,14 @@ mod tests {
             ("iotda.ap-southeast-1.myhuaweicloud.com", false),
             ("iotda.cn-north-4.myhuaweicloud.com:443", false),
             ("iam.myhuaweicloud.com", false),
-            ("abc123def4.st1.iotda-app.cn-north-4.myhuaweicloud.com", true),
-            ("804692a552.st1.iotda-app.cn-north-4.myhuaweicloud.com", true),
+            (
+                "abc123def4.st1.iotda-app.cn-north-4.myhuaweicloud.com",
+                true,
+            ),
+            (
+                "804692a552.st1.iotda-app.cn-north-4.myhuaweicloud.com",
+                true,
+            ),
             ("localhost:8080", true),
             ("127.0.0.1", true),
         ];
@@ -273,6 +275,9 @@ mod tests {
             headers: &[("Host".into(), "h".into())],
             body: b"",
         };
-        assert_eq!(sign(&req, "a", "s", &Algorithm::Basic), Err(SignError::MissingDate));
+        assert_eq!(
+            sign(&req, "a", "s", &Algorithm::Basic),
+            Err(SignError::MissingDate)
+        );
     }
 }

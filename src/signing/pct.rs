@@ -20,7 +20,9 @@ pub fn pct(s: &str) -> String {
 pub fn pct_decode(s: &str, plus_is_space: bool) -> String {
     if plus_is_space && s.contains('+') {
         let replaced = s.replace('+', " ");
-        percent_decode_str(&replaced).decode_utf8_lossy().into_owned()
+        percent_decode_str(&replaced)
+            .decode_utf8_lossy()
+            .into_owned()
     } else {
         percent_decode_str(s).decode_utf8_lossy().into_owned()
     }
