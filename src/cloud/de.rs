@@ -26,6 +26,11 @@ pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     Ok(scalar_text(Value::deserialize(d)?).unwrap_or_default())
 }
 
+/// An optional string field that may arrive as a number; `null` and `""` are `None`.
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(scalar_text(Value::deserialize(d)?).filter(|s| !s.is_empty()))
+}
+
 /// An integer that may arrive as a number or a numeric string; `null`, `""` and anything
 /// unparsable are `None` (a cosmetic field must never fail a whole page).
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {

@@ -166,10 +166,22 @@ impl CloudError {
 
     /// Replaces any occurrence of the given secret values in the message (defence in depth against
     /// a server that echoes a parameter back).
+    /// Messages are folded to one line, so a multi-line secret (a PEM key) is also matched in its
+    /// folded form and line by line (a server may quote a single line).
     pub(crate) fn redact(mut self, secrets: &[&str]) -> Self {
-        for secret in secrets.iter().filter(|s| s.len() >= 4) {
-            if self.message.contains(secret) {
-                self.message = self.message.replace(secret, "[redacted]");
+        for secret in secrets.iter().filter(|s| s.trim().len() >= 4) {
+            let mut forms = vec![secret.to_string(), one_line(secret)];
+            forms.extend(
+                secret
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.len() >= 16)
+                    .map(str::to_string),
+            );
+            for form in forms {
+                if !form.is_empty() && self.message.contains(&form) {
+                    self.message = self.message.replace(&form, "[redacted]");
+                }
             }
         }
         self
