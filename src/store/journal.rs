@@ -23,6 +23,9 @@ pub enum JournalError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The database schema could not be brought up to date.
+    #[error("journal schema: {0}")]
+    Migrate(String),
     /// No job with that id in the journal.
     #[error("no job {0:?} in the journal")]
     UnknownJob(String),
@@ -44,47 +47,6 @@ fn ctx<T>(what: &'static str, r: rusqlite::Result<T>) -> Result<T, JournalError>
     r.map_err(|source| JournalError::Sql { what, source })
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    profile TEXT NOT NULL,
-    service TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS job_items (
-    job_id TEXT NOT NULL REFERENCES jobs(id),
-    idx INTEGER NOT NULL,
-    item_id TEXT NOT NULL,
-    site_id INTEGER,
-    name TEXT NOT NULL,
-    state TEXT NOT NULL,
-    outcome TEXT,
-    code TEXT,
-    message TEXT,
-    request_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (job_id, idx)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    profile TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    service TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    target TEXT NOT NULL,
-    site_id INTEGER,
-    result TEXT NOT NULL,
-    code TEXT,
-    message TEXT,
-    request_id TEXT,
-    job_id TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
-";
 
 /// Where an item stands in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -233,7 +195,8 @@ impl Journal {
             "configure",
             conn.busy_timeout(std::time::Duration::from_secs(10)),
         )?;
-        ctx("migrate", conn.execute_batch(SCHEMA))?;
+        let mut conn = conn;
+        super::migrations::migrate(&mut conn).map_err(|e| JournalError::Migrate(e.to_string()))?;
         Ok(Journal { conn })
     }
 
