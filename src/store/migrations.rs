@@ -37,6 +37,8 @@ const MIGRATIONS: &[&str] = &[
         added_at INTEGER NOT NULL,
         PRIMARY KEY (account, id)
     ) WITHOUT ROWID;",
+    // 2: a short per-row text the table shows (certificate type, key, VOD certificate name).
+    "ALTER TABLE inventory ADD COLUMN extra TEXT;",
 ];
 
 /// The schema version after every migration has run.
