@@ -103,14 +103,11 @@ fn open_app(db: &Path) -> Rig {
     let store = Store::open(db).expect("store");
     let mut state = AppState::new(AppConfig {
         source: Arc::new(FakeSource::default()),
-        workspace: Workspace {
-            account: "bench".into(),
-            demo: false,
-            description: "benchmark".into(),
-        },
+        workspace: Workspace::single("bench", false, "benchmark"),
         store: Some(Arc::new(Mutex::new(store))),
         runtime: runtime.handle().clone(),
         auto_refresh: false,
+        profiles: None,
     });
     state.apply(Action::SelectTab(Tab::IotDevices));
     Rig {

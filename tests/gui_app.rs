@@ -27,14 +27,11 @@ fn gui(rows: usize) -> Gui {
     let fake = FakeSource::generated(rows);
     let state = AppState::new(AppConfig {
         source: Arc::new(fake.clone()),
-        workspace: Workspace {
-            account: "kittest".into(),
-            demo: true,
-            description: "Demo — fake source".into(),
-        },
+        workspace: Workspace::single("kittest", true, "Demo — fake source"),
         store: Some(Arc::new(Mutex::new(Store::open_in_memory().unwrap()))),
         runtime: runtime.handle().clone(),
         auto_refresh: true,
+        profiles: None,
     });
     let harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))

@@ -199,7 +199,12 @@ impl InventorySource for FakeSource {
             if let Some(e) = failure {
                 return Err(e);
             }
-            Ok(Page { rows, next, total })
+            Ok(Page {
+                rows,
+                next,
+                total,
+                extras: Vec::new(),
+            })
         })
     }
 
@@ -227,6 +232,7 @@ impl InventorySource for FakeSource {
             Ok(CertificateDetail {
                 facts: vec![("Source".into(), "fake".into())],
                 pem: row.pem.clone(),
+                extra: None,
                 row,
             })
         })
@@ -361,5 +367,10 @@ impl InventorySource for FakeSource {
                 request_id: Some("FAKE-REQUEST".into()),
             })
         })
+    }
+
+    fn test_connection(&self, provider: crate::model::Provider) -> SourceFuture<String> {
+        self.lock().calls.push(format!("test {provider}"));
+        Box::pin(async move { Ok(format!("fake {provider} answered")) })
     }
 }

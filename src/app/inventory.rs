@@ -93,6 +93,8 @@ pub struct RowData {
     pub serials: StrColumn,
     /// SHA-256 fingerprints ("" when unknown).
     pub fingerprints: StrColumn,
+    /// Extra texts ("" when none; the column is empty when no row has one).
+    pub extras: StrColumn,
     not_after: Vec<i64>,
     site_ids: Vec<i64>,
     /// PEMs the list call returned, by row (sparse).
@@ -229,6 +231,11 @@ impl Inventory {
         Some(self.data.fingerprints.get(row)).filter(|s| !s.is_empty())
     }
 
+    /// Extra text of `row` ("" when none).
+    pub fn extra(&self, row: RowId) -> &str {
+        self.data.extras.get(row)
+    }
+
     /// Expiry of `row`.
     pub fn not_after(&self, row: RowId) -> Option<i64> {
         self.data.not_after(row)
@@ -302,6 +309,7 @@ impl Inventory {
             serial: self.serial(row),
             fingerprint: self.fingerprint(row),
             site_id: self.site_id(row),
+            extra: Some(self.extra(row)).filter(|e| !e.is_empty()),
             pem: self.pem(row),
         }
     }
@@ -346,6 +354,7 @@ impl Inventory {
             + d.names.heap_bytes()
             + d.serials.heap_bytes()
             + d.fingerprints.heap_bytes()
+            + d.extras.heap_bytes()
             + d.not_after.capacity() * 8
             + d.site_ids.capacity() * 8
             + d.pems.values().map(String::capacity).sum::<usize>()
@@ -376,6 +385,8 @@ pub struct InventoryBuilder {
     /// its row rather than appearing twice.
     by_id: HashMap<Box<str>, RowId>,
     track_ids: bool,
+    /// Extra texts by row; turned into a column by [`Self::build`] (most inventories have none).
+    extras: HashMap<RowId, String>,
 }
 
 impl InventoryBuilder {
@@ -388,6 +399,7 @@ impl InventoryBuilder {
             raw_statuses: Vec::new(),
             by_id: HashMap::new(),
             track_ids: true,
+            extras: HashMap::new(),
         }
     }
 
@@ -421,14 +433,11 @@ impl InventoryBuilder {
         self.push(RowRecord::from(row));
     }
 
-    /// Appends a borrowed record.
+    /// Appends a borrowed record (a re-listed id updates its row instead).
     pub fn push(&mut self, r: RowRecord<'_>) {
         if self.track_ids {
             if let Some(&existing) = self.by_id.get(r.id) {
-                // Strings are append-only; a replaced row keeps its old strings only if equal.
-                self.states[existing as usize].status = r.status;
-                self.states[existing as usize].raw_status =
-                    intern(&mut self.raw_statuses, r.raw_status);
+                self.update(existing, &r);
                 return;
             }
             self.by_id.insert(r.id.into(), self.states.len() as RowId);
@@ -443,12 +452,50 @@ impl InventoryBuilder {
         if let Some(pem) = r.pem {
             self.data.pems.insert(row, pem.to_string());
         }
+        if let Some(extra) = r.extra.filter(|e| !e.is_empty()) {
+            self.extras.insert(row, extra.to_string());
+        }
         let raw_status = intern(&mut self.raw_statuses, r.raw_status);
         self.states.push(RowState {
             status: r.status,
             raw_status,
             removed: false,
         });
+    }
+
+    /// Appends a model row with its extra text.
+    pub fn push_row_with_extra(&mut self, row: &CertificateRow, extra: Option<&str>) {
+        self.push(RowRecord {
+            extra,
+            ..RowRecord::from(row)
+        });
+    }
+
+    /// Updates the row of `r.id` with what a later call (describe, status) told: status, expiry,
+    /// PEM and extra text. Names and ids are fixed once pushed. Returns whether the id is known.
+    pub fn update_by_id(&mut self, r: RowRecord<'_>) -> bool {
+        match self.by_id.get(r.id) {
+            Some(&row) => {
+                self.update(row, &r);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn update(&mut self, row: RowId, r: &RowRecord<'_>) {
+        let i = row as usize;
+        self.states[i].status = r.status;
+        self.states[i].raw_status = intern(&mut self.raw_statuses, r.raw_status);
+        if let Some(t) = r.not_after {
+            self.data.not_after[i] = t;
+        }
+        if let Some(pem) = r.pem {
+            self.data.pems.insert(row, pem.to_string());
+        }
+        if let Some(extra) = r.extra.filter(|e| !e.is_empty()) {
+            self.extras.insert(row, extra.to_string());
+        }
     }
 
     /// Sets the status of rows by serial number (PCA status batches answer per serial).
@@ -487,6 +534,14 @@ impl InventoryBuilder {
 
     /// Freezes the rows.
     pub fn build(mut self) -> Inventory {
+        if !self.extras.is_empty() {
+            for row in 0..self.states.len() as RowId {
+                self.data
+                    .extras
+                    .push(self.extras.get(&row).map_or("", String::as_str));
+            }
+        }
+        self.data.extras.shrink();
         self.data.ids.shrink();
         self.data.names.shrink();
         self.data.serials.shrink();

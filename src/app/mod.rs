@@ -4,22 +4,25 @@
 //! that [`AppState::poll`] drains once per frame, after which the app asks for a repaint.
 //! Testable without a window; knows nothing of egui.
 
+pub mod cloud_source;
 pub mod fake;
 pub mod inventory;
 pub mod pane;
+pub mod settings;
 pub mod source;
 mod tasks;
 pub mod view;
 pub mod workspace;
 
 pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, RowNote, TableState};
+pub use settings::{ProfileDraft, ProfilesConfig, SettingsAction, SettingsState, TestResult};
 pub use source::{
     CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated, KmsKeySpec,
     ProviderError, SharedSource, StatusChange,
 };
 
 use crate::certs::{self, CertError, CertificateInfo};
-use crate::model::Service;
+use crate::model::{Provider, Service};
 use crate::store::{CacheKey, Store};
 use inventory::{Inventory, RowId};
 use std::collections::HashMap;
@@ -93,12 +96,38 @@ pub enum Theme {
 /// What the window is connected to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
-    /// Account key for the cache (profile name, or `demo`).
-    pub account: String,
     /// `true` over the in-process simulator.
     pub demo: bool,
-    /// One line for the title bar (`Demo — simulated cloud at 127.0.0.1:1234`).
+    /// One line for the title bar.
     pub description: String,
+    /// Profile used for the Alibaba services (KMS, PCA, ESA, VOD), if any.
+    pub alibaba: Option<String>,
+    /// Profile used for Huawei IoTDA, if any.
+    pub huawei: Option<String>,
+}
+
+impl Workspace {
+    /// A workspace that uses one cache account for both clouds (tests, benchmarks, the demo).
+    pub fn single(account: &str, demo: bool, description: &str) -> Self {
+        Workspace {
+            demo,
+            description: description.to_string(),
+            alibaba: Some(account.to_string()),
+            huawei: Some(account.to_string()),
+        }
+    }
+
+    /// The cache account of a cloud's inventories (`demo` in demo mode, else the profile name).
+    pub fn account_for(&self, provider: Provider) -> &str {
+        if self.demo {
+            return "demo";
+        }
+        let name = match provider {
+            Provider::Alibaba => self.alibaba.as_deref(),
+            Provider::Huawei => self.huawei.as_deref(),
+        };
+        name.unwrap_or("none")
+    }
 }
 
 /// Severity of a notice.
@@ -266,6 +295,8 @@ pub struct AppConfig {
     /// Fetch an inventory from the cloud the first time its tab is shown (otherwise only on
     /// Refresh). On for the desktop; benchmarks turn it off to look at the cache alone.
     pub auto_refresh: bool,
+    /// Profiles file, keyring and transport for Settings (`None`: no profile management).
+    pub profiles: Option<ProfilesConfig>,
 }
 
 /// Everything the UI can ask for.
@@ -325,6 +356,8 @@ pub enum Action {
     SaveCsr,
     /// Colour theme.
     SetTheme(Theme),
+    /// Something in Settings.
+    Settings(SettingsAction),
     /// Drop a notice.
     DismissNotice(usize),
 }
@@ -351,11 +384,18 @@ pub struct AppState {
     pub confirm: Option<PendingChange>,
     /// Messages.
     pub notices: Vec<Notice>,
+    /// Settings tab.
+    pub settings: SettingsState,
+    /// A workspace is being opened (accounts resolved, clients built).
+    pub opening: bool,
+    profiles: Option<ProfilesConfig>,
+    /// Bumped when the workspace changes; results of the previous one are dropped.
+    epoch: u64,
     source: SharedSource,
     store: Option<Arc<Mutex<Store>>>,
     runtime: tokio::runtime::Handle,
-    tx: Sender<Event>,
-    rx: Receiver<Event>,
+    tx: Sender<(u64, Event)>,
+    rx: Receiver<(u64, Event)>,
     repaint: Arc<dyn Fn() + Send + Sync>,
     in_flight: usize,
     detail_in_flight: Option<(PaneKey, String)>,
@@ -401,6 +441,10 @@ impl AppState {
             details: HashMap::new(),
             confirm: None,
             notices: Vec::new(),
+            settings: SettingsState::default(),
+            opening: false,
+            profiles: config.profiles,
+            epoch: 0,
             source: config.source,
             store: config.store,
             runtime: config.runtime,
@@ -461,7 +505,10 @@ impl AppState {
 
     fn cache_key(&self, key: PaneKey) -> CacheKey {
         CacheKey {
-            account: self.workspace.account.clone(),
+            account: self
+                .workspace
+                .account_for(key.service.provider())
+                .to_string(),
             service: key.service,
             site_id: key.site_id,
         }
@@ -483,6 +530,9 @@ impl AppState {
         match action {
             Action::SelectTab(tab) => {
                 self.tab = tab;
+                if tab == Tab::Settings && self.settings.store.is_none() && !self.settings.busy {
+                    self.load_profiles();
+                }
                 self.ensure_loaded();
             }
             Action::SelectClientSection(section) => {
@@ -569,6 +619,7 @@ impl AppState {
             Action::CreateKmsCertificate => self.create_kms(),
             Action::SaveCsr => self.save_csr(),
             Action::SetTheme(theme) => self.theme = theme,
+            Action::Settings(a) => self.apply_settings(a),
             Action::DismissNotice(i) => {
                 if i < self.notices.len() {
                     self.notices.remove(i);
@@ -586,6 +637,9 @@ impl AppState {
 
     /// Starts the first fetch of the shown inventory (once per session) and the ESA site list.
     pub fn ensure_loaded(&mut self) {
+        if self.opening {
+            return;
+        }
         if self.tab == Tab::ClientCertificates
             && self.client_section == ClientSection::Esa
             && self.esa.sites.is_empty()
@@ -661,8 +715,8 @@ impl AppState {
 
     /// Drains finished background work into the state. Call once per frame.
     pub fn poll(&mut self) {
-        while let Ok(event) = self.rx.try_recv() {
-            self.receive(event);
+        while let Ok((epoch, event)) = self.rx.try_recv() {
+            self.receive(epoch, event);
         }
     }
 
@@ -683,18 +737,53 @@ impl AppState {
                 .rx
                 .recv_timeout(left.min(std::time::Duration::from_millis(50)))
             {
-                Ok(event) => self.receive(event),
+                Ok((epoch, event)) => self.receive(epoch, event),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return true,
             }
         }
     }
 
-    fn receive(&mut self, event: Event) {
+    fn receive(&mut self, epoch: u64, event: Event) {
         if event.completes_task() {
             self.in_flight = self.in_flight.saturating_sub(1);
         }
+        if epoch != self.epoch && event.is_workspace_bound() {
+            // A result of the workspace that was replaced.
+            return;
+        }
         self.handle(event);
+    }
+
+    /// Replaces the source and workspace: every inventory starts over from its cache.
+    pub fn replace_source(&mut self, source: SharedSource, workspace: Workspace) {
+        self.epoch += 1;
+        for pane in self.panes.values() {
+            if let Some(abort) = &pane.abort {
+                abort.abort();
+            }
+        }
+        self.source = source;
+        self.workspace = workspace;
+        self.panes = FIXED_PANES
+            .iter()
+            .map(|&s| (PaneKey::service(s), Pane::new(PaneKey::service(s))))
+            .collect();
+        self.esa = EsaSites::default();
+        self.kms.known_ids = Arc::new(Vec::new());
+        self.kms.created = None;
+        self.details.clear();
+        self.detail_in_flight = None;
+        self.confirm = None;
+        self.load_kms_ids();
+        for service in FIXED_PANES {
+            self.load_cache(PaneKey::service(service));
+        }
+        self.notice(
+            NoticeLevel::Info,
+            format!("Opened {}", self.workspace.description),
+        );
+        self.ensure_loaded();
     }
 
     fn handle(&mut self, event: Event) {
@@ -786,8 +875,8 @@ impl AppState {
                     return;
                 };
                 p.load = LoadState::Failed {
-                    at: match resume.status_batches_done {
-                        Some(n) => format!("status batch {}", n + 1),
+                    at: match resume.second_phase_done {
+                        Some(n) => format!("detail call {}", n + 1),
                         None => resume.cursor.to_string(),
                     },
                     pages: resume.pages,
@@ -869,6 +958,15 @@ impl AppState {
                     Err(e) => self.esa.error = Some(e),
                 }
             }
+            Event::Profiles(result, message) => self.profiles_loaded(result, message),
+            Event::Tested(key, result) => {
+                let r = match result {
+                    Ok(text) => TestResult::Passed(text),
+                    Err(e) => TestResult::Failed(e),
+                };
+                self.settings.tests.insert(key, r);
+            }
+            Event::Opened(result) => self.workspace_opened(result),
             Event::KmsCreated(result) => {
                 self.kms.creating = false;
                 if let Ok(created) = &result {
@@ -1020,7 +1118,7 @@ impl AppState {
                         pane.inventory.remove(r);
                         pane.table.selection.remove(r);
                         if key.service == Service::Kms {
-                            let account = self.workspace.account.clone();
+                            let account = self.workspace.account_for(Provider::Alibaba).to_string();
                             let id2 = id.clone();
                             self.kms.known_ids = Arc::new(
                                 self.kms
@@ -1103,7 +1201,7 @@ impl AppState {
         }
         let added = known.len() - before;
         self.kms.known_ids = Arc::new(known);
-        let account = self.workspace.account.clone();
+        let account = self.workspace.account_for(Provider::Alibaba).to_string();
         self.persist(move |s| s.add_kms_ids(&account, &ids, now_unix()).map(|_| ()));
         self.notice(
             NoticeLevel::Info,
@@ -1129,7 +1227,7 @@ impl AppState {
             p.table.selection.remove(r);
         }
         self.recompute_view(key);
-        let account = self.workspace.account.clone();
+        let account = self.workspace.account_for(Provider::Alibaba).to_string();
         self.persist(move |s| s.remove_kms_id(&account, &id).map(|_| ()));
     }
 
@@ -1182,10 +1280,11 @@ impl AppState {
         self.in_flight += 1;
         let tx = self.tx.clone();
         let repaint = Arc::clone(&self.repaint);
+        let epoch = self.epoch;
         self.runtime
             .spawn(async move {
                 // Reports even when the task is aborted, so the count of running work stays true.
-                let mut report = tasks::Report::new(tx, repaint);
+                let mut report = tasks::Report::new(tx, repaint, epoch);
                 let event = fut.await;
                 report.send(event);
             })
@@ -1196,8 +1295,9 @@ impl AppState {
         self.in_flight += 1;
         let tx = self.tx.clone();
         let repaint = Arc::clone(&self.repaint);
+        let epoch = self.epoch;
         self.runtime.spawn_blocking(move || {
-            let mut report = tasks::Report::new(tx, repaint);
+            let mut report = tasks::Report::new(tx, repaint, epoch);
             report.send(work());
         });
     }

@@ -76,8 +76,9 @@ pub struct Resume {
     pub cursor: PageCursor,
     /// Pages done.
     pub pages: u32,
-    /// PCA only: status batches done (listing finished when `Some`).
-    pub status_batches_done: Option<usize>,
+    /// Second phase (PCA status batches, VOD certificate details): calls done; `Some` once the
+    /// listing itself finished.
+    pub second_phase_done: Option<usize>,
 }
 
 /// A per-row note shown in place after a status change.

@@ -143,6 +143,8 @@ pub struct Page {
     pub next: Option<PageCursor>,
     /// Total rows, when the API says.
     pub total: Option<u64>,
+    /// A short extra text per row (certificate type, key...), in row order; empty when none.
+    pub extras: Vec<String>,
 }
 
 /// A status change a user can ask for on one certificate.
@@ -241,6 +243,8 @@ pub struct CertificateDetail {
     pub facts: Vec<(String, String)>,
     /// Certificate PEM, when the API returns it.
     pub pem: Option<String>,
+    /// The row's extra text (see [`Page::extras`]), when the describe call tells more.
+    pub extra: Option<String>,
 }
 
 /// A PCA status answer (DescribeClientCertificateStatus answers per serial number).
@@ -347,6 +351,10 @@ pub trait InventorySource: Send + Sync + 'static {
 
     /// KMS: creates a certificate and returns its CSR.
     fn kms_create(&self, request: KmsCreateRequest) -> SourceFuture<KmsCreated>;
+
+    /// One cheap read call against `provider`, answering what it found (Settings' "Test
+    /// connection").
+    fn test_connection(&self, provider: crate::model::Provider) -> SourceFuture<String>;
 }
 
 /// Shared handle to a source.

@@ -5,11 +5,12 @@ use super::inventory::{Inventory, InventoryBuilder};
 use super::pane::{LoadState, PaneKey, Resume};
 use super::source::{
     CertificateDetail, ChangeOutcome, EsaSite, KmsCreated, ListTarget, ProviderError, SharedSource,
-    StatusChange,
+    SourceFuture, StatusChange,
 };
 use super::view::{ViewInput, ViewOutput};
 use super::{AppState, NoticeLevel, now_unix};
 use crate::model::Service;
+use crate::store::RowRecord;
 use crate::store::Store;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,6 @@ use std::sync::{Arc, Mutex};
 pub(crate) const PCA_STATUS_BATCH: usize = 50;
 
 /// Finished background work.
-#[derive(Debug)]
 pub(crate) enum Event {
     /// Nothing to apply (a write that worked, a dialog that was cancelled).
     Nothing,
@@ -84,6 +84,15 @@ pub(crate) enum Event {
     Sites(Result<Vec<EsaSite>, ProviderError>),
     /// KMS CreateCertificate finished.
     KmsCreated(Result<KmsCreated, ProviderError>),
+    /// The profiles file was read or written (with what to tell the user).
+    Profiles(
+        Result<crate::profiles::ProfileStore, String>,
+        Option<String>,
+    ),
+    /// A connection test finished (profile name, `""` for the form).
+    Tested(String, Result<String, ProviderError>),
+    /// A workspace was resolved.
+    Opened(Result<(SharedSource, super::Workspace), String>),
 }
 
 impl Event {
@@ -91,27 +100,46 @@ impl Event {
     pub(crate) fn completes_task(&self) -> bool {
         !matches!(self, Event::Progress { .. })
     }
+
+    /// `true` for results that belong to the workspace that started them.
+    pub(crate) fn is_workspace_bound(&self) -> bool {
+        !matches!(
+            self,
+            Event::Nothing
+                | Event::Notice(..)
+                | Event::ViewReady { .. }
+                | Event::Profiles(..)
+                | Event::Tested(..)
+                | Event::Opened(..)
+        )
+    }
 }
 
 /// Sends a task's final event; if the task is dropped first (aborted, panicked) it sends
 /// [`Event::Nothing`] instead, so every spawned task reports exactly once.
 pub(crate) struct Report {
-    tx: Option<Sender<Event>>,
+    tx: Option<Sender<(u64, Event)>>,
     repaint: Arc<dyn Fn() + Send + Sync>,
+    epoch: u64,
 }
 
 impl Report {
-    pub(crate) fn new(tx: Sender<Event>, repaint: Arc<dyn Fn() + Send + Sync>) -> Self {
+    pub(crate) fn new(
+        tx: Sender<(u64, Event)>,
+        repaint: Arc<dyn Fn() + Send + Sync>,
+        epoch: u64,
+    ) -> Self {
         Report {
             tx: Some(tx),
             repaint,
+            epoch,
         }
     }
 
     pub(crate) fn send(&mut self, event: Event) {
         if let Some(tx) = self.tx.take() {
             // The receiver only goes away when the app closes; nothing is left to update then.
-            let _ = tx.send(event);
+            let _ = tx.send((self.epoch, event));
             (self.repaint)();
         }
     }
@@ -128,7 +156,10 @@ impl AppState {
         let Some(store) = self.store.clone() else {
             return;
         };
-        let account = self.workspace.account.clone();
+        let account = self
+            .workspace
+            .account_for(crate::model::Provider::Alibaba)
+            .to_string();
         self.spawn_blocking(move || {
             let ids = match store.lock() {
                 Ok(s) => s.kms_ids(&account).map_err(|e| e.to_string()),
@@ -177,7 +208,7 @@ impl AppState {
             builder: InventoryBuilder::new(key.service),
             cursor,
             pages: 0,
-            status_batches_done: None,
+            second_phase_done: None,
         };
         self.run_fetch(key, target, resume);
     }
@@ -218,6 +249,7 @@ impl AppState {
         let source = Arc::clone(&self.source);
         let progress = ProgressSender {
             tx: self.tx.clone(),
+            epoch: self.epoch,
             repaint: Arc::clone(&self.repaint),
             key,
             generation,
@@ -249,7 +281,8 @@ fn read_cache(
 
 /// Sends progress events of one walk (they do not count as finished work).
 struct ProgressSender {
-    tx: Sender<Event>,
+    tx: Sender<(u64, Event)>,
+    epoch: u64,
     repaint: Arc<dyn Fn() + Send + Sync>,
     key: PaneKey,
     generation: u64,
@@ -257,20 +290,44 @@ struct ProgressSender {
 
 impl ProgressSender {
     fn send(&self, pages: u32, rows: u64, total: Option<u64>, phase: String) {
-        let _ = self.tx.send(Event::Progress {
-            key: self.key,
-            generation: self.generation,
-            pages,
-            rows,
-            total,
-            phase,
-        });
+        let _ = self.tx.send((
+            self.epoch,
+            Event::Progress {
+                key: self.key,
+                generation: self.generation,
+                pages,
+                rows,
+                total,
+                phase,
+            },
+        ));
         (self.repaint)();
     }
 }
 
-/// Walks every page from `resume`, then (PCA) refreshes statuses in batches. A failed call ends
-/// the walk with everything needed to continue from that call.
+/// Attempts per call before a retryable failure (throttling, 5xx, network) is shown.
+const ATTEMPTS: u32 = 3;
+
+/// Runs a source call, retrying retryable failures with a growing pause (0.5 s, 1 s).
+async fn with_retries<T>(mut call: impl FnMut() -> SourceFuture<T>) -> Result<T, ProviderError> {
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if e.retryable && attempt < ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(500 << (attempt - 1))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// VOD certificate details fetched at once (the API allows 30 per second).
+const VOD_DETAIL_CONCURRENCY: usize = 4;
+
+/// Walks every page from `resume`, then runs the service's second phase (PCA: statuses in
+/// batches; VOD: each domain's certificate). A failed call ends the walk with everything needed to
+/// continue from that call.
 async fn walk(
     source: SharedSource,
     target: ListTarget,
@@ -286,16 +343,19 @@ async fn walk(
         resume: Box::new(resume),
     };
     let mut total = None;
-    if resume.status_batches_done.is_none() {
+    if resume.second_phase_done.is_none() {
         if target.service == Service::Kms && target.kms_ids.is_empty() {
             return finish(key, generation, resume.builder);
         }
         loop {
-            match source.list_page(&target, resume.cursor.clone()).await {
+            let cursor = resume.cursor.clone();
+            match with_retries(|| source.list_page(&target, cursor.clone())).await {
                 Ok(page) => {
                     let empty = page.rows.is_empty();
-                    for row in &page.rows {
-                        resume.builder.push_row(row);
+                    for (i, row) in page.rows.iter().enumerate() {
+                        resume
+                            .builder
+                            .push_row_with_extra(row, page.extras.get(i).map(String::as_str));
                     }
                     resume.pages += 1;
                     total = page.total.or(total);
@@ -314,32 +374,86 @@ async fn walk(
                 Err(error) => return failed(error, resume),
             }
         }
-        resume.status_batches_done = Some(0);
+        resume.second_phase_done = Some(0);
     }
-    if target.service == Service::Pca {
-        let ids = resume.builder.ids();
-        let batches: Vec<&[String]> = ids.chunks(PCA_STATUS_BATCH).collect();
-        let mut done = resume.status_batches_done.unwrap_or(0);
-        while done < batches.len() {
-            progress.send(
-                resume.pages,
-                resume.builder.len() as u64,
-                total,
-                format!("Refreshing statuses {}/{}", done + 1, batches.len()),
-            );
-            match source.pca_statuses(batches[done].to_vec()).await {
-                Ok(answers) => {
-                    let updates: Vec<_> = answers
-                        .into_iter()
-                        .map(|a| (a.serial, a.status, a.raw_status))
-                        .collect();
-                    resume.builder.set_status_by_serial(&updates);
-                    done += 1;
-                    resume.status_batches_done = Some(done);
+    let ids = resume.builder.ids();
+    let mut done = resume.second_phase_done.unwrap_or(0);
+    match target.service {
+        Service::Pca => {
+            let batches: Vec<&[String]> = ids.chunks(PCA_STATUS_BATCH).collect();
+            while done < batches.len() {
+                progress.send(
+                    resume.pages,
+                    resume.builder.len() as u64,
+                    total,
+                    format!("Refreshing statuses {}/{}", done + 1, batches.len()),
+                );
+                let batch = batches[done].to_vec();
+                match with_retries(|| source.pca_statuses(batch.clone())).await {
+                    Ok(answers) => {
+                        let updates: Vec<_> = answers
+                            .into_iter()
+                            .map(|a| (a.serial, a.status, a.raw_status))
+                            .collect();
+                        resume.builder.set_status_by_serial(&updates);
+                        done += 1;
+                        resume.second_phase_done = Some(done);
+                    }
+                    Err(error) => return failed(error, resume),
                 }
-                Err(error) => return failed(error, resume),
             }
         }
+        Service::Vod => {
+            while done < ids.len() {
+                progress.send(
+                    resume.pages,
+                    resume.builder.len() as u64,
+                    total,
+                    format!("Reading certificates {}/{}", done + 1, ids.len()),
+                );
+                let chunk = &ids[done..(done + VOD_DETAIL_CONCURRENCY).min(ids.len())];
+                let mut calls = tokio::task::JoinSet::new();
+                for (i, id) in chunk.iter().enumerate() {
+                    let source = Arc::clone(&source);
+                    let id = id.clone();
+                    calls.spawn(async move {
+                        let r = with_retries(|| source.describe(Service::Vod, &id, None)).await;
+                        (i, r)
+                    });
+                }
+                let mut results: Vec<Option<Result<CertificateDetail, ProviderError>>> =
+                    vec![None; chunk.len()];
+                while let Some(joined) = calls.join_next().await {
+                    if let Ok((i, r)) = joined {
+                        results[i] = Some(r);
+                    }
+                }
+                for r in results {
+                    match r {
+                        Some(Ok(detail)) => {
+                            let record = RowRecord {
+                                extra: detail.extra.as_deref(),
+                                ..RowRecord::from(&detail.row)
+                            };
+                            resume.builder.update_by_id(record);
+                        }
+                        Some(Err(error)) => return failed(error, resume),
+                        None => {
+                            return failed(
+                                ProviderError::local(
+                                    "Internal",
+                                    "a detail call stopped unexpectedly",
+                                ),
+                                resume,
+                            );
+                        }
+                    }
+                }
+                done += chunk.len();
+                resume.second_phase_done = Some(done);
+            }
+        }
+        _ => {}
     }
     finish(key, generation, resume.builder)
 }

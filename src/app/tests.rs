@@ -2,6 +2,7 @@
 
 use super::fake::{FAKE_PAGE_SIZE, FakeSource};
 use super::*;
+use crate::model::CertStatus;
 use std::time::Duration;
 
 struct Rig {
@@ -19,14 +20,11 @@ fn rig_with(fake: FakeSource, store: Arc<Mutex<Store>>) -> Rig {
         .unwrap();
     let app = AppState::new(AppConfig {
         source: Arc::new(fake.clone()),
-        workspace: Workspace {
-            account: "test".into(),
-            demo: false,
-            description: "fake".into(),
-        },
+        workspace: Workspace::single("test", false, "fake"),
         store: Some(Arc::clone(&store)),
         runtime: runtime.handle().clone(),
         auto_refresh: true,
+        profiles: None,
     });
     let mut rig = Rig {
         _runtime: runtime,
@@ -130,7 +128,7 @@ fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
         message: "Request was denied due to user flow control.".into(),
         request_id: Some("RID-42".into()),
         http_status: Some(400),
-        retryable: true,
+        retryable: false,
     });
     r.act(Action::Refresh(IOT));
     let LoadState::Failed { error, at, .. } = &r.pane(Service::Iotda).load else {
@@ -151,6 +149,28 @@ fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
         Some("list Iotda first page")
     );
     assert_eq!(retried.len(), 3);
+}
+
+#[test]
+fn a_throttled_page_is_retried_without_bothering_the_user() {
+    let mut r = rig(60);
+    r.fake.fail_next_page(ProviderError {
+        code: "Throttling.User".into(),
+        message: "Request was denied due to user flow control.".into(),
+        request_id: Some("RID-7".into()),
+        http_status: Some(400),
+        retryable: true,
+    });
+    r.act(Action::SelectTab(Tab::IotDevices));
+    assert_eq!(r.pane(Service::Iotda).load, LoadState::Idle);
+    assert_eq!(r.pane(Service::Iotda).inventory.len(), 60);
+    let first_page_calls = r
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "list Iotda first page")
+        .count();
+    assert_eq!(first_page_calls, 2, "the throttled page was asked again");
 }
 
 #[test]

@@ -61,6 +61,8 @@ pub struct RowRecord<'a> {
     pub fingerprint: Option<&'a str>,
     /// ESA site id.
     pub site_id: Option<i64>,
+    /// Extra text shown in the table (certificate type, key...).
+    pub extra: Option<&'a str>,
     /// PEM. Saved when present; never returned by [`Store::load_inventory`] (it would cost about
     /// a kilobyte per row): ask [`Store::cached_pem`] for one row's.
     pub pem: Option<&'a str>,
@@ -77,6 +79,7 @@ impl<'a> From<&'a CertificateRow> for RowRecord<'a> {
             serial: row.serial.as_deref(),
             fingerprint: row.fingerprint_sha256.as_deref(),
             site_id: row.site_id,
+            extra: None,
             pem: row.pem.as_deref(),
         }
     }
@@ -149,6 +152,7 @@ fn record_of<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<RowRecord<'r>> {
         serial: r.get_ref(5)?.as_str_or_null()?,
         fingerprint: r.get_ref(6)?.as_str_or_null()?,
         site_id: r.get(7)?,
+        extra: r.get_ref(8)?.as_str_or_null()?,
         pem: None,
     })
 }
@@ -178,8 +182,8 @@ impl Store {
         {
             let mut insert = tx.prepare(
                 "INSERT OR REPLACE INTO inventory (account, service, id, name, status, raw_status,
-                    not_after, serial, fingerprint, site_id, pem, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    not_after, serial, fingerprint, site_id, pem, fetched_at, extra)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for r in rows {
                 insert.execute(params![
@@ -194,7 +198,8 @@ impl Store {
                     r.fingerprint,
                     r.site_id.or(key.site_id),
                     r.pem,
-                    fetched_at
+                    fetched_at,
+                    r.extra
                 ])?;
                 count += 1;
             }
@@ -238,7 +243,7 @@ impl Store {
         };
         let service = service_key(key.service);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, name, status, raw_status, not_after, serial, fingerprint, site_id
+            "SELECT id, name, status, raw_status, not_after, serial, fingerprint, site_id, extra
              FROM inventory WHERE account = ?1 AND service = ?2
                AND (?3 IS NULL OR site_id = ?3)",
         )?;
@@ -272,8 +277,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR REPLACE INTO inventory (account, service, id, name, status, raw_status,
-                not_after, serial, fingerprint, site_id, pem, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                not_after, serial, fingerprint, site_id, pem, fetched_at, extra)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 key.account,
                 service_key(key.service),
@@ -286,7 +291,8 @@ impl Store {
                 row.fingerprint,
                 row.site_id.or(key.site_id),
                 row.pem,
-                fetched_at
+                fetched_at,
+                row.extra
             ],
         )?;
         Ok(())
@@ -411,7 +417,7 @@ mod tests {
         drop(store);
         // Re-opening an up-to-date database is a no-op, not a "table exists" error.
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
     }
 
     #[test]
@@ -475,6 +481,23 @@ mod tests {
             Some("PEM of c")
         );
         assert_eq!(store.cached_pem(&key, "a").unwrap(), None);
+    }
+
+    #[test]
+    fn the_extra_text_round_trips() {
+        let mut store = Store::open_in_memory().unwrap();
+        let key = CacheKey::new("prod", Service::Pca);
+        let r = row("a", CertStatus::Active, None);
+        let record = RowRecord {
+            extra: Some("CLIENT, ECC 256"),
+            ..RowRecord::from(&r)
+        };
+        store.save_inventory(&key, 1, [record]).unwrap();
+        let mut extras = Vec::new();
+        store
+            .load_inventory(&key, |rec| extras.push(rec.extra.map(str::to_string)))
+            .unwrap();
+        assert_eq!(extras, [Some("CLIENT, ECC 256".to_string())]);
     }
 
     #[test]

@@ -37,7 +37,9 @@ const MIGRATIONS: &[&str] = &[
         added_at INTEGER NOT NULL,
         PRIMARY KEY (account, id)
     ) WITHOUT ROWID;",
-    // 2: the bulk-job journal (a job, and each item written before its request is sent and after
+    // 2: a short per-row text the table shows (certificate type, key, VOD certificate name).
+    "ALTER TABLE inventory ADD COLUMN extra TEXT;",
+    // 3: the bulk-job journal (a job, and each item written before its request is sent and after
     //    its answer) and the audit log of every change certdesk made.
     "CREATE TABLE jobs (
     id TEXT PRIMARY KEY,
