@@ -47,7 +47,6 @@ fn ctx<T>(what: &'static str, r: rusqlite::Result<T>) -> Result<T, JournalError>
     r.map_err(|source| JournalError::Sql { what, source })
 }
 
-
 /// Where an item stands in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
