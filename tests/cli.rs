@@ -1,6 +1,8 @@
 //! The built `certdesk` binary against the verifying loopback fixture (tests/common): output in
 //! table and `--json` form, the one-line error and the exit codes of the stable CLI contract.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod common;
 
 use common::{Fixture, Reply, Seen};
