@@ -146,7 +146,7 @@ async fn cloud_errors_are_one_line_with_exit_code_1() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(
         err.trim_end(),
-        "error: KMS Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
+        "error (KMS): Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
     );
     assert!(stdout(&out).is_empty());
 }
