@@ -313,7 +313,7 @@ impl Failure {
     /// One line, never a secret.
     fn line(&self) -> String {
         match self {
-            Failure::Cloud(e) => format!("error: {} {e}", e.service),
+            Failure::Cloud(e) => format!("error ({}): {e}", e.service),
             Failure::Usage(m) | Failure::Config(m) | Failure::Run(m) => {
                 format!(
                     "error: {}",
@@ -1003,7 +1003,7 @@ mod tests {
         let f = Failure::from(cloud);
         assert_eq!(
             f.line(),
-            "error: KMS Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
+            "error (KMS): Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
         );
         let codes: Vec<u8> = [
             f,

@@ -1,6 +1,8 @@
 //! The built `certdesk` binary against the verifying loopback fixture (tests/common): output in
 //! table and `--json` form, the one-line error and the exit codes of the stable CLI contract.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod common;
 
 use common::{Fixture, Reply, Seen};
@@ -144,7 +146,7 @@ async fn cloud_errors_are_one_line_with_exit_code_1() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(
         err.trim_end(),
-        "error: KMS Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
+        "error (KMS): Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
     );
     assert!(stdout(&out).is_empty());
 }

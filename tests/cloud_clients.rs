@@ -2,6 +2,8 @@
 //! wire (tests/common): both Alibaba signature versions, STS, Huawei basic and derived, with values
 //! full of characters that break naive encoders.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod common;
 
 use certdesk::cloud::error::local_code;

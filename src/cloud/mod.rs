@@ -227,3 +227,68 @@ mod helper_tests {
         assert_eq!(all.len(), 4);
     }
 }
+
+#[cfg(test)]
+mod thread_safety_tests {
+    use super::*;
+    use crate::credentials::Secret;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+
+    /// The GUI and the bulk engine move clients into tokio tasks: clients must be
+    /// `Clone + Send + Sync` and every call's future `Send`.
+    #[tokio::test]
+    async fn clients_and_their_futures_can_move_between_threads() {
+        assert_clone_send_sync::<Transport>();
+        assert_clone_send_sync::<KmsClient>();
+        assert_clone_send_sync::<PcaClient>();
+        assert_clone_send_sync::<EsaClient>();
+        assert_clone_send_sync::<VodClient>();
+        assert_clone_send_sync::<IotdaClient>();
+        assert_clone_send_sync::<CloudError>();
+
+        let transport = Transport::new().unwrap();
+        let ali = AlibabaClientConfig {
+            credentials: crate::credentials::AlibabaCredentials {
+                access_key_id: "id".into(),
+                access_key_secret: Secret::new("secret"),
+                security_token: None,
+            },
+            region: "cn-hangzhou".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            signature: AlibabaSignatureVersion::V3,
+        };
+        let hw = HuaweiClientConfig {
+            credentials: crate::credentials::HuaweiCredentials {
+                access_key: "ak".into(),
+                secret_key: Secret::new("sk"),
+                security_token: None,
+            },
+            region: "cn-north-4".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            signing: HuaweiSigning::Auto,
+            project_id: "p".into(),
+            instance_id: None,
+        };
+        let kms = KmsClient::new(&transport, &ali).unwrap();
+        let pca = PcaClient::new(&transport, &ali).unwrap();
+        let esa = EsaClient::new(&transport, &ali).unwrap();
+        let vod = VodClient::new(&transport, &ali).unwrap();
+        let iot = IotdaClient::new(&transport, &hw).unwrap();
+        let key = Secret::new("k");
+        let ids = vec!["a".to_string()];
+        // Futures are only built (never polled): this is a compile-time check.
+        assert_send(&kms.describe_certificate("x"));
+        assert_send(&kms.update_certificate_status("x", KmsCertificateStatus::Active));
+        assert_send(&pca.list_all(|_, _| {}));
+        assert_send(&pca.describe_client_certificate_status(&ids));
+        assert_send(&pca.list_revoke_certificate());
+        assert_send(&esa.list_sites());
+        assert_send(&esa.list_client_certificates(SiteId(1), |_, _| {}));
+        assert_send(&vod.describe_vod_user_domains());
+        assert_send(&vod.set_vod_domain_certificate("d", true, None, None, Some(&key)));
+        assert_send(&iot.list_all(|_, _| {}));
+        assert_send(&iot.delete_device_certificate("x"));
+    }
+}

@@ -2,7 +2,8 @@
 //! from the WIRE with `certdesk::signing` (Alibaba ACS3 and v1, Huawei SDK-HMAC-SHA256 and V11) and
 //! answers with whatever the test scripts. A request whose signature does not verify gets a 403
 //! `SignatureDoesNotMatch` naming the reason, so a broken client fails loudly.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test crate uses a different part of the fixture
+#![allow(clippy::unwrap_used)] // test-only server: a failure here must abort the test loudly
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
@@ -334,10 +335,11 @@ fn verify(seen: &mut Seen) -> Result<String, String> {
     if seen.param("AccessKeyId") != Some(ALIBABA_ID) {
         return Err("unknown AccessKeyId".into());
     }
-    if let Some(token) = seen.param("SecurityToken") {
-        if token != STS_TOKEN {
-            return Err("wrong SecurityToken".into());
-        }
+    if seen
+        .param("SecurityToken")
+        .is_some_and(|token| token != STS_TOKEN)
+    {
+        return Err("wrong SecurityToken".into());
     }
     let resigned = acs1::sign(&seen.method, &seen.params, ALIBABA_SECRET);
     if resigned.signature != signature {
