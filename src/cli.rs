@@ -11,7 +11,7 @@ use crate::cloud::error::local_code;
 use crate::cloud::{
     AlibabaClientConfig, AlibabaSignatureVersion, CloudError, ErrorClass, EsaClient,
     HuaweiClientConfig, HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient,
-    PcaClient, SiteId, Transport, VodClient,
+    PcaClient, SiteId, Transport, TransportOptions, VodClient,
 };
 use crate::credentials::Secret;
 use crate::model::{CertificateRow, Provider};
@@ -23,6 +23,9 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod bulk;
+mod pem;
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success, 1 the cloud call failed, 2 usage error, 3 configuration error
@@ -96,6 +99,16 @@ enum Command {
     Iot(IotCommand),
     /// Run the cloud simulator on loopback until Ctrl-C.
     Sim(SimArgs),
+    /// Revoke / disable / enable / activate many certificates at the API's rate limit, journaled.
+    Bulk(bulk::BulkArgs),
+    /// Bulk jobs in the journal: list them, resume an unfinished one.
+    #[command(subcommand)]
+    Jobs(bulk::JobsCommand),
+    /// Every change certdesk made (never a secret), as a table or CSV.
+    Audit(bulk::AuditArgs),
+    /// Inspect certificate, key and PKCS#12 files and run the upload checks.
+    #[command(subcommand)]
+    Pem(pem::PemCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -403,6 +416,23 @@ impl Globals {
         Transport::new().map_err(|e| Failure::Run(e.to_string()))
     }
 
+    /// The transport for bulk jobs: no transport-level retries, the engine retries (with the
+    /// journal written before each attempt).
+    fn transport_for_jobs(&self) -> Result<Transport, Failure> {
+        Transport::with_options(TransportOptions {
+            max_retries: 0,
+            ..TransportOptions::default()
+        })
+        .map_err(|e| Failure::Run(e.to_string()))
+    }
+
+    /// The profile name recorded in the journal and audit log.
+    fn profile_name(&self) -> String {
+        self.profile
+            .clone()
+            .unwrap_or_else(|| "default".to_string())
+    }
+
     /// The resolved Alibaba account with the global flags applied on top.
     fn alibaba(&self) -> Result<AlibabaClientConfig, Failure> {
         let account = profiles::resolve(self.profile.as_deref(), Provider::Alibaba)
@@ -469,6 +499,10 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
         Command::Esa(cmd) => esa(g, cmd).await,
         Command::Vod(cmd) => vod(g, cmd).await,
         Command::Iot(cmd) => iot(g, cmd).await,
+        Command::Bulk(args) => bulk::bulk(g, args).await,
+        Command::Jobs(cmd) => bulk::jobs(g, cmd).await,
+        Command::Audit(args) => bulk::audit(g, args),
+        Command::Pem(cmd) => pem::run(g, cmd),
         Command::Sim(args) => {
             let options = SimOptions {
                 listen: args.listen,

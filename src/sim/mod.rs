@@ -383,6 +383,13 @@ impl RunningSimulator {
         self.state.iotda_status(certificate_id)
     }
 
+    /// How many mutating `action` requests (e.g. `CreateRevokeClientCertificate`,
+    /// `UpdateDeviceCertificate`) for `target` reached a handler, i.e. were not faulted, throttled
+    /// or refused at authentication.
+    pub fn mutation_requests(&self, action: &str, target: &str) -> u64 {
+        self.state.mutation_count(action, target)
+    }
+
     /// Number of IoTDA device certificates currently present.
     pub fn iotda_count(&self) -> usize {
         self.state.iotda_count()

@@ -96,6 +96,9 @@ pub(crate) struct SimState {
     vod: Mutex<VodState>,
     iot: Mutex<IotdaState>,
     pub(crate) counters: Counters,
+    /// Mutating requests that reached a handler, per "Action:target", so tests can prove that no
+    /// change was sent twice (e.g. after a crash and resume).
+    mutations: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -147,6 +150,7 @@ impl SimState {
             iot: Mutex::new(IotdaState::new(&inv)),
             inv,
             counters: Counters::default(),
+            mutations: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -453,6 +457,9 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
         return fail(err, name);
     }
     Counters::bump(&state.counters.per_service[service_slot(service)]);
+    if let Some(target) = mutation_target(&call.action, &call.params) {
+        state.record_mutation(&call.action, &target);
+    }
     let inv = &state.inv;
     let result = match service {
         SimService::Kms => lock(&state.kms).handle(inv, &call.action, &call.params),
@@ -464,6 +471,37 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
     match result {
         Ok(body) => errors::alibaba_ok(body, &request_id),
         Err(err) => fail(err, name),
+    }
+}
+
+/// The target of a mutating Alibaba action (None for reads).
+fn mutation_target(
+    action: &str,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    let key = match action {
+        "UpdateCertificateStatus" | "UploadCertificate" | "DeleteCertificate" => "CertificateId",
+        "CreateRevokeClientCertificate" | "DeleteClientCertificate" => "Identifier",
+        "RevokeClientCertificate" | "ActivateClientCertificate" => "Id",
+        "SetVodDomainCertificate" => "DomainName",
+        _ => return None,
+    };
+    Some(params.get(key).cloned().unwrap_or_default())
+}
+
+impl SimState {
+    fn record_mutation(&self, action: &str, target: &str) {
+        *lock(&self.mutations)
+            .entry(format!("{action}:{target}"))
+            .or_default() += 1;
+    }
+
+    /// How many `action` requests for `target` reached the handler (after auth, faults, limits).
+    pub(crate) fn mutation_count(&self, action: &str, target: &str) -> u64 {
+        lock(&self.mutations)
+            .get(&format!("{action}:{target}"))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -536,6 +574,9 @@ fn huawei_operation(
         ));
     }
     Counters::bump(&state.counters.per_service[service_slot(SimService::Iotda)]);
+    if let IotdaOp::Update(id, _) | IotdaOp::Delete(id) = &op {
+        state.record_mutation(api, id);
+    }
     let status = iotda::success_status(&op);
     let seed = state.inv.seed;
     match op {

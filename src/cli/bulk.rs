@@ -1,0 +1,448 @@
+//! `certdesk bulk`, `certdesk jobs` and `certdesk audit`: the bulk engine from the command line,
+//! with the same typed-count confirmation as the GUI and the same journal and audit log.
+
+use super::{Failure, Globals, emit, format_time};
+use crate::cloud::{EsaClient, IotdaClient, KmsClient, PcaClient};
+use crate::jobs::backends::{EsaBulk, IotdaBulk, KmsBulk, PcaBulk};
+use crate::jobs::{
+    BulkBackend, BulkItem, BulkJob, BulkOperation, EngineConfig, ItemResult, JobHandle, dry_run,
+    resume_job, start_job,
+};
+use crate::model::Service;
+use crate::store::journal::{Journal, write_audit_csv};
+use clap::{Subcommand, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The operation of a bulk job.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum OperationArg {
+    Revoke,
+    Disable,
+    Enable,
+    Activate,
+}
+
+/// Where the certificates live.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum TargetArg {
+    Kms,
+    Pca,
+    Esa,
+    Iot,
+}
+
+impl TargetArg {
+    fn service(self) -> Service {
+        match self {
+            TargetArg::Kms => Service::Kms,
+            TargetArg::Pca => Service::Pca,
+            TargetArg::Esa => Service::Esa,
+            TargetArg::Iot => Service::Iotda,
+        }
+    }
+}
+
+/// `certdesk bulk …` arguments.
+#[derive(Debug, clap::Args)]
+pub(super) struct BulkArgs {
+    /// What to do to every certificate.
+    #[arg(value_enum)]
+    operation: OperationArg,
+    /// Which service the ids belong to.
+    #[arg(long, value_enum)]
+    target: TargetArg,
+    /// ESA site id (required with --target esa).
+    #[arg(long, value_name = "SITE_ID")]
+    site: Option<i64>,
+    /// File with one certificate id per line (blank lines and # comments are skipped).
+    #[arg(long, value_name = "FILE")]
+    ids_from: PathBuf,
+    /// Check every item (exists, current status, allowed transition) without changing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not ask for the typed count.
+    #[arg(long)]
+    yes: bool,
+    /// Requests per second (default: the API's published limit, e.g. 10 for cas).
+    #[arg(long, value_name = "N")]
+    qps: Option<u32>,
+}
+
+/// `certdesk jobs …`.
+#[derive(Debug, Subcommand)]
+pub(super) enum JobsCommand {
+    /// Every bulk job in the journal, newest first, with its counts.
+    List,
+    /// Resume an unfinished (killed, crashed or cancelled) job.
+    Resume {
+        /// Job id (from `certdesk jobs list`).
+        job: String,
+        /// Requests per second (default: the API's published limit).
+        #[arg(long, value_name = "N")]
+        qps: Option<u32>,
+    },
+}
+
+/// `certdesk audit` arguments.
+#[derive(Debug, clap::Args)]
+pub(super) struct AuditArgs {
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    csv: bool,
+    /// Only entries containing this text (profile, service, operation, target, result, code, RequestId).
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+}
+
+fn journal() -> Result<Arc<Mutex<Journal>>, Failure> {
+    let path = crate::store::default_path().ok_or_else(|| {
+        Failure::Config("no data directory for the journal: set CERTDESK_DATA_DIR".into())
+    })?;
+    let journal =
+        Journal::open(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
+    Ok(Arc::new(Mutex::new(journal)))
+}
+
+fn backend(g: &Globals, service: Service) -> Result<(Arc<dyn BulkBackend>, String), Failure> {
+    let transport = g.transport_for_jobs()?;
+    Ok(match service {
+        Service::Kms => {
+            let config = g.alibaba()?;
+            let profile = g.profile_name();
+            (
+                Arc::new(KmsBulk(
+                    KmsClient::new(&transport, &config).map_err(super::setup_failure)?,
+                )),
+                profile,
+            )
+        }
+        Service::Pca => {
+            let config = g.alibaba()?;
+            (
+                Arc::new(PcaBulk(
+                    PcaClient::new(&transport, &config).map_err(super::setup_failure)?,
+                )),
+                g.profile_name(),
+            )
+        }
+        Service::Esa => {
+            let config = g.alibaba()?;
+            (
+                Arc::new(EsaBulk(
+                    EsaClient::new(&transport, &config).map_err(super::setup_failure)?,
+                )),
+                g.profile_name(),
+            )
+        }
+        Service::Iotda => {
+            let config = g.huawei()?;
+            (
+                Arc::new(IotdaBulk(
+                    IotdaClient::new(&transport, &config).map_err(super::setup_failure)?,
+                )),
+                g.profile_name(),
+            )
+        }
+        Service::Vod => return Err(Failure::Usage("VOD domains have no bulk operations".into())),
+    })
+}
+
+fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("--ids-from {}: {e}", path.display())))?;
+    let ids: Vec<String> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split([',', ' ', '\t']).next().unwrap_or(l).to_string())
+        .collect();
+    if ids.is_empty() {
+        return Err(Failure::Usage(format!(
+            "--ids-from {}: no ids in the file",
+            path.display()
+        )));
+    }
+    Ok(ids)
+}
+
+fn config(service: Service, qps: Option<u32>) -> EngineConfig {
+    let mut config = EngineConfig::for_service(service);
+    if let Some(q) = qps {
+        // 0 means "no limit" (e.g. against the simulator with --no-rate-limit).
+        config.qps = NonZeroU32::new(q);
+    }
+    config
+}
+
+/// Asks for the typed count on stdin, as the GUI does.
+fn confirm(summary: &str, count: usize) -> Result<(), Failure> {
+    eprintln!("{summary}");
+    eprint!("Type {count} to confirm: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Usage(format!("cannot read the confirmation: {e}")))?;
+    if line.trim() == count.to_string() {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!(
+            "not confirmed (expected {count}); nothing was changed"
+        )))
+    }
+}
+
+pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
+    let service = args.target.service();
+    let operation = match args.operation {
+        OperationArg::Revoke => BulkOperation::Revoke,
+        OperationArg::Disable => BulkOperation::Disable,
+        OperationArg::Enable => BulkOperation::Enable,
+        OperationArg::Activate => BulkOperation::Activate,
+    };
+    if !operation.supported_by(service) {
+        return Err(Failure::Usage(format!(
+            "{service} does not support {operation}"
+        )));
+    }
+    if service == Service::Esa && args.site.is_none() {
+        return Err(Failure::Usage("--target esa needs --site SITE_ID".into()));
+    }
+    let ids = read_ids(&args.ids_from)?;
+    let items: Vec<BulkItem> = ids
+        .into_iter()
+        .map(|id| BulkItem {
+            service,
+            id,
+            site_id: args.site,
+            name: String::new(),
+        })
+        .collect();
+    let (backend, profile) = backend(g, service)?;
+    let config = config(service, args.qps);
+
+    if args.dry_run {
+        let verdicts = dry_run(backend, operation, items, config).await;
+        return emit(g, &verdicts, || {
+            let mut out = format!("{:<40} {:<10} {}\n", "ID", "STATUS", "VERDICT");
+            for v in &verdicts {
+                let status = v.current.map(|s| s.label()).unwrap_or("-");
+                out.push_str(&format!("{:<40} {:<10} {}\n", v.item.id, status, v.verdict));
+            }
+            let sending = verdicts.iter().filter(|v| v.would_send).count();
+            out.push_str(&format!(
+                "dry run: {sending} of {} would be sent; nothing was changed\n",
+                verdicts.len()
+            ));
+            out
+        });
+    }
+    if !args.yes {
+        let summary = format!(
+            "About to {operation} {} {service} certificate(s) in profile {profile} ({}).",
+            items.len(),
+            service.provider()
+        );
+        confirm(&summary, items.len())?;
+    }
+    let journal = journal()?;
+    let job = BulkJob {
+        profile,
+        service,
+        operation,
+        items,
+    };
+    let handle =
+        start_job(journal, backend, job, config).map_err(|e| Failure::Run(e.to_string()))?;
+    eprintln!("job {} started", handle.job_id);
+    follow(g, handle).await
+}
+
+/// Prints progress on stderr while the job runs (Ctrl-C cancels cleanly), then the results.
+async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
+    let interactive = std::io::stderr().is_terminal();
+    let mut results: Vec<ItemResult> = Vec::new();
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut cancel_requested = false;
+    loop {
+        tokio::select! {
+            r = handle.results.recv() => match r {
+                Some(r) => results.push(r),
+                None => break,
+            },
+            _ = ticker.tick() => {
+                let p = handle.progress.borrow().clone();
+                if interactive {
+                    let eta = p.eta.map(|d| format!("{}s", d.as_secs())).unwrap_or_else(|| "-".into());
+                    eprint!("\rdone {}/{}  failed {}  {:.1}/s  ETA {eta}   ", p.applied + p.already + p.failed, p.total, p.failed, p.rate_per_sec);
+                }
+            }
+            _ = tokio::signal::ctrl_c(), if !cancel_requested => {
+                cancel_requested = true;
+                eprintln!("\ncancelling: requests in flight finish and are journaled…");
+                handle.cancel();
+            }
+        }
+    }
+    let job_id = handle.job_id.clone();
+    let p = handle
+        .wait()
+        .await
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    if interactive {
+        eprintln!();
+    }
+    results.sort_by_key(|r| r.idx);
+    emit(g, &results, || {
+        let mut out = format!(
+            "{:<40} {:<12} {:<28} {}\n",
+            "ID", "RESULT", "CODE", "REQUESTID / NOTE"
+        );
+        for r in &results {
+            let note = r
+                .request_id
+                .clone()
+                .or_else(|| r.message.clone())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{:<40} {:<12} {:<28} {note}\n",
+                r.item.id,
+                r.outcome.label(),
+                r.code.as_deref().unwrap_or("")
+            ));
+        }
+        out
+    })?;
+    eprintln!(
+        "job {job_id}: {} applied, {} already in target state, {} failed, {} remaining{}",
+        p.applied,
+        p.already,
+        p.failed,
+        p.remaining,
+        if p.cancelled {
+            " (cancelled: resume with `certdesk jobs resume`)"
+        } else {
+            ""
+        }
+    );
+    if p.failed > 0 {
+        return Err(Failure::Run(format!(
+            "{} of {} items failed (details above and in `certdesk audit`)",
+            p.failed, p.total
+        )));
+    }
+    if p.cancelled {
+        return Err(Failure::Run(format!(
+            "job {job_id} was cancelled with {} items left",
+            p.remaining
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
+    let journal = journal()?;
+    match cmd {
+        JobsCommand::List => {
+            let jobs = journal
+                .lock()
+                .map_err(|_| Failure::Run("journal lock".into()))?
+                .jobs()
+                .map_err(|e| Failure::Run(e.to_string()))?;
+            #[derive(serde::Serialize)]
+            struct Listed<'a> {
+                #[serde(flatten)]
+                job: &'a crate::store::journal::JobRecord,
+                counts: &'a crate::store::journal::JobCounts,
+            }
+            let listed: Vec<Listed<'_>> = jobs
+                .iter()
+                .map(|(job, counts)| Listed { job, counts })
+                .collect();
+            emit(g, &listed, || {
+                let mut out = format!(
+                    "{:<36} {:<20} {:<8} {:<8} {:<10} {:>6} {:>6} {:>6}\n",
+                    "JOB", "CREATED", "SERVICE", "OP", "STATE", "DONE", "FAILED", "OPEN"
+                );
+                for (job, c) in &jobs {
+                    out.push_str(&format!(
+                        "{:<36} {:<20} {:<8} {:<8} {:<10} {:>6} {:>6} {:>6}\n",
+                        job.id,
+                        format_time(Some(job.created_at)),
+                        job.service,
+                        job.operation,
+                        job.state,
+                        c.succeeded,
+                        c.failed,
+                        c.pending + c.sent
+                    ));
+                }
+                out
+            })
+        }
+        JobsCommand::Resume { job, qps } => {
+            let record = journal
+                .lock()
+                .map_err(|_| Failure::Run("journal lock".into()))?
+                .job(&job)
+                .map_err(|e| Failure::Run(e.to_string()))?
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "no job {job:?} in the journal (see `certdesk jobs list`)"
+                    ))
+                })?;
+            let service = Service::ALL
+                .into_iter()
+                .find(|s| format!("{s:?}") == record.service)
+                .ok_or_else(|| {
+                    Failure::Run(format!(
+                        "job {job} has an unknown service {:?}",
+                        record.service
+                    ))
+                })?;
+            let (backend, _) = backend(g, service)?;
+            let handle = resume_job(journal, backend, &job, config(service, qps))
+                .map_err(|e| Failure::Run(e.to_string()))?;
+            eprintln!("job {job} resumed");
+            follow(g, handle).await
+        }
+    }
+}
+
+pub(super) fn audit(g: &Globals, args: AuditArgs) -> Result<(), Failure> {
+    let journal = journal()?;
+    let entries = journal
+        .lock()
+        .map_err(|_| Failure::Run("journal lock".into()))?
+        .audit(args.filter.as_deref())
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    if args.csv {
+        let stdout = std::io::stdout();
+        return write_audit_csv(&entries, stdout.lock())
+            .map_err(|e| Failure::Run(format!("cannot write CSV: {e}")));
+    }
+    emit(g, &entries, || {
+        let mut out = format!(
+            "{:<20} {:<10} {:<6} {:<9} {:<40} {:<8} {:<24} {}\n",
+            "TIME", "PROFILE", "SVC", "OP", "TARGET", "RESULT", "CODE", "REQUESTID"
+        );
+        for e in &entries {
+            out.push_str(&format!(
+                "{:<20} {:<10} {:<6} {:<9} {:<40} {:<8} {:<24} {}\n",
+                format_time(Some(e.at)),
+                e.profile,
+                e.service,
+                e.operation,
+                e.target,
+                e.result,
+                e.code.as_deref().unwrap_or(""),
+                e.request_id.as_deref().unwrap_or("")
+            ));
+        }
+        out
+    })
+}
