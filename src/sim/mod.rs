@@ -1,7 +1,73 @@
-//! The embedded cloud simulator: a real HTTP server on loopback that verifies signatures and
-//! behaves like the documented services. Knows only `signing` and `model`.
+//! The embedded cloud simulator: one real HTTP server on loopback that verifies signatures and
+//! behaves like the documented Alibaba Cloud (KMS 2016-01-20, private CA cas 2020-06-30, ESA
+//! 2024-09-10, VOD 2017-03-21) and Huawei Cloud IoTDA v5 device-certificate APIs.
+//!
+//! It knows only `signing` (to verify exactly what the clients sign), `model` and `credentials`;
+//! it must never know about `cloud`, `jobs`, `app` or `ui`, so the simulator can judge the real
+//! client code instead of sharing its mistakes.
+//!
+//! Inventories are seeded and deterministic: the same seed and size give the same ids, names,
+//! statuses and even the same certificate bytes (keys are derived from the seed and ECDSA uses
+//! RFC 6979), so certificates can be generated lazily, on demand, and cached only for speed.
+//! One million IoTDA device certificates cost nothing at start: every row is a function of its
+//! index, and only changes (status updates, deletions) are stored.
+//!
+//! # Order of processing
+//! fault injection → authentication (signature, clock, nonce) → routing → rate limit → the
+//! operation. Faults are decided before anything else, so a faulted request never changes state
+//! (real clouds may apply a change and then fail; the simulator chooses the simple, documented
+//! behaviour).
+//!
+//! # What the simulator does not reproduce
+//! (The same list, with more detail, is in `docs/simulator.md`.)
+//! - Regions and endpoints: one listener answers every product and region; `RegionId` is ignored,
+//!   VOD's "China (Shanghai) only" rule is not enforced, the `Host` header is not checked.
+//! - Authorisation: no RAM / IAM policies (`Forbidden.RAM`, `AccessDeniedDetail`); no Huawei AK
+//!   lockout after 5 failed authentications.
+//! - Signatures: ACS4 (SPI gateway), SDK-HMAC-SM3 and other Huawei algorithms, Huawei temporary
+//!   credentials; Alibaba STS is one fixed token. `Format=XML` still gets JSON.
+//! - Exact message texts of most errors (codes and statuses follow the docs), resolvable
+//!   `Recommend` URLs.
+//! - Statuses/codes the docs leave open are the simulator's choices: `Throttling.User` → 400,
+//!   ESA `Certificate.NotFound` → 404, unknown ESA site → 404 `Site.NotFound`, unknown cas
+//!   identifier → 404 `Certificate.NotFound`, IoTDA missing certificate → 404 `IOTDA.000404`,
+//!   IoTDA injected errors → `IOTDA.000500`/`IOTDA.000503`, IoTDA bad offset/marker/fingerprint →
+//!   400 `IOTDA.000006`, foreign project id or `Instance-Id` → 403 `IOTDA.000022`, KMS upload to
+//!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`.
+//! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; key specs
+//!   `RSA_2048` and `EC_SM2` (no RSA/SM2 key generation: 400 `InvalidParameter`); chain
+//!   validation on `UploadCertificate` (only the public key is compared).
+//! - cas: issuing and CA management, `ResourceGroupId` filtering, the meaning of `MaxResults`
+//!   (set to `TotalCount`), the real `ShowSize` maximum (1–1000 here).
+//! - ESA: `CreateClientCertificate`, edge certificates, the `ListSites` filters `AccessType`,
+//!   `Coverage`, `OnlyEnterprise`, `OrderBy`, `PlanSubscribeType`, `ResourceGroupId`,
+//!   `TagFilter`; certificate `Type` values (always `free`).
+//! - VOD: `SetVodDomainSSLCertificate`, `DescribeVodCertificateList`,
+//!   `DescribeVodSSLCertificateList`, tag filters, `ServiceBusy`/`InvalidDomain.Offline`/
+//!   `IllegalOperation`/`OperationDenied`; SSL changes apply at once (no "configuring" phase).
+//! - IoTDA: CA-certificate operations, `list-device`, devices; the `fingerprint` list filter only
+//!   finds certificates this run has already generated (listed or shown).
+//! - Faults after a state change (real clouds may apply a change and then fail).
 
-use std::net::SocketAddr;
+mod auth;
+mod data;
+mod errors;
+mod esa;
+mod faults;
+mod iotda;
+mod kms;
+mod limits;
+mod pca;
+mod pki;
+mod server;
+mod vod;
+
+use crate::credentials::Secret;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Inventory size of a simulated account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +80,52 @@ pub enum SimSize {
     Large,
     /// Exactly this many IoTDA device certificates (and proportionate other inventories).
     Count(usize),
+}
+
+impl SimSize {
+    /// Number of IoTDA device certificates at this size.
+    pub fn iot_device_certificates(self) -> usize {
+        match self {
+            SimSize::Small => 40,
+            SimSize::Medium => 5_000,
+            SimSize::Large => 200_000,
+            SimSize::Count(n) => n,
+        }
+    }
+}
+
+impl FromStr for SimSize {
+    type Err = SimError;
+
+    /// `small`, `medium`, `large` (any case) or a number of IoTDA device certificates.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.trim();
+        match trimmed.to_ascii_lowercase().as_str() {
+            "small" => Ok(SimSize::Small),
+            "medium" => Ok(SimSize::Medium),
+            "large" => Ok(SimSize::Large),
+            other => other
+                .replace('_', "")
+                .parse::<usize>()
+                .map(SimSize::Count)
+                .map_err(|_| {
+                    SimError::InvalidOption(format!(
+                        "size {trimmed:?}: expected small, medium, large or a number"
+                    ))
+                }),
+        }
+    }
+}
+
+impl fmt::Display for SimSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimSize::Small => f.write_str("small"),
+            SimSize::Medium => f.write_str("medium"),
+            SimSize::Large => f.write_str("large"),
+            SimSize::Count(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 /// How `certdesk sim` (or the in-process demo) runs.
@@ -31,9 +143,339 @@ pub struct SimOptions {
     pub rate_limit: bool,
 }
 
+impl Default for SimOptions {
+    /// `127.0.0.1:0`, seed 42, small, no faults, rate limits on.
+    fn default() -> Self {
+        SimOptions {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            seed: 42,
+            size: SimSize::Small,
+            fault_rate: 0.0,
+            rate_limit: true,
+        }
+    }
+}
+
+/// Rate limits and fault timing; the defaults are the published limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimTuning {
+    /// Requests per second per user and API when nothing more specific is published.
+    pub default_qps: u32,
+    /// cas (private CA) client-certificate APIs: 10 per second per user (published).
+    pub cas_client_certificate_qps: u32,
+    /// VOD domain-certificate APIs: 30 per second (published for SetVodDomainSSLCertificate).
+    pub vod_ssl_qps: u32,
+    /// IoTDA device-certificate APIs (not published; gateway default chosen).
+    pub iotda_qps: u32,
+    /// How long the "slow answer" fault waits before answering 503 (longer than any client timeout).
+    pub fault_delay: Duration,
+}
+
+impl Default for SimTuning {
+    fn default() -> Self {
+        SimTuning {
+            default_qps: 100,
+            cas_client_certificate_qps: 10,
+            vod_ssl_qps: 30,
+            iotda_qps: 100,
+            fault_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why the simulator could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A bad option value (size, fault rate, non-loopback address).
+    #[error("invalid simulator option: {0}")]
+    InvalidOption(String),
+    /// The listener could not be bound or served.
+    #[error("simulator I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Generating the seeded certificate authorities failed.
+    #[error("simulator certificate generation failed: {0}")]
+    Pki(String),
+}
+
+/// The fixed, documented demo credentials every simulator accepts. They are public on purpose:
+/// they only ever open the simulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoCredentials {
+    /// Alibaba AccessKey id.
+    pub alibaba_access_key_id: String,
+    /// Alibaba AccessKey secret.
+    pub alibaba_access_key_secret: Secret,
+    /// Huawei AK.
+    pub huawei_ak: String,
+    /// Huawei SK.
+    pub huawei_sk: Secret,
+    /// Huawei IAM project id (path parameter of every IoTDA call).
+    pub huawei_project_id: String,
+    /// Huawei region id (V11 derived signing uses it).
+    pub huawei_region: String,
+    /// IoTDA instance id (`Instance-Id` header; optional on requests).
+    pub iotda_instance_id: String,
+}
+
+/// Alibaba demo AccessKey id.
+pub const DEMO_ALIBABA_ACCESS_KEY_ID: &str = "LTAIcertdeskDEMO";
+/// Alibaba demo AccessKey secret.
+pub const DEMO_ALIBABA_ACCESS_KEY_SECRET: &str = "certdesk-demo-alibaba-secret";
+/// Alibaba demo STS AccessKey id (requires [`DEMO_ALIBABA_STS_TOKEN`]).
+pub const DEMO_ALIBABA_STS_ACCESS_KEY_ID: &str = "STS.certdeskDEMO";
+/// Alibaba demo STS AccessKey secret.
+pub const DEMO_ALIBABA_STS_ACCESS_KEY_SECRET: &str = "certdesk-demo-sts-secret";
+/// Security token that goes with [`DEMO_ALIBABA_STS_ACCESS_KEY_ID`].
+pub const DEMO_ALIBABA_STS_TOKEN: &str = "CAIScertdeskDEMOstsTOKEN/+==";
+/// Huawei demo AK.
+pub const DEMO_HUAWEI_AK: &str = "CERTDESKDEMOAK";
+/// Huawei demo SK.
+pub const DEMO_HUAWEI_SK: &str = "certdesk-demo-huawei-sk";
+/// Huawei demo project id (32 hex, like a real IAM project id).
+pub const DEMO_HUAWEI_PROJECT_ID: &str = "0c5a1e2b3d4f40718293a4b5c6d7e8f9";
+/// Huawei demo region.
+pub const DEMO_HUAWEI_REGION: &str = "cn-north-4";
+/// IoTDA demo instance id.
+pub const DEMO_IOTDA_INSTANCE_ID: &str = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f";
+
+impl DemoCredentials {
+    /// The demo credentials (the same for every simulator).
+    pub fn demo() -> Self {
+        DemoCredentials {
+            alibaba_access_key_id: DEMO_ALIBABA_ACCESS_KEY_ID.to_string(),
+            alibaba_access_key_secret: Secret::new(DEMO_ALIBABA_ACCESS_KEY_SECRET),
+            huawei_ak: DEMO_HUAWEI_AK.to_string(),
+            huawei_sk: Secret::new(DEMO_HUAWEI_SK),
+            huawei_project_id: DEMO_HUAWEI_PROJECT_ID.to_string(),
+            huawei_region: DEMO_HUAWEI_REGION.to_string(),
+            iotda_instance_id: DEMO_IOTDA_INSTANCE_ID.to_string(),
+        }
+    }
+}
+
+/// Which simulated API a request counter belongs to.
+pub use crate::model::Service as SimService;
+
+/// A simulator serving in this process. Dropping it stops the server too (without waiting);
+/// [`RunningSimulator::shutdown`] also waits for the server task.
+pub struct RunningSimulator {
+    addr: SocketAddr,
+    credentials: DemoCredentials,
+    state: Arc<server::SimState>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for RunningSimulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningSimulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a simulator in this process (demo mode, tests, benches) with the published limits.
+pub async fn start(options: SimOptions) -> Result<RunningSimulator, SimError> {
+    start_tuned(options, SimTuning::default()).await
+}
+
+/// Starts a simulator with explicit rate limits / fault timing.
+pub async fn start_tuned(
+    options: SimOptions,
+    tuning: SimTuning,
+) -> Result<RunningSimulator, SimError> {
+    if !options.listen.ip().is_loopback() {
+        return Err(SimError::InvalidOption(format!(
+            "{} is not a loopback address; the simulator serves plain http on loopback only",
+            options.listen
+        )));
+    }
+    if !(0.0..=1.0).contains(&options.fault_rate) {
+        return Err(SimError::InvalidOption(format!(
+            "fault rate {} is not within 0..=1",
+            options.fault_rate
+        )));
+    }
+    let credentials = DemoCredentials::demo();
+    let state = Arc::new(server::SimState::new(&options, &tuning, &credentials)?);
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, Arc::clone(&state), shutdown_rx));
+    Ok(RunningSimulator {
+        addr,
+        credentials,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+impl RunningSimulator {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint every client points at, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The demo credentials this simulator accepts.
+    pub fn credentials(&self) -> &DemoCredentials {
+        &self.credentials
+    }
+
+    /// Stops accepting, drops open connections and waits for the server task.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Requests that reached the given service's operations (after authentication and routing).
+    pub fn request_count(&self, service: SimService) -> u64 {
+        self.state.counters.service(service)
+    }
+
+    /// Every request received, including rejected and faulted ones.
+    pub fn total_requests(&self) -> u64 {
+        self.state.counters.total()
+    }
+
+    /// Requests answered with an injected fault.
+    pub fn faults_injected(&self) -> u64 {
+        self.state.counters.faults()
+    }
+
+    /// Requests refused by a rate limit.
+    pub fn throttled_requests(&self) -> u64 {
+        self.state.counters.throttled()
+    }
+
+    /// Requests refused by authentication (bad key, signature, clock, nonce).
+    pub fn auth_failures(&self) -> u64 {
+        self.state.counters.auth_failures()
+    }
+
+    /// KMS certificate status (`PENDING`/`ACTIVE`/`INACTIVE`/`REVOKED`); `None` when unknown.
+    pub fn kms_status(&self, certificate_id: &str) -> Option<String> {
+        self.state.kms_status(certificate_id)
+    }
+
+    /// Every KMS CertificateId (KMS has no list API; tests and the demo need the seeded ids).
+    pub fn kms_certificate_ids(&self) -> Vec<String> {
+        self.state.kms_ids()
+    }
+
+    /// Private-CA certificate status (`ISSUE`/`REVOKE`); `None` when unknown or deleted.
+    pub fn pca_status(&self, identifier: &str) -> Option<String> {
+        self.state.pca_status(identifier)
+    }
+
+    /// ESA client-certificate status (`active`/`revoked`); `None` when unknown or deleted.
+    pub fn esa_status(&self, site_id: i64, certificate_id: &str) -> Option<String> {
+        self.state.esa_status(site_id, certificate_id)
+    }
+
+    /// IoTDA device-certificate status (`ACTIVE`/`INACTIVE`); `None` when unknown or deleted.
+    pub fn iotda_status(&self, certificate_id: &str) -> Option<String> {
+        self.state.iotda_status(certificate_id)
+    }
+
+    /// Number of IoTDA device certificates currently present.
+    pub fn iotda_count(&self) -> usize {
+        self.state.iotda_count()
+    }
+
+    /// VOD domain SSL state: `(SslProtocol on|off, CertName, certificate CN)`; `None` when unknown.
+    pub fn vod_ssl(&self, domain: &str) -> Option<VodSslState> {
+        self.state.vod_ssl(domain)
+    }
+}
+
+/// A VOD domain's HTTPS settings, for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VodSslState {
+    /// `on` or `off`.
+    pub ssl_protocol: String,
+    /// Certificate name.
+    pub cert_name: String,
+    /// Common name of the certificate.
+    pub cert_common_name: String,
+    /// `upload`, `cas` or `free`.
+    pub cert_type: String,
+    /// Expiry of the certificate, `yyyy-MM-ddTHH:mm:ssZ`.
+    pub cert_expire_time: String,
+}
+
 /// Runs `certdesk sim`: prints the address and demo credentials, serves until Ctrl-C.
-// TODO(sim): the real server.
-pub async fn run_cli(options: SimOptions) -> Result<(), String> {
-    let _ = options;
-    Err("the simulator is not built yet".to_string())
+pub async fn run_cli(options: SimOptions) -> Result<(), SimError> {
+    let started = std::time::Instant::now();
+    let size = options.size;
+    let sim = start(options.clone()).await?;
+    let creds = sim.credentials();
+    println!("certdesk simulator listening on {}", sim.endpoint());
+    println!(
+        "  size {size} ({} IoTDA device certificates), seed {}, fault rate {}, rate limits {}, started in {:.2?}",
+        size.iot_device_certificates(),
+        options.seed,
+        options.fault_rate,
+        if options.rate_limit { "on" } else { "off" },
+        started.elapsed()
+    );
+    // Printing the demo secrets is intended: they are public constants that only open this
+    // simulator.
+    println!("Alibaba Cloud (KMS, cas, ESA, VOD):");
+    println!(
+        "  ALIBABA_CLOUD_ACCESS_KEY_ID={}",
+        creds.alibaba_access_key_id
+    );
+    println!(
+        "  ALIBABA_CLOUD_ACCESS_KEY_SECRET={}",
+        creds.alibaba_access_key_secret.expose()
+    );
+    println!(
+        "  (STS variant: id {DEMO_ALIBABA_STS_ACCESS_KEY_ID}, secret {DEMO_ALIBABA_STS_ACCESS_KEY_SECRET}, token {DEMO_ALIBABA_STS_TOKEN})"
+    );
+    println!("Huawei Cloud IoTDA:");
+    println!("  HUAWEICLOUD_SDK_AK={}", creds.huawei_ak);
+    println!("  HUAWEICLOUD_SDK_SK={}", creds.huawei_sk.expose());
+    println!("  project id {}", creds.huawei_project_id);
+    println!("  region {}", creds.huawei_region);
+    println!("  instance id {}", creds.iotda_instance_id);
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!("small".parse::<SimSize>().unwrap(), SimSize::Small);
+        assert_eq!("Medium".parse::<SimSize>().unwrap(), SimSize::Medium);
+        assert_eq!("LARGE".parse::<SimSize>().unwrap(), SimSize::Large);
+        assert_eq!(
+            "1000000".parse::<SimSize>().unwrap(),
+            SimSize::Count(1_000_000)
+        );
+        assert_eq!("1_000".parse::<SimSize>().unwrap(), SimSize::Count(1000));
+        assert!("huge".parse::<SimSize>().is_err());
+        assert!("-3".parse::<SimSize>().is_err());
+    }
+
+    #[test]
+    fn default_options_are_documented_ones() {
+        let o = SimOptions::default();
+        assert!(o.listen.ip().is_loopback());
+        assert_eq!(o.listen.port(), 0);
+        assert_eq!(o.seed, 42);
+        assert_eq!(o.size, SimSize::Small);
+        assert_eq!(o.fault_rate, 0.0);
+        assert!(o.rate_limit);
+    }
 }

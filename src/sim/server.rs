@@ -1,0 +1,579 @@
+//! The listener and the dispatcher: one accept loop (so an injected "connection reset" can really
+//! drop a connection), one axum router whose only handler tells the five services apart — IoTDA
+//! by its `/v5/iot/{project_id}/…` paths, Alibaba RPC by version and action (V3 headers
+//! `x-acs-action`/`x-acs-version`, V1 parameters `Action`/`Version`) — and runs every request
+//! through fault injection, authentication, rate limiting and the service, in that order.
+
+use super::auth::{self, AlibabaKey, HuaweiKey, NonceStore, WireRequest};
+use super::data::Inventory;
+use super::errors::{self, ApiError};
+use super::esa::EsaState;
+use super::faults::{Fault, FaultInjector};
+use super::iotda::{self, IotdaOp, IotdaState};
+use super::kms::KmsState;
+use super::limits::{LimitClass, Limits};
+use super::pca::PcaState;
+use super::vod::VodState;
+use super::{
+    DEMO_ALIBABA_STS_ACCESS_KEY_ID, DEMO_ALIBABA_STS_ACCESS_KEY_SECRET, DEMO_ALIBABA_STS_TOKEN,
+    DemoCredentials, SimError, SimOptions, SimService, SimTuning, VodSslState,
+};
+use crate::credentials::Secret;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::{Extension, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+/// Largest request body read (VOD PEMs travel in the query; form bodies are small).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Request counters, for tests and the CLI.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    total: AtomicU64,
+    faults: AtomicU64,
+    throttled: AtomicU64,
+    auth_failures: AtomicU64,
+    per_service: [AtomicU64; 5],
+}
+
+fn service_slot(service: SimService) -> usize {
+    match service {
+        SimService::Kms => 0,
+        SimService::Pca => 1,
+        SimService::Esa => 2,
+        SimService::Vod => 3,
+        SimService::Iotda => 4,
+    }
+}
+
+impl Counters {
+    pub(crate) fn service(&self, service: SimService) -> u64 {
+        self.per_service[service_slot(service)].load(Ordering::Relaxed)
+    }
+    pub(crate) fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+    pub(crate) fn faults(&self) -> u64 {
+        self.faults.load(Ordering::Relaxed)
+    }
+    pub(crate) fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+    pub(crate) fn auth_failures(&self) -> u64 {
+        self.auth_failures.load(Ordering::Relaxed)
+    }
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Everything one simulator instance knows.
+pub(crate) struct SimState {
+    inv: Inventory,
+    alibaba_keys: Vec<AlibabaKey>,
+    huawei_keys: Vec<HuaweiKey>,
+    nonces: NonceStore,
+    limits: Limits,
+    faults: FaultInjector,
+    fault_delay: Duration,
+    iotda_qps: u32,
+    project_id: String,
+    region: String,
+    instance_id: String,
+    kms: Mutex<KmsState>,
+    pca: Mutex<PcaState>,
+    esa: Mutex<EsaState>,
+    vod: Mutex<VodState>,
+    iot: Mutex<IotdaState>,
+    pub(crate) counters: Counters,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        // A panic elsewhere must not take the simulator down; the data is still consistent
+        // because every handler validates before it mutates.
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl SimState {
+    pub(crate) fn new(
+        options: &SimOptions,
+        tuning: &SimTuning,
+        creds: &DemoCredentials,
+    ) -> Result<SimState, SimError> {
+        let inv =
+            Inventory::new(options.seed, options.size).map_err(|e| SimError::Pki(e.to_string()))?;
+        Ok(SimState {
+            alibaba_keys: vec![
+                AlibabaKey {
+                    id: creds.alibaba_access_key_id.clone(),
+                    secret: creds.alibaba_access_key_secret.clone(),
+                    sts_token: None,
+                },
+                AlibabaKey {
+                    id: DEMO_ALIBABA_STS_ACCESS_KEY_ID.to_string(),
+                    secret: Secret::new(DEMO_ALIBABA_STS_ACCESS_KEY_SECRET),
+                    sts_token: Some(Secret::new(DEMO_ALIBABA_STS_TOKEN)),
+                },
+            ],
+            huawei_keys: vec![HuaweiKey {
+                ak: creds.huawei_ak.clone(),
+                sk: creds.huawei_sk.clone(),
+            }],
+            nonces: NonceStore::default(),
+            limits: Limits::new(options.rate_limit, tuning),
+            faults: FaultInjector::new(options.fault_rate, options.seed),
+            fault_delay: tuning.fault_delay,
+            iotda_qps: tuning.iotda_qps,
+            project_id: creds.huawei_project_id.clone(),
+            region: creds.huawei_region.clone(),
+            instance_id: creds.iotda_instance_id.clone(),
+            kms: Mutex::new(KmsState::new(&inv)),
+            pca: Mutex::new(PcaState::new(&inv)),
+            esa: Mutex::new(EsaState::new(&inv)),
+            vod: Mutex::new(VodState::new(&inv)),
+            iot: Mutex::new(IotdaState::new(&inv)),
+            inv,
+            counters: Counters::default(),
+        })
+    }
+
+    pub(crate) fn kms_status(&self, id: &str) -> Option<String> {
+        lock(&self.kms).status(id)
+    }
+    pub(crate) fn kms_ids(&self) -> Vec<String> {
+        lock(&self.kms).ids()
+    }
+    pub(crate) fn pca_status(&self, identifier: &str) -> Option<String> {
+        lock(&self.pca).status(identifier)
+    }
+    pub(crate) fn esa_status(&self, site_id: i64, id: &str) -> Option<String> {
+        lock(&self.esa).status(site_id, id)
+    }
+    pub(crate) fn iotda_status(&self, id: &str) -> Option<String> {
+        lock(&self.iot).status_text(self.inv.seed, id)
+    }
+    pub(crate) fn iotda_count(&self) -> usize {
+        lock(&self.iot).live_count()
+    }
+    pub(crate) fn vod_ssl(&self, domain: &str) -> Option<VodSslState> {
+        lock(&self.vod).ssl(&self.inv, domain)
+    }
+}
+
+/// Per-connection handle the dispatcher uses to drop its own connection.
+#[derive(Clone)]
+struct ConnectionControl {
+    kill: Arc<Notify>,
+}
+
+/// Accepts connections until `shutdown` fires (or its sender is dropped).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Arc<SimState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let router = Router::new().fallback(dispatch).with_state(state);
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    connections.spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn serve_connection(stream: TcpStream, router: Router, mut shutdown: watch::Receiver<bool>) {
+    let _ = stream.set_nodelay(true);
+    // A duplicate of the socket lets a reset fault set SO_LINGER=0 (so closing sends RST) after
+    // hyper owns the stream.
+    let Ok(std_stream) = stream.into_std() else {
+        return;
+    };
+    let twin = std_stream.try_clone().ok();
+    let Ok(stream) = TcpStream::from_std(std_stream) else {
+        return;
+    };
+    let control = ConnectionControl {
+        kill: Arc::new(Notify::new()),
+    };
+    let kill = Arc::clone(&control.kill);
+    let service = TowerToHyperService::new(router.layer(Extension(control)));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = kill.notified() => {
+            if let Some(twin) = twin
+                && let Ok(twin) = TcpStream::from_std(twin)
+            {
+                let _ = twin.set_zero_linger();
+            }
+            // Returning drops the connection (and the twin): the client gets a reset, no answer.
+        }
+        _ = shutdown.changed() => {}
+    }
+}
+
+/// Alibaba `InvalidAction.NotFound` (404), also used by the service modules.
+pub(crate) fn unknown_action() -> ApiError {
+    ApiError::new(
+        404,
+        "InvalidAction.NotFound",
+        "Specified api is not found, please check your url and method.",
+    )
+}
+
+const KMS_ACTIONS: &[&str] = &[
+    "DescribeCertificate",
+    "GetCertificate",
+    "CreateCertificate",
+    "UploadCertificate",
+    "UpdateCertificateStatus",
+    "DeleteCertificate",
+];
+const PCA_ACTIONS: &[&str] = &[
+    "ListClientCertificate",
+    "DescribeClientCertificate",
+    "DescribeClientCertificateStatus",
+    "DescribeClientCertificateStatusForSerialNumber",
+    "CreateRevokeClientCertificate",
+    "ListRevokeCertificate",
+    "DeleteClientCertificate",
+];
+const ESA_ACTIONS: &[&str] = &[
+    "ListSites",
+    "GetSite",
+    "ListClientCertificates",
+    "GetClientCertificate",
+    "RevokeClientCertificate",
+    "ActivateClientCertificate",
+    "DeleteClientCertificate",
+];
+const VOD_ACTIONS: &[&str] = &[
+    "DescribeVodUserDomains",
+    "DescribeVodDomainCertificateInfo",
+    "SetVodDomainCertificate",
+    "DescribeVodDomainDetail",
+];
+
+/// Product by API version: the service and the name used in `Recommend` URLs.
+fn product(version: Option<&str>) -> Option<(SimService, &'static str)> {
+    match version? {
+        "2016-01-20" => Some((SimService::Kms, "Kms")),
+        "2020-06-30" => Some((SimService::Pca, "cas")),
+        "2024-09-10" => Some((SimService::Esa, "ESA")),
+        "2017-03-21" => Some((SimService::Vod, "vod")),
+        _ => None,
+    }
+}
+
+async fn dispatch(
+    State(state): State<Arc<SimState>>,
+    Extension(control): Extension<ConnectionControl>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    Counters::bump(&state.counters.total);
+    let huawei = parts.uri.path().starts_with("/v5/");
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let err = ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                "The request body is too large.",
+            );
+            return if huawei {
+                errors::huawei_error(&err, &errors::huawei_request_id())
+            } else {
+                errors::alibaba_error(&err, &errors::alibaba_request_id(), "", "")
+            };
+        }
+    };
+    let wire = WireRequest {
+        method: parts.method.as_str().to_ascii_uppercase(),
+        path: parts.uri.path().to_string(),
+        raw_query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts.headers,
+        body,
+    };
+
+    // Faults come first: a faulted request never reaches authentication or state.
+    if let Some(fault) = state.faults.roll() {
+        Counters::bump(&state.counters.faults);
+        let err = match fault {
+            Fault::InternalError => internal_error(huawei),
+            Fault::ServiceUnavailable => unavailable(huawei),
+            Fault::ConnectionReset => {
+                control.kill.notify_one();
+                // The connection task drops this request with the connection.
+                std::future::pending::<()>().await;
+                unavailable(huawei)
+            }
+            Fault::Delay => {
+                tokio::time::sleep(state.fault_delay).await;
+                unavailable(huawei)
+            }
+        };
+        return if huawei {
+            errors::huawei_error(&err, &errors::huawei_request_id())
+        } else {
+            let (_, version) = auth::alibaba_action_version(&wire);
+            let name = product(version.as_deref()).map(|p| p.1).unwrap_or_default();
+            errors::alibaba_error(&err, &errors::alibaba_request_id(), &wire.host(), name)
+        };
+    }
+
+    // The operations may generate certificates (CPU work): keep them off the async workers.
+    let worker = Arc::clone(&state);
+    let answer = tokio::task::spawn_blocking(move || {
+        if huawei {
+            handle_huawei(&worker, &wire)
+        } else {
+            handle_alibaba(&worker, &wire)
+        }
+    })
+    .await;
+    match answer {
+        Ok(response) => response,
+        Err(_) => {
+            let err = internal_error(huawei);
+            if huawei {
+                errors::huawei_error(&err, &errors::huawei_request_id())
+            } else {
+                errors::alibaba_error(&err, &errors::alibaba_request_id(), "", "")
+            }
+        }
+    }
+}
+
+fn internal_error(huawei: bool) -> ApiError {
+    if huawei {
+        // Not documented for IoTDA (only the status is); the simulator's own code.
+        ApiError::new(500, "IOTDA.000500", "Internal Server Error")
+    } else {
+        ApiError::new(
+            500,
+            "InternalError",
+            "The request processing has failed due to some unknown error, exception or failure.",
+        )
+    }
+}
+
+fn unavailable(huawei: bool) -> ApiError {
+    if huawei {
+        ApiError::new(503, "IOTDA.000503", "Service Unavailable")
+    } else {
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        )
+    }
+}
+
+fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
+    let request_id = errors::alibaba_request_id();
+    let host = wire.host();
+    let (_, claimed_version) = auth::alibaba_action_version(wire);
+    let claimed = product(claimed_version.as_deref())
+        .map(|p| p.1)
+        .unwrap_or_default();
+    let fail =
+        |err: ApiError, product: &str| errors::alibaba_error(&err, &request_id, &host, product);
+
+    let call = match auth::verify_alibaba(
+        wire,
+        &state.alibaba_keys,
+        &state.nonces,
+        OffsetDateTime::now_utc(),
+    ) {
+        Ok(call) => call,
+        Err(err) => {
+            Counters::bump(&state.counters.auth_failures);
+            return fail(err, claimed);
+        }
+    };
+    let Some((service, name)) = product(Some(&call.version)) else {
+        return fail(
+            ApiError::new(
+                400,
+                "NoSuchVersion",
+                "Specified parameter Version is not valid.",
+            ),
+            "",
+        );
+    };
+    let known = match service {
+        SimService::Kms => KMS_ACTIONS,
+        SimService::Pca => PCA_ACTIONS,
+        SimService::Esa => ESA_ACTIONS,
+        SimService::Vod => VOD_ACTIONS,
+        SimService::Iotda => &[],
+    };
+    if !known.contains(&call.action.as_str()) {
+        return fail(unknown_action(), name);
+    }
+    let class = match service {
+        SimService::Pca => LimitClass::CasClientCertificate,
+        SimService::Vod if call.action == "SetVodDomainCertificate" => LimitClass::VodSsl,
+        _ => LimitClass::Default,
+    };
+    if let Err(wait) = state.limits.check(class, &call.access_key_id, &call.action) {
+        Counters::bump(&state.counters.throttled);
+        // The docs do not confirm the HTTP status of Throttling.User; 400 like `Throttling`.
+        let mut err = ApiError::new(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        );
+        err.retry_after_ms = Some(wait.as_millis().max(1) as u64);
+        return fail(err, name);
+    }
+    Counters::bump(&state.counters.per_service[service_slot(service)]);
+    let inv = &state.inv;
+    let result = match service {
+        SimService::Kms => lock(&state.kms).handle(inv, &call.action, &call.params),
+        SimService::Pca => lock(&state.pca).handle(inv, &call.action, &call.params),
+        SimService::Esa => lock(&state.esa).handle(inv, &call.action, &call.params),
+        SimService::Vod => lock(&state.vod).handle(inv, &call.action, &call.params),
+        SimService::Iotda => Err(unknown_action()),
+    };
+    match result {
+        Ok(body) => errors::alibaba_ok(body, &request_id),
+        Err(err) => fail(err, name),
+    }
+}
+
+fn handle_huawei(state: &SimState, wire: &WireRequest) -> Response {
+    let request_id = errors::huawei_request_id();
+    match huawei_operation(state, wire) {
+        Ok((status, body)) => errors::huawei_ok(status, body, &request_id),
+        Err(err) => errors::huawei_error(&err, &request_id),
+    }
+}
+
+fn no_such_api() -> ApiError {
+    ApiError::gateway(
+        404,
+        "APIG.0101",
+        "The API does not exist or has not been published in the environment.",
+    )
+}
+
+fn huawei_operation(
+    state: &SimState,
+    wire: &WireRequest,
+) -> Result<(StatusCode, Option<serde_json::Value>), ApiError> {
+    let call = auth::verify_huawei(
+        wire,
+        &state.huawei_keys,
+        &state.region,
+        OffsetDateTime::now_utc(),
+    )
+    .inspect_err(|_| Counters::bump(&state.counters.auth_failures))?;
+    let rest = wire.path.strip_prefix("/v5/iot/").ok_or_else(no_such_api)?;
+    let (project, rest) = rest.split_once('/').ok_or_else(no_such_api)?;
+    // Not documented for IoTDA: a project or instance that is not the caller's is refused as a
+    // permission problem.
+    let forbidden = || {
+        ApiError::new(
+            403,
+            "IOTDA.000022",
+            "Operation not allowed. The user does not have the permission",
+        )
+    };
+    if project != state.project_id {
+        return Err(forbidden());
+    }
+    if let Some(instance) = wire.header("instance-id")
+        && instance != state.instance_id
+    {
+        return Err(forbidden());
+    }
+    let op = iotda::route(&wire.method, rest, call.query, &wire.body).ok_or_else(no_such_api)?;
+    let api = match &op {
+        IotdaOp::List(_) => "ListDeviceCertificate",
+        IotdaOp::Show(_) => "ShowDeviceCertificate",
+        IotdaOp::Update(..) => "UpdateDeviceCertificate",
+        IotdaOp::Delete(_) => "DeleteDeviceCertificate",
+    };
+    if state
+        .limits
+        .check(LimitClass::Iotda, &call.ak, api)
+        .is_err()
+    {
+        Counters::bump(&state.counters.throttled);
+        return Err(ApiError::gateway(
+            429,
+            "APIG.0308",
+            format!(
+                "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:1 second",
+                state.iotda_qps
+            ),
+        ));
+    }
+    Counters::bump(&state.counters.per_service[service_slot(SimService::Iotda)]);
+    let status = iotda::success_status(&op);
+    let seed = state.inv.seed;
+    match op {
+        IotdaOp::List(query) => {
+            let (indices, total) = lock(&state.iot).plan_list(seed, &query)?;
+            let mut rows = Vec::with_capacity(indices.len());
+            for i in indices {
+                rows.push((i, IotdaState::generate(&state.inv, i)?));
+            }
+            let mut iot = lock(&state.iot);
+            for (i, cert) in &rows {
+                iot.remember(*i, cert);
+            }
+            Ok((status, Some(iot.list_body(seed, &rows, total))))
+        }
+        IotdaOp::Show(id) => {
+            let i = lock(&state.iot).find(seed, &id)?;
+            let cert = IotdaState::generate(&state.inv, i)?;
+            let mut iot = lock(&state.iot);
+            iot.remember(i, &cert);
+            Ok((status, Some(iot.show_body(seed, i, &cert))))
+        }
+        IotdaOp::Update(id, body) => {
+            let active = IotdaState::parse_update(&body)?;
+            let i = lock(&state.iot).find(seed, &id)?;
+            let cert = IotdaState::generate(&state.inv, i)?;
+            let mut iot = lock(&state.iot);
+            // Found before generating; check again in case it was deleted meanwhile.
+            let i = iot.find(seed, &id)?;
+            iot.set_status(i, active);
+            iot.remember(i, &cert);
+            Ok((status, Some(iot.show_body(seed, i, &cert))))
+        }
+        IotdaOp::Delete(id) => {
+            let mut iot = lock(&state.iot);
+            let i = iot.find(seed, &id)?;
+            iot.delete(i);
+            Ok((status, None))
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! ApsaraVideo VOD 2017-03-21 domain certificates (alibaba.md §3.3): DescribeVodUserDomains,
+//! DescribeVodDomainCertificateInfo, SetVodDomainCertificate, DescribeVodDomainDetail — with the
+//! XML-style wrappers (`Domains.PageData`, `CertInfos.CertInfo`, `Sources.Source`) and the
+//! documented errors of SetVodDomain(SSL)Certificate. Uploaded certificates are parsed and their
+//! public key compared with the private key's.
+
+use super::VodSslState;
+use super::data::{self, Inventory, Params, iso, object, optional, page_param, required};
+use super::errors::ApiError;
+use super::pki::{self, CertInfo, CertSpec};
+use rcgen::DnType;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+enum CertBody {
+    Seeded(u64),
+    Uploaded(Arc<CertInfo>),
+}
+
+struct Domain {
+    index: u64,
+    name: String,
+    status: &'static str,
+    created: OffsetDateTime,
+    modified: OffsetDateTime,
+    ssl_on: bool,
+    cert_name: String,
+    cert_type: &'static str,
+    cert_updated: OffsetDateTime,
+    body: CertBody,
+}
+
+/// VOD accelerated domains.
+pub(crate) struct VodState {
+    domains: Vec<Domain>,
+    by_name: HashMap<String, usize>,
+}
+
+const WORDS: [&str; 6] = ["video", "media", "vod", "stream", "cdn", "play"];
+/// Longest CertName VOD accepts.
+const MAX_CERT_NAME: usize = 128;
+
+impl VodState {
+    pub(crate) fn new(inv: &Inventory) -> VodState {
+        let mut domains = Vec::with_capacity(inv.counts.vod);
+        for i in 0..inv.counts.vod as u64 {
+            let h = data::mix(inv.seed, "vod", i);
+            let word = WORDS[i as usize % WORDS.len()];
+            let name = if (i as usize) < WORDS.len() {
+                format!("{word}.certdesk-demo.com")
+            } else {
+                format!("{word}{i}.certdesk-demo.com")
+            };
+            let created = inv.anchor - Duration::days((h % 800) as i64 + 40);
+            let cert_updated = inv.anchor - Duration::days(((h >> 12) % 300) as i64 + 1);
+            domains.push(Domain {
+                index: i,
+                name,
+                status: match i {
+                    0 | 1 => "online",
+                    _ if (h >> 8) % 10 == 0 => "offline",
+                    _ => "online",
+                },
+                created,
+                modified: cert_updated,
+                // Domain 0 serves HTTPS, domain 1 does not (tests rely on both).
+                ssl_on: i == 0 || (i != 1 && (h >> 4) % 4 != 0),
+                cert_name: format!("cert-{word}-{i}"),
+                cert_type: ["cas", "upload", "free"][(h >> 20) as usize % 3],
+                cert_updated,
+                body: CertBody::Seeded(i),
+            });
+        }
+        let by_name = domains
+            .iter()
+            .enumerate()
+            .map(|(n, d)| (d.name.clone(), n))
+            .collect();
+        VodState { domains, by_name }
+    }
+
+    pub(crate) fn ssl(&self, inv: &Inventory, domain: &str) -> Option<VodSslState> {
+        let d = &self.domains[*self.by_name.get(domain)?];
+        let cert = self.cert(inv, d).ok()?;
+        Some(VodSslState {
+            ssl_protocol: on_off(d.ssl_on).to_string(),
+            cert_name: d.cert_name.clone(),
+            cert_common_name: cert.common_name.clone(),
+            cert_type: d.cert_type.to_string(),
+            cert_expire_time: iso(cert.not_after),
+        })
+    }
+
+    /// Runs one VOD action.
+    pub(crate) fn handle(
+        &mut self,
+        inv: &Inventory,
+        action: &str,
+        params: &Params,
+    ) -> Result<Map<String, Value>, ApiError> {
+        match action {
+            "DescribeVodUserDomains" => self.list(params),
+            "DescribeVodDomainCertificateInfo" => {
+                let d = &self.domains[self.domain(params)?];
+                let cert = self.cert(inv, d)?;
+                let life_months = ((cert.not_after - cert.not_before).whole_days() + 15) / 30;
+                let info = json!({
+                    "DomainName": d.name,
+                    "CertName": d.cert_name,
+                    "CertDomainName": cert.common_name,
+                    "CertExpireTime": iso(cert.not_after),
+                    "CertStartTime": iso(cert.not_before),
+                    "CertUpdateTime": iso(d.cert_updated),
+                    "CertLife": format!("{life_months} months"),
+                    "CertOrg": cert.organization,
+                    "CertType": d.cert_type,
+                    "CertRegion": "cn-hangzhou",
+                    "CertId": if d.cert_type == "cas" { (10_000_000 + d.index).to_string() } else { String::new() },
+                    "ServerCertificateStatus": on_off(d.ssl_on),
+                    "ServerCertificate": cert.pem,
+                    "Status": "success",
+                    "DomainCnameStatus": "ok",
+                });
+                Ok(object(json!({"CertInfos": {"CertInfo": [info]}})))
+            }
+            "DescribeVodDomainDetail" => {
+                let d = &self.domains[self.domain(params)?];
+                let cert = self.cert(inv, d)?;
+                Ok(object(json!({"DomainDetail": {
+                    "CertName": d.cert_name,
+                    "SSLProtocol": on_off(d.ssl_on),
+                    "SSLPub": if d.ssl_on { cert.pem.clone() } else { String::new() },
+                    "DomainName": d.name,
+                    "DomainStatus": d.status,
+                    "Cname": cname(&d.name),
+                    "Scope": "domestic",
+                    "GmtCreated": iso(d.created),
+                    "GmtModified": iso(d.modified),
+                    "Description": "",
+                    "Weight": "1",
+                    "Sources": sources(&d.name),
+                }})))
+            }
+            "SetVodDomainCertificate" => self.set_certificate(params),
+            _ => Err(super::server::unknown_action()),
+        }
+    }
+
+    fn domain(&self, params: &Params) -> Result<usize, ApiError> {
+        let name = required(params, "DomainName")?;
+        self.by_name.get(name).copied().ok_or_else(|| {
+            ApiError::new(
+                404,
+                "InvalidDomain.NotFound",
+                "The domain provided does not belong to you.",
+            )
+        })
+    }
+
+    fn cert(&self, inv: &Inventory, d: &Domain) -> Result<Arc<CertInfo>, ApiError> {
+        match &d.body {
+            CertBody::Uploaded(info) => Ok(Arc::clone(info)),
+            CertBody::Seeded(i) => {
+                let h = data::mix(inv.seed, "vod-cert", *i);
+                let not_before = d.cert_updated - Duration::days((h % 30) as i64);
+                inv.issue_cached(&format!("vod/{i}"), &inv.vod_ca, || CertSpec {
+                    subject: vec![
+                        (DnType::CountryName, "CN".into()),
+                        (DnType::OrganizationName, "certdesk demo".into()),
+                        (DnType::CommonName, d.name.clone()),
+                    ],
+                    serial: data::serial(inv.seed, "vod", *i),
+                    not_before,
+                    not_after: not_before + Duration::days([90, 365, 397][(h >> 8) as usize % 3]),
+                    dns_names: vec![d.name.clone()],
+                    is_ca: false,
+                    client_auth: false,
+                    server_auth: true,
+                })
+            }
+        }
+    }
+
+    fn list(&self, params: &Params) -> Result<Map<String, Value>, ApiError> {
+        let page = page_param(params, "PageNumber", 1, 1..=100_000)? as usize;
+        let size = page_param(params, "PageSize", 20, 1..=50)? as usize;
+        let name = optional(params, "DomainName");
+        let search = optional(params, "DomainSearchType").unwrap_or("fuzzy_match");
+        if !matches!(
+            search,
+            "fuzzy_match" | "pre_match" | "suf_match" | "full_match"
+        ) {
+            return Err(ApiError::invalid_parameter(
+                "DomainSearchType",
+                "Valid values: fuzzy_match, pre_match, suf_match, full_match.",
+            ));
+        }
+        let status = optional(params, "DomainStatus");
+        let matching: Vec<&Domain> = self
+            .domains
+            .iter()
+            .filter(|d| {
+                let name_ok = match name {
+                    None => true,
+                    Some(n) => match search {
+                        "pre_match" => d.name.starts_with(n),
+                        "suf_match" => d.name.ends_with(n),
+                        "full_match" => d.name == n,
+                        _ => d.name.contains(n),
+                    },
+                };
+                name_ok && status.is_none_or(|s| d.status == s)
+            })
+            .collect();
+        let items: Vec<Value> = matching
+            .iter()
+            .skip((page - 1) * size)
+            .take(size)
+            .map(|d| {
+                json!({
+                    "DomainName": d.name,
+                    "Cname": cname(&d.name),
+                    "DomainStatus": d.status,
+                    "GmtCreated": iso(d.created),
+                    "GmtModified": iso(d.modified),
+                    "Description": "",
+                    "SslProtocol": on_off(d.ssl_on),
+                    "Sandbox": "normal",
+                    "Sources": sources(&d.name),
+                })
+            })
+            .collect();
+        Ok(object(json!({
+            "PageNumber": page,
+            "PageSize": size,
+            "TotalCount": matching.len(),
+            "Domains": {"PageData": items},
+        })))
+    }
+
+    fn set_certificate(&mut self, params: &Params) -> Result<Map<String, Value>, ApiError> {
+        let n = self.domain(params)?;
+        let on = match required(params, "SSLProtocol")? {
+            "on" => true,
+            "off" => false,
+            _ => {
+                return Err(ApiError::new(
+                    400,
+                    "InvalidSSLProtocol.ValueNotSupported",
+                    "The specified value of SSLProtocol is not supported.",
+                ));
+            }
+        };
+        let cert_name = optional(params, "CertName");
+        if cert_name.is_some_and(|c| c.chars().count() > MAX_CERT_NAME) {
+            return Err(ApiError::new(
+                400,
+                "InvalidCertName.TooLong",
+                "The length of the certificate name cannot exceed 128 characters.",
+            ));
+        }
+        let now = OffsetDateTime::now_utc();
+        if !on {
+            let d = &mut self.domains[n];
+            d.ssl_on = false;
+            d.modified = now;
+            return Ok(Map::new());
+        }
+        let public = optional(params, "SSLPub").ok_or_else(|| {
+            ApiError::new(
+                400,
+                "SSLPub.MissingParameter",
+                "The SSLPub parameter is required when SSLProtocol is on.",
+            )
+        })?;
+        let private = optional(params, "SSLPri").ok_or_else(|| {
+            ApiError::new(
+                400,
+                "SSLPri.MissingParameter",
+                "The SSLPri parameter is required when SSLProtocol is on.",
+            )
+        })?;
+        let info = CertInfo::from_pem(public).map_err(|_| {
+            ApiError::new(
+                400,
+                "InvalidCertificate",
+                "The certificate (SSLPub) is not a valid PEM X.509 certificate.",
+            )
+        })?;
+        let key_public = pki::private_key_public_raw(private).map_err(|_| {
+            ApiError::new(
+                400,
+                "SSLPri.Malformed",
+                "The private key (SSLPri) is malformed.",
+            )
+        })?;
+        if key_public != info.public_key_raw {
+            return Err(ApiError::new(
+                400,
+                "Certificate.MissMatch",
+                "The certificate and the private key do not match.",
+            ));
+        }
+        let d = &mut self.domains[n];
+        d.cert_name = match cert_name {
+            Some(c) => c.to_string(),
+            None => format!("{}-{}", info.common_name, now.unix_timestamp()),
+        };
+        d.cert_type = "upload";
+        d.cert_updated = now;
+        d.body = CertBody::Uploaded(Arc::new(info));
+        d.ssl_on = true;
+        d.modified = now;
+        Ok(Map::new())
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+fn cname(domain: &str) -> String {
+    format!("{domain}.w.alikunlun.com")
+}
+
+fn sources(domain: &str) -> Value {
+    json!({"Source": [{
+        "Content": format!("origin.{domain}"),
+        "Port": 80,
+        "Priority": "20",
+        "Type": "domain",
+    }]})
+}
