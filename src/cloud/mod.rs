@@ -1,7 +1,34 @@
 //! Typed async clients for every cloud API certdesk calls (kms, pca, esa, vod, iotda) over one
 //! shared HTTP transport. Knows `signing` and `model`; knows nothing of jobs, the app or egui.
+//!
+//! Layout: [`transport`] (the one reqwest client, timeouts, bounded retries), [`error`] (the one
+//! error type), [`endpoint`] (default hosts and the http-only-on-loopback rule), `alibaba` / `huawei`
+//! (request builders + signing callers shared by the clients), then one file per service.
 
 use serde::{Deserialize, Serialize};
+
+mod alibaba;
+mod de;
+pub mod endpoint;
+pub mod error;
+pub mod esa;
+mod huawei;
+pub mod iotda;
+pub mod kms;
+pub mod pca;
+pub mod transport;
+pub mod vod;
+
+pub use de::parse_datetime;
+pub use error::{CloudError, ErrorClass};
+pub use esa::{EsaClient, SiteId};
+pub use iotda::{IotdaClient, IotdaStatus};
+pub use kms::{KmsCertificateStatus, KmsClient, KmsKeySpec};
+pub use pca::PcaClient;
+pub use transport::{Transport, TransportOptions};
+pub use vod::VodClient;
+
+use crate::credentials::{AlibabaCredentials, HuaweiCredentials};
 
 /// Which Alibaba signature a profile uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,4 +53,177 @@ pub enum HuaweiSigning {
     Basic,
     /// Always V11-HMAC-SHA256 (derived key).
     Derived,
+}
+
+/// Everything an Alibaba client (KMS, PCA, ESA, VOD) needs besides the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlibabaClientConfig {
+    /// AccessKey (and optional STS token).
+    pub credentials: AlibabaCredentials,
+    /// Region id, e.g. `cn-hangzhou`; picks the default endpoint.
+    pub region: String,
+    /// Endpoint override (`https://host[:port]`, or `http://` for loopback only); replaces the
+    /// regional default for every service.
+    pub endpoint: Option<String>,
+    /// Signature to use.
+    pub signature: AlibabaSignatureVersion,
+}
+
+/// Everything the IoTDA client needs besides the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HuaweiClientConfig {
+    /// AK/SK (and optional security token).
+    pub credentials: HuaweiCredentials,
+    /// Region id, e.g. `cn-north-4`; picks the default endpoint and the derived-key scope.
+    pub region: String,
+    /// Endpoint override, e.g. an instance endpoint `https://xxxx.st1.iotda-app.cn-north-4.myhuaweicloud.com`.
+    pub endpoint: Option<String>,
+    /// Signature to use.
+    pub signing: HuaweiSigning,
+    /// IAM project id of the region (path parameter and `X-Project-Id`).
+    pub project_id: String,
+    /// IoTDA instance id (`Instance-Id` header), mandatory for professional editions.
+    pub instance_id: Option<String>,
+}
+
+/// The answer of every action that returns nothing but its request id (KMS UpdateCertificateStatus,
+/// PCA CreateRevokeClientCertificate, VOD SetVodDomainCertificate...).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RequestIdResponse {
+    /// The provider's request id.
+    #[serde(default, deserialize_with = "de::string")]
+    pub request_id: String,
+}
+
+/// `Some(text)` unless it is empty (optional row fields from always-present strings).
+fn non_empty(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// A fingerprint as lower-case hex without separators, so fingerprints from different services
+/// (and from a local PEM) compare equal.
+fn normalize_fingerprint(text: &str) -> Option<String> {
+    let hex: String = text
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '-'))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// The `CN` of a distinguished name written `C=CN,O=Org,CN=name` (or `/`-separated).
+fn dn_common_name(dn: &str) -> Option<String> {
+    dn.split([',', '/'])
+        .filter_map(|part| part.trim().split_once('='))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case("CN"))
+        .and_then(|(_, value)| non_empty(value))
+}
+
+/// Upper bound of pages one listing walks; a guard against a server that never says "done".
+const MAX_PAGES: u32 = 100_000;
+
+/// Walks numbered pages (1, 2, ...) until the reported total is reached, a page comes back empty,
+/// or (when no total is known) a page is shorter than `page_size`. `fetch` returns one page's
+/// items and the total the server reports; `progress(fetched, total)` runs after every page.
+async fn collect_pages<T, F, Fut>(
+    page_size: usize,
+    mut fetch: F,
+    mut progress: impl FnMut(usize, Option<usize>),
+) -> Result<Vec<T>, CloudError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<usize>), CloudError>>,
+{
+    let mut all = Vec::new();
+    let mut page = 1u32;
+    loop {
+        let (items, total) = fetch(page).await?;
+        let got = items.len();
+        all.extend(items);
+        progress(all.len(), total);
+        let done = match total {
+            // A server may cap the page size below what was asked, so trust the total when known.
+            Some(total) => all.len() >= total || got == 0,
+            None => got == 0 || got < page_size,
+        };
+        if done || page >= MAX_PAGES {
+            return Ok(all);
+        }
+        page += 1;
+    }
+}
+
+/// A non-negative count from a provider's number.
+fn count(value: Option<i64>) -> Option<usize> {
+    value.and_then(|v| usize::try_from(v).ok())
+}
+
+#[cfg(test)]
+mod helper_tests {
+    use super::*;
+
+    #[test]
+    fn common_name_and_fingerprint_helpers() {
+        assert_eq!(
+            dn_common_name("C=CN,O=Example,OU=IT,CN=device-01").as_deref(),
+            Some("device-01")
+        );
+        assert_eq!(
+            dn_common_name("/C=CN/CN=a.example.com").as_deref(),
+            Some("a.example.com")
+        );
+        assert_eq!(dn_common_name("O=x"), None);
+        assert_eq!(normalize_fingerprint("AB:CD:0f").as_deref(), Some("abcd0f"));
+        assert_eq!(normalize_fingerprint("zz"), None);
+        assert_eq!(normalize_fingerprint(""), None);
+    }
+
+    #[tokio::test]
+    async fn pages_stop_at_total_empty_page_or_short_page() {
+        // Total known, server caps page size at 2 although 5 were asked: keep going to the total.
+        let data: Vec<u32> = (0..7).collect();
+        let mut seen = Vec::new();
+        let all = collect_pages(
+            5,
+            |page| {
+                let start = ((page - 1) * 2) as usize;
+                let items = data.iter().skip(start).take(2).copied().collect::<Vec<_>>();
+                async move { Ok((items, Some(7))) }
+            },
+            |n, t| seen.push((n, t)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(all, data);
+        assert_eq!(seen.last(), Some(&(7, Some(7))));
+        assert_eq!(seen.len(), 4);
+
+        // No total: a short page ends the walk.
+        let calls = std::cell::Cell::new(0);
+        let all = collect_pages(
+            3,
+            |page| {
+                calls.set(calls.get() + 1);
+                let items: Vec<u32> = if page == 1 { vec![1, 2, 3] } else { vec![4] };
+                async move { Ok((items, None)) }
+            },
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(all, vec![1, 2, 3, 4]);
+        assert_eq!(calls.get(), 2);
+
+        // A total that is never reached: an empty page ends the walk.
+        let all = collect_pages(
+            2,
+            |page| async move { Ok((if page < 3 { vec![page, page] } else { vec![] }, Some(100))) },
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(all.len(), 4);
+    }
 }
