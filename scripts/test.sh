@@ -17,7 +17,7 @@ die() {
 }
 
 if [[ "${1:-}" != "--inside-session" ]]; then
-    for tool in dbus-run-session gnome-keyring-daemon secret-tool; do
+    for tool in dbus-run-session dbus-send gnome-keyring-daemon secret-tool; do
         command -v "$tool" >/dev/null 2>&1 ||
             die "'$tool' is missing, so no Secret Service can be started for the keyring tests. Install: apt-get install -y $PACKAGES"
     done
@@ -42,9 +42,21 @@ printf 'certdesk-test' | XDG_DATA_HOME="$KEYRING_HOME/data" XDG_RUNTIME_DIR="$KE
     gnome-keyring-daemon --foreground --unlock --components=secrets >"$KEYRING_HOME/daemon.log" 2>&1 &
 KEYRING_PID=$!
 
-# Wait until the Secret Service answers a real store/lookup/clear round trip.
+# Wait until OUR daemon owns org.freedesktop.secrets. NameHasOwner does not trigger D-Bus service
+# activation; any Secret Service call before that would make dbus-daemon start a second, locked
+# gnome-keyring from its service file, which takes the name and then waits for a password prompt.
+for _ in $(seq 1 100); do
+    if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; then
+        break
+    fi
+    kill -0 "$KEYRING_PID" 2>/dev/null || break
+    sleep 0.1
+done
+
+# Then check that the Secret Service answers a real store/lookup/clear round trip.
 probe_ok=""
-for _ in $(seq 1 50); do
+for _ in $(seq 1 20); do
     if printf 'probe' | secret-tool store --label=certdesk-probe service certdesk-probe username probe 2>/dev/null &&
         [[ "$(secret-tool lookup service certdesk-probe username probe 2>/dev/null)" == "probe" ]]; then
         secret-tool clear service certdesk-probe username probe 2>/dev/null || true
