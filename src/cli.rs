@@ -1,1 +1,1047 @@
-//! The headless command line (clap) over the same core as the GUI.
+//! The headless command line (clap) over the same core as the GUI: one subcommand per cloud
+//! operation, the simulator (`certdesk sim`), and the GUI when no subcommand is given.
+//!
+//! The command surface is a stable contract (scripts depend on it). Output is a readable table,
+//! or the typed API response as JSON with `--json`. Failures print ONE line to stderr and exit
+//! non-zero: 1 = the cloud call failed, 2 = usage (bad arguments, unreadable files, refused
+//! endpoint), 3 = configuration (no credentials, no project id), 4 = the simulator or the GUI
+//! could not run. This module parses and prints; it knows no wire format.
+
+use crate::cloud::error::local_code;
+use crate::cloud::{
+    AlibabaClientConfig, AlibabaSignatureVersion, CloudError, ErrorClass, EsaClient,
+    HuaweiClientConfig, HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient,
+    PcaClient, SiteId, Transport, VodClient,
+};
+use crate::credentials::Secret;
+use crate::model::{CertificateRow, Provider};
+use crate::profiles::{self, AccountCredentials};
+use crate::sim::{SimOptions, SimSize};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 success, 1 the cloud call failed, 2 usage error, 3 configuration error
+(no credentials or project id), 4 the simulator or the window could not run.
+Credentials: --profile NAME, else the SDK environment variables (ALIBABA_CLOUD_ACCESS_KEY_ID /
+ALIBABA_CLOUD_ACCESS_KEY_SECRET [/ ALIBABA_CLOUD_SECURITY_TOKEN], HUAWEICLOUD_SDK_AK /
+HUAWEICLOUD_SDK_SK [/ HUAWEICLOUD_SDK_PROJECT_ID]).";
+
+/// certdesk: certificates in Alibaba Cloud (KMS, private CA, ESA, VOD) and Huawei Cloud IoTDA.
+/// Without a command, opens the desktop window.
+#[derive(Debug, Parser)]
+#[command(name = "certdesk", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Profile (account) to use; default: the configured default profile or the SDK environment variables.
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
+    /// Endpoint override, e.g. https://kms.cn-shanghai.aliyuncs.com or http://127.0.0.1:PORT (plain http only for loopback).
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Region id, e.g. cn-hangzhou or cn-north-4.
+    #[arg(long, global = true, value_name = "REGION")]
+    region: Option<String>,
+    /// Print the typed API response as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Alibaba signature: v3 (ACS3-HMAC-SHA256, default) or v1 (HMAC-SHA1).
+    #[arg(long, global = true, value_enum, value_name = "VERSION")]
+    alibaba_signature: Option<AlibabaSignatureArg>,
+    /// Huawei signature: auto (by endpoint), basic (SDK-HMAC-SHA256) or derived (V11-HMAC-SHA256).
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    huawei_signing: Option<HuaweiSigningArg>,
+    /// Huawei IAM project id of the region.
+    #[arg(long, global = true, value_name = "ID")]
+    project_id: Option<String>,
+    /// Huawei IoTDA instance id (Instance-Id header).
+    #[arg(long, global = true, value_name = "ID")]
+    instance_id: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AlibabaSignatureArg {
+    V3,
+    V1,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum HuaweiSigningArg {
+    Auto,
+    Basic,
+    Derived,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Alibaba Cloud KMS certificates (2016-01-20).
+    #[command(subcommand)]
+    Kms(KmsCommand),
+    /// Alibaba Cloud private CA client certificates (cas 2020-06-30).
+    #[command(subcommand)]
+    Pca(PcaCommand),
+    /// Alibaba Cloud ESA client certificates (2024-09-10).
+    #[command(subcommand)]
+    Esa(EsaCommand),
+    /// Alibaba Cloud VOD domain certificates (2017-03-21, Shanghai).
+    #[command(subcommand)]
+    Vod(VodCommand),
+    /// Huawei Cloud IoTDA device certificates (v5).
+    #[command(subcommand)]
+    Iot(IotCommand),
+    /// Run the cloud simulator on loopback until Ctrl-C.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum KmsCommand {
+    /// Show a certificate (DescribeCertificate).
+    Describe {
+        /// CertificateId.
+        id: String,
+    },
+    /// Change a certificate's status (UpdateCertificateStatus).
+    SetStatus {
+        /// CertificateId.
+        id: String,
+        /// New status.
+        #[arg(long, value_enum, ignore_case = true)]
+        status: KmsStatusArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPERCASE")]
+enum KmsStatusArg {
+    Active,
+    Inactive,
+    Revoked,
+}
+
+#[derive(Debug, Subcommand)]
+enum PcaCommand {
+    /// List every client certificate (ListClientCertificate, all pages).
+    List,
+    /// Revocation status of certificates (DescribeClientCertificateStatus).
+    Status {
+        /// Certificate identifiers.
+        #[arg(required = true)]
+        identifiers: Vec<String>,
+    },
+    /// Revoke a certificate (CreateRevokeClientCertificate).
+    Revoke {
+        /// Certificate identifier.
+        identifier: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EsaCommand {
+    /// List sites (ListSites).
+    Sites,
+    /// List a site's client certificates (ListClientCertificates, all pages).
+    List {
+        /// Site id.
+        #[arg(long = "site", value_name = "SITE_ID")]
+        site: SiteId,
+    },
+    /// Revoke a client certificate (RevokeClientCertificate).
+    Revoke {
+        /// Site id.
+        #[arg(long = "site", value_name = "SITE_ID")]
+        site: SiteId,
+        /// Certificate id.
+        id: String,
+    },
+    /// Re-activate a client certificate (ActivateClientCertificate).
+    Activate {
+        /// Site id.
+        #[arg(long = "site", value_name = "SITE_ID")]
+        site: SiteId,
+        /// Certificate id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VodCommand {
+    /// List accelerated domains (DescribeVodUserDomains).
+    Domains,
+    /// Certificate of a domain (DescribeVodDomainCertificateInfo).
+    CertInfo {
+        /// Domain name.
+        domain: String,
+    },
+    /// Turn HTTPS on (with a certificate and key) or off (SetVodDomainCertificate).
+    SetCert {
+        /// Domain name.
+        domain: String,
+        /// on or off.
+        #[arg(long, value_enum, value_name = "on|off")]
+        ssl: SslArg,
+        /// Certificate name.
+        #[arg(long, value_name = "NAME")]
+        cert_name: Option<String>,
+        /// Certificate (chain) PEM file.
+        #[arg(long = "cert", value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// Private key PEM file.
+        #[arg(long = "key", value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SslArg {
+    On,
+    Off,
+}
+
+#[derive(Debug, Subcommand)]
+enum IotCommand {
+    /// List every device certificate (ListDeviceCertificate, all pages).
+    List,
+    /// Show a device certificate (ShowDeviceCertificate).
+    Show {
+        /// certificate_id.
+        id: String,
+    },
+    /// Activate or deactivate a device certificate (UpdateDeviceCertificate).
+    SetStatus {
+        /// certificate_id.
+        id: String,
+        /// New status.
+        #[arg(long, value_enum, ignore_case = true)]
+        status: IotStatusArg,
+    },
+    /// Delete a device certificate (DeleteDeviceCertificate).
+    Delete {
+        /// certificate_id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPERCASE")]
+enum IotStatusArg {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, clap::Args)]
+struct SimArgs {
+    /// Loopback address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "127.0.0.1:PORT", default_value = "127.0.0.1:0", value_parser = parse_listen)]
+    listen: SocketAddr,
+    /// Seed of the deterministic inventories.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    seed: u64,
+    /// Inventory size: small, medium, large or a number of IoTDA device certificates.
+    #[arg(long, value_name = "SIZE", default_value = "small", value_parser = parse_sim_size)]
+    size: SimSize,
+    /// Fraction (0–1) of requests answered with an injected fault.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fault_rate)]
+    fault_rate: f64,
+    /// Do not enforce the published per-API rate limits.
+    #[arg(long)]
+    no_rate_limit: bool,
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not an address such as 127.0.0.1:8080"))?;
+    if addr.ip().is_loopback() {
+        Ok(addr)
+    } else {
+        Err(format!(
+            "the simulator listens on loopback only (127.0.0.1 or ::1), not {}",
+            addr.ip()
+        ))
+    }
+}
+
+fn parse_sim_size(text: &str) -> Result<SimSize, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "small" => Ok(SimSize::Small),
+        "medium" => Ok(SimSize::Medium),
+        "large" => Ok(SimSize::Large),
+        other => other
+            .replace('_', "")
+            .parse::<usize>()
+            .map(SimSize::Count)
+            .map_err(|_| format!("{text:?}: expected small, medium, large or a number")),
+    }
+}
+
+fn parse_fault_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("{text:?}: expected a fraction between 0 and 1")),
+    }
+}
+
+/// Why a command failed; decides the exit code.
+#[derive(Debug)]
+enum Failure {
+    /// The cloud answered with an error, or could not be reached.
+    Cloud(CloudError),
+    /// Bad arguments or unreadable input files.
+    Usage(String),
+    /// Missing credentials or settings.
+    Config(String),
+    /// The simulator or the window failed.
+    Run(String),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Cloud(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Config(_) => 3,
+            Failure::Run(_) => 4,
+        }
+    }
+
+    /// One line, never a secret.
+    fn line(&self) -> String {
+        match self {
+            Failure::Cloud(e) => format!("error: {} {e}", e.service),
+            Failure::Usage(m) | Failure::Config(m) | Failure::Run(m) => {
+                format!(
+                    "error: {}",
+                    m.split_whitespace().collect::<Vec<_>>().join(" ")
+                )
+            }
+        }
+    }
+}
+
+impl From<CloudError> for Failure {
+    fn from(e: CloudError) -> Self {
+        Failure::Cloud(e)
+    }
+}
+
+/// A client could not be built: a refused endpoint is a usage error, missing keys a configuration one.
+fn setup_failure(e: CloudError) -> Failure {
+    if e.code == local_code::INVALID_ENDPOINT {
+        Failure::Usage(e.message)
+    } else if e.code == local_code::INVALID_REQUEST || e.class == ErrorClass::Auth {
+        Failure::Config(e.message)
+    } else {
+        Failure::Cloud(e)
+    }
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{}", failure.line());
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let Some(command) = cli.command else {
+        // The window owns the main thread (and its own runtime).
+        return crate::ui::run(cli.profile.clone()).map_err(Failure::Run);
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Run(format!("cannot start the async runtime: {e}")))?;
+    let globals = Globals {
+        profile: cli.profile,
+        endpoint: cli.endpoint,
+        region: cli.region,
+        json: cli.json,
+        alibaba_signature: cli.alibaba_signature,
+        huawei_signing: cli.huawei_signing,
+        project_id: cli.project_id,
+        instance_id: cli.instance_id,
+    };
+    runtime.block_on(dispatch(&globals, command))
+}
+
+/// The global options every subcommand reads.
+struct Globals {
+    profile: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    json: bool,
+    alibaba_signature: Option<AlibabaSignatureArg>,
+    huawei_signing: Option<HuaweiSigningArg>,
+    project_id: Option<String>,
+    instance_id: Option<String>,
+}
+
+impl Globals {
+    fn transport(&self) -> Result<Transport, Failure> {
+        Transport::new().map_err(|e| Failure::Run(e.to_string()))
+    }
+
+    /// The resolved Alibaba account with the global flags applied on top.
+    fn alibaba(&self) -> Result<AlibabaClientConfig, Failure> {
+        let account = profiles::resolve(self.profile.as_deref(), Provider::Alibaba)
+            .map_err(|e| Failure::Config(e.to_string()))?;
+        let AccountCredentials::Alibaba(credentials) = account.credentials else {
+            return Err(Failure::Config(format!(
+                "profile {:?} is not an Alibaba Cloud profile",
+                account.profile.name
+            )));
+        };
+        Ok(AlibabaClientConfig {
+            credentials,
+            region: self.region.clone().unwrap_or(account.profile.region),
+            endpoint: self.endpoint.clone().or(account.profile.endpoint),
+            signature: match self.alibaba_signature {
+                Some(AlibabaSignatureArg::V3) => AlibabaSignatureVersion::V3,
+                Some(AlibabaSignatureArg::V1) => AlibabaSignatureVersion::V1,
+                None => account.profile.alibaba_signature,
+            },
+        })
+    }
+
+    /// The resolved Huawei account with the global flags applied on top.
+    fn huawei(&self) -> Result<HuaweiClientConfig, Failure> {
+        let account = profiles::resolve(self.profile.as_deref(), Provider::Huawei)
+            .map_err(|e| Failure::Config(e.to_string()))?;
+        let AccountCredentials::Huawei(credentials) = account.credentials else {
+            return Err(Failure::Config(format!(
+                "profile {:?} is not a Huawei Cloud profile",
+                account.profile.name
+            )));
+        };
+        let project_id = self
+            .project_id
+            .clone()
+            .or(account.profile.project_id)
+            .filter(|p| !p.trim().is_empty())
+            .ok_or_else(|| {
+                Failure::Config(
+                    "no Huawei project id: pass --project-id, set HUAWEICLOUD_SDK_PROJECT_ID or add it to the profile"
+                        .to_string(),
+                )
+            })?;
+        Ok(HuaweiClientConfig {
+            credentials,
+            region: self.region.clone().unwrap_or(account.profile.region),
+            endpoint: self.endpoint.clone().or(account.profile.endpoint),
+            signing: match self.huawei_signing {
+                Some(HuaweiSigningArg::Auto) => HuaweiSigning::Auto,
+                Some(HuaweiSigningArg::Basic) => HuaweiSigning::Basic,
+                Some(HuaweiSigningArg::Derived) => HuaweiSigning::Derived,
+                None => account.profile.huawei_signing,
+            },
+            project_id,
+            instance_id: self.instance_id.clone().or(account.profile.instance_id),
+        })
+    }
+}
+
+async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Kms(cmd) => kms(g, cmd).await,
+        Command::Pca(cmd) => pca(g, cmd).await,
+        Command::Esa(cmd) => esa(g, cmd).await,
+        Command::Vod(cmd) => vod(g, cmd).await,
+        Command::Iot(cmd) => iot(g, cmd).await,
+        Command::Sim(args) => {
+            let options = SimOptions {
+                listen: args.listen,
+                seed: args.seed,
+                size: args.size,
+                fault_rate: args.fault_rate,
+                rate_limit: !args.no_rate_limit,
+            };
+            crate::sim::run_cli(options)
+                .await
+                .map_err(|e| Failure::Run(format!("simulator: {e}")))
+        }
+    }
+}
+
+async fn kms(g: &Globals, cmd: KmsCommand) -> Result<(), Failure> {
+    let client = KmsClient::new(&g.transport()?, &g.alibaba()?).map_err(setup_failure)?;
+    match cmd {
+        KmsCommand::Describe { id } => {
+            let r = client.describe_certificate(&id).await?;
+            emit(g, &r, || {
+                let mut out = row_table(&[r.to_row()], false);
+                for (k, v) in [
+                    ("Subject", r.subject.as_str()),
+                    ("Issuer", &r.issuer),
+                    ("KeySpec", &r.key_spec),
+                    ("NotBefore", &r.not_before),
+                    ("NotAfter", &r.not_after),
+                    ("Arn", &r.arn),
+                    ("RequestId", &r.request_id),
+                ] {
+                    out.push_str(&format!("{k:<10} {v}\n"));
+                }
+                out
+            })
+        }
+        KmsCommand::SetStatus { id, status } => {
+            let status = match status {
+                KmsStatusArg::Active => KmsCertificateStatus::Active,
+                KmsStatusArg::Inactive => KmsCertificateStatus::Inactive,
+                KmsStatusArg::Revoked => KmsCertificateStatus::Revoked,
+            };
+            let r = client.update_certificate_status(&id, status).await?;
+            emit(g, &r, || {
+                format!("OK: {id} → {status} (RequestId: {})\n", r.request_id)
+            })
+        }
+    }
+}
+
+async fn pca(g: &Globals, cmd: PcaCommand) -> Result<(), Failure> {
+    let client = PcaClient::new(&g.transport()?, &g.alibaba()?).map_err(setup_failure)?;
+    match cmd {
+        PcaCommand::List => {
+            let all = client
+                .list_all(progress_printer("private CA certificates"))
+                .await?;
+            emit(g, &all, || {
+                row_table(&all.iter().map(|c| c.to_row()).collect::<Vec<_>>(), false)
+            })
+        }
+        PcaCommand::Status { identifiers } => {
+            let statuses = client
+                .describe_client_certificate_status(&identifiers)
+                .await?;
+            emit(g, &statuses, || {
+                let mut out = format!("{:<40} {:<8} {}\n", "SERIAL", "STATUS", "REVOKED AT");
+                for s in &statuses {
+                    let revoked = s
+                        .revoke_time
+                        .map(|ms| format_time(Some(ms.div_euclid(1000))))
+                        .unwrap_or_default();
+                    out.push_str(&format!(
+                        "{:<40} {:<8} {revoked}\n",
+                        s.serial_number, s.status
+                    ));
+                }
+                out
+            })
+        }
+        PcaCommand::Revoke { identifier } => {
+            let r = client.create_revoke_client_certificate(&identifier).await?;
+            emit(g, &r, || {
+                format!("OK: {identifier} revoked (RequestId: {})\n", r.request_id)
+            })
+        }
+    }
+}
+
+async fn esa(g: &Globals, cmd: EsaCommand) -> Result<(), Failure> {
+    let client = EsaClient::new(&g.transport()?, &g.alibaba()?).map_err(setup_failure)?;
+    match cmd {
+        EsaCommand::Sites => {
+            let sites = client.list_sites().await?;
+            emit(g, &sites, || {
+                let mut out = format!("{:<20} {:<10} {}\n", "SITE_ID", "STATUS", "NAME");
+                for s in &sites {
+                    let id = s.site_id.map(|i| i.to_string()).unwrap_or_default();
+                    out.push_str(&format!("{id:<20} {:<10} {}\n", s.status, s.site_name));
+                }
+                out
+            })
+        }
+        EsaCommand::List { site } => {
+            let all = client
+                .list_client_certificates(site, progress_printer("ESA client certificates"))
+                .await?;
+            emit(g, &all, || {
+                row_table(&all.iter().map(|c| c.to_row()).collect::<Vec<_>>(), true)
+            })
+        }
+        EsaCommand::Revoke { site, id } => {
+            let r = client.revoke_client_certificate(site, &id).await?;
+            emit(g, &r, || {
+                format!(
+                    "OK: {id} on site {site} revoked (RequestId: {})\n",
+                    r.request_id
+                )
+            })
+        }
+        EsaCommand::Activate { site, id } => {
+            let r = client.activate_client_certificate(site, &id).await?;
+            emit(g, &r, || {
+                format!(
+                    "OK: {id} on site {site} activated (RequestId: {})\n",
+                    r.request_id
+                )
+            })
+        }
+    }
+}
+
+/// Reads a PEM file for `flag`, with a clear message when it is missing or unreadable.
+fn read_pem(flag: &str, path: &Path) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {flag} file {}: {e}", path.display())))?;
+    if text.trim().is_empty() {
+        return Err(Failure::Usage(format!(
+            "{flag} file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
+    let client = VodClient::new(&g.transport()?, &g.alibaba()?).map_err(setup_failure)?;
+    match cmd {
+        VodCommand::Domains => {
+            let domains = client.describe_vod_user_domains().await?;
+            emit(g, &domains, || {
+                let mut out = format!("{:<6} {:<14} {}\n", "SSL", "STATUS", "DOMAIN");
+                for d in &domains {
+                    out.push_str(&format!(
+                        "{:<6} {:<14} {}\n",
+                        d.ssl_protocol, d.domain_status, d.domain_name
+                    ));
+                }
+                out
+            })
+        }
+        VodCommand::CertInfo { domain } => {
+            let r = client.describe_vod_domain_certificate_info(&domain).await?;
+            emit(g, &r, || {
+                if r.cert_infos.cert_info.is_empty() {
+                    return format!("{domain}: no certificate (RequestId: {})\n", r.request_id);
+                }
+                let mut out = row_table(
+                    &r.cert_infos
+                        .cert_info
+                        .iter()
+                        .map(|c| c.to_row())
+                        .collect::<Vec<_>>(),
+                    false,
+                );
+                for c in &r.cert_infos.cert_info {
+                    out.push_str(&format!(
+                        "{}: name {:?}, for {}, type {}, org {}, expires {}\n",
+                        c.domain_name,
+                        c.cert_name,
+                        c.cert_domain_name,
+                        c.cert_type,
+                        c.cert_org,
+                        c.cert_expire_time
+                    ));
+                }
+                out
+            })
+        }
+        VodCommand::SetCert {
+            domain,
+            ssl,
+            cert_name,
+            cert,
+            key,
+        } => {
+            if cert.is_some() != key.is_some() {
+                return Err(Failure::Usage("--cert and --key go together".to_string()));
+            }
+            let cert_pem = cert.as_deref().map(|p| read_pem("--cert", p)).transpose()?;
+            let key = key
+                .as_deref()
+                .map(|p| read_pem("--key", p).map(Secret::new))
+                .transpose()?;
+            let r = client
+                .set_vod_domain_certificate(
+                    &domain,
+                    ssl == SslArg::On,
+                    cert_name.as_deref(),
+                    cert_pem.as_deref(),
+                    key.as_ref(),
+                )
+                .await?;
+            let state = if ssl == SslArg::On { "on" } else { "off" };
+            emit(g, &r, || {
+                format!("OK: {domain} HTTPS {state} (RequestId: {})\n", r.request_id)
+            })
+        }
+    }
+}
+
+async fn iot(g: &Globals, cmd: IotCommand) -> Result<(), Failure> {
+    let client = IotdaClient::new(&g.transport()?, &g.huawei()?).map_err(setup_failure)?;
+    match cmd {
+        IotCommand::List => {
+            let all = client
+                .list_all(progress_printer("IoTDA device certificates"))
+                .await?;
+            emit(g, &all, || {
+                row_table(&all.iter().map(|c| c.to_row()).collect::<Vec<_>>(), false)
+            })
+        }
+        IotCommand::Show { id } => {
+            let c = client.show_device_certificate(&id).await?;
+            emit(g, &c, || {
+                let mut out = row_table(&[c.to_row()], false);
+                out.push_str(&format!("fingerprint {}\n", c.fingerprint));
+                if !c.certificate_pem.is_empty() {
+                    out.push_str(&c.certificate_pem);
+                    if !c.certificate_pem.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+                out
+            })
+        }
+        IotCommand::SetStatus { id, status } => {
+            let status = match status {
+                IotStatusArg::Active => IotdaStatus::Active,
+                IotStatusArg::Inactive => IotdaStatus::Inactive,
+            };
+            let c = client.update_device_certificate_status(&id, status).await?;
+            emit(g, &c, || format!("OK: {id} → {status}\n"))
+        }
+        IotCommand::Delete { id } => {
+            client.delete_device_certificate(&id).await?;
+            #[derive(Serialize)]
+            struct Deleted<'a> {
+                certificate_id: &'a str,
+                deleted: bool,
+            }
+            emit(
+                g,
+                &Deleted {
+                    certificate_id: &id,
+                    deleted: true,
+                },
+                || format!("OK: {id} deleted\n"),
+            )
+        }
+    }
+}
+
+/// Prints `value` as JSON with `--json`, else the text `table` builds.
+fn emit<T: Serialize + ?Sized>(
+    g: &Globals,
+    value: &T,
+    table: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    let text = if g.json {
+        let mut json = serde_json::to_string_pretty(value)
+            .map_err(|e| Failure::Run(format!("cannot encode the result: {e}")))?;
+        json.push('\n');
+        json
+    } else {
+        table()
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM` UTC, or empty when unknown.
+fn format_time(unix: Option<i64>) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    unix.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
+
+/// The common table of certificate rows.
+fn row_table(rows: &[CertificateRow], with_site: bool) -> String {
+    let id_width = rows
+        .iter()
+        .map(|r| r.id.chars().count())
+        .max()
+        .unwrap_or(2)
+        .clamp(2, 64);
+    let mut out = String::new();
+    if with_site {
+        out.push_str(&format!("{:<15} ", "SITE_ID"));
+    }
+    out.push_str(&format!(
+        "{:<id_width$} {:<9} {:<16} {}\n",
+        "ID", "STATUS", "NOT AFTER (UTC)", "NAME"
+    ));
+    for r in rows {
+        if with_site {
+            out.push_str(&format!(
+                "{:<15} ",
+                r.site_id.map(|s| s.to_string()).unwrap_or_default()
+            ));
+        }
+        let status = if r.raw_status.is_empty() {
+            r.status.label()
+        } else {
+            r.raw_status.as_str()
+        };
+        out.push_str(&format!(
+            "{:<id_width$} {:<9} {:<16} {}\n",
+            r.id,
+            status,
+            format_time(r.not_after),
+            r.name
+        ));
+    }
+    out
+}
+
+/// Progress of long listings on stderr, only when a person is watching.
+fn progress_printer(what: &'static str) -> impl FnMut(usize, Option<usize>) {
+    let interactive = std::io::stderr().is_terminal();
+    move |fetched, total| {
+        if interactive {
+            match total {
+                Some(total) => eprint!("\r{what}: {fetched}/{total}"),
+                None => eprint!("\r{what}: {fetched}"),
+            }
+            if total.is_some_and(|t| fetched >= t) {
+                eprintln!();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_surface_parses() {
+        Cli::command().debug_assert();
+        let ok = [
+            vec!["certdesk", "kms", "describe", "id-1"],
+            vec![
+                "certdesk",
+                "kms",
+                "set-status",
+                "id-1",
+                "--status",
+                "INACTIVE",
+            ],
+            vec![
+                "certdesk",
+                "kms",
+                "set-status",
+                "id-1",
+                "--status",
+                "revoked",
+            ],
+            vec!["certdesk", "pca", "list"],
+            vec!["certdesk", "pca", "status", "a", "b", "c"],
+            vec!["certdesk", "pca", "revoke", "a"],
+            vec!["certdesk", "esa", "sites"],
+            vec!["certdesk", "esa", "list", "--site", "1234567890123"],
+            vec![
+                "certdesk",
+                "esa",
+                "revoke",
+                "--site",
+                "1234567890123",
+                "cid",
+            ],
+            vec!["certdesk", "esa", "activate", "--site", "1", "cid"],
+            vec!["certdesk", "vod", "domains"],
+            vec!["certdesk", "vod", "cert-info", "a.example.com"],
+            vec![
+                "certdesk",
+                "vod",
+                "set-cert",
+                "a.example.com",
+                "--ssl",
+                "on",
+                "--cert-name",
+                "n",
+                "--cert",
+                "c.pem",
+                "--key",
+                "k.pem",
+            ],
+            vec![
+                "certdesk",
+                "vod",
+                "set-cert",
+                "a.example.com",
+                "--ssl",
+                "off",
+            ],
+            vec!["certdesk", "iot", "list"],
+            vec!["certdesk", "iot", "show", "x"],
+            vec!["certdesk", "iot", "set-status", "x", "--status", "ACTIVE"],
+            vec!["certdesk", "iot", "delete", "x"],
+            vec!["certdesk", "sim"],
+            vec![
+                "certdesk",
+                "sim",
+                "--listen",
+                "127.0.0.1:8080",
+                "--seed",
+                "7",
+                "--size",
+                "large",
+                "--fault-rate",
+                "0.1",
+                "--no-rate-limit",
+            ],
+            vec!["certdesk", "sim", "--size", "250000"],
+            vec![
+                "certdesk",
+                "--profile",
+                "p",
+                "--endpoint",
+                "http://127.0.0.1:1",
+                "--region",
+                "cn-shanghai",
+                "--json",
+                "--alibaba-signature",
+                "v1",
+                "--huawei-signing",
+                "derived",
+                "--project-id",
+                "p1",
+                "--instance-id",
+                "i1",
+                "iot",
+                "list",
+            ],
+            vec![
+                "certdesk",
+                "kms",
+                "describe",
+                "x",
+                "--json",
+                "--region",
+                "cn-beijing",
+            ],
+            vec!["certdesk"],
+        ];
+        for args in ok {
+            assert!(
+                Cli::try_parse_from(&args).is_ok(),
+                "{args:?}: {:?}",
+                Cli::try_parse_from(&args).err()
+            );
+        }
+        let bad = [
+            vec![
+                "certdesk",
+                "kms",
+                "set-status",
+                "id-1",
+                "--status",
+                "DISABLED",
+            ],
+            vec!["certdesk", "iot", "set-status", "x", "--status", "REVOKED"],
+            vec!["certdesk", "esa", "list", "--site", "abc"],
+            vec!["certdesk", "esa", "list"],
+            vec!["certdesk", "pca", "status"],
+            vec!["certdesk", "vod", "set-cert", "d", "--ssl", "maybe"],
+            vec!["certdesk", "sim", "--listen", "0.0.0.0:8080"],
+            vec!["certdesk", "sim", "--fault-rate", "1.5"],
+            vec!["certdesk", "sim", "--size", "huge"],
+            vec!["certdesk", "--alibaba-signature", "v2", "pca", "list"],
+        ];
+        for args in bad {
+            let err = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn sim_options_come_from_the_flags() {
+        let cli = Cli::try_parse_from([
+            "certdesk",
+            "sim",
+            "--size",
+            "1_000",
+            "--fault-rate",
+            "0.25",
+            "--no-rate-limit",
+        ])
+        .unwrap();
+        let Some(Command::Sim(args)) = cli.command else {
+            panic!("not sim")
+        };
+        assert_eq!(args.size, SimSize::Count(1000));
+        assert_eq!(args.fault_rate, 0.25);
+        assert!(args.no_rate_limit);
+        assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+        assert_eq!(args.seed, 42);
+    }
+
+    #[test]
+    fn failures_are_one_line_with_distinct_exit_codes() {
+        let cloud = CloudError::from_alibaba_response(
+            crate::model::Service::Kms,
+            404,
+            None,
+            None,
+            br#"{"RequestId":"ABC","Code":"Certificate.NotFound","Message":"The specified certificate is not found."}"#,
+        );
+        let f = Failure::from(cloud);
+        assert_eq!(
+            f.line(),
+            "error: KMS Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
+        );
+        let codes: Vec<u8> = [
+            f,
+            Failure::Usage("a\nb".into()),
+            Failure::Config("c".into()),
+            Failure::Run("d".into()),
+        ]
+        .iter()
+        .map(|f| {
+            assert!(!f.line().contains('\n'));
+            f.exit_code()
+        })
+        .collect();
+        assert_eq!(codes, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn rows_render_as_a_table() {
+        let row = CertificateRow {
+            service: crate::model::Service::Esa,
+            id: "c1".into(),
+            name: "device".into(),
+            status: crate::model::CertStatus::Active,
+            raw_status: "active".into(),
+            not_after: Some(1_767_225_599),
+            serial: None,
+            fingerprint_sha256: None,
+            site_id: Some(12),
+            pem: None,
+        };
+        let table = row_table(&[row], true);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("SITE_ID"));
+        assert!(
+            lines[1].contains("2025-12-31 23:59")
+                && lines[1].contains("device")
+                && lines[1].starts_with("12 ")
+        );
+    }
+}

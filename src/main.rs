@@ -1,1 +1,5 @@
-fn main() {}
+//! The `certdesk` binary: the command line, the simulator or the desktop window (see `cli`).
+
+fn main() -> std::process::ExitCode {
+    certdesk::cli::main()
+}

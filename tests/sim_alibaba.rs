@@ -602,7 +602,8 @@ async fn vod_domains_and_set_certificate() {
         }
     };
     let d = domain.clone();
-    let cases: Vec<(Vec<(&'static str, String)>, u16, &str)> = vec![
+    type Case = (Vec<(&'static str, String)>, u16, &'static str);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 ("DomainName", d.clone()),

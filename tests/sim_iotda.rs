@@ -127,6 +127,10 @@ async fn show_update_delete() {
         "the fingerprint is the certificate's"
     );
     assert_eq!(shown.body["fingerprint"], rows[0]["fingerprint"]);
+    // A 40-hex (SHA-1) fingerprint finds it too, in any case.
+    let sha1 = hex::encode(sha1::Sha1::digest(&der));
+    let by_sha1 = list(&sim, &[("fingerprint", &sha1)]).await;
+    assert_eq!(by_sha1.body["page"]["count"], 1, "{:?}", by_sha1.body);
     let expiry = shown.body["expiry_date"].as_str().unwrap();
     assert_eq!(expiry.len(), 16, "{expiry}");
 

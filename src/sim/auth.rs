@@ -118,7 +118,10 @@ fn is_form(req: &WireRequest) -> bool {
         .unwrap_or(false)
 }
 
-fn alibaba_query_and_form(req: &WireRequest) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// Decoded name/value pairs.
+type Pairs = Vec<(String, String)>;
+
+fn alibaba_query_and_form(req: &WireRequest) -> (Pairs, Pairs) {
     let query = parse_pairs(&req.raw_query, true);
     let form = if is_form(req) {
         parse_pairs(&String::from_utf8_lossy(&req.body), true)
@@ -187,7 +190,14 @@ fn within_window(t: OffsetDateTime, now: OffsetDateTime) -> bool {
 /// Remembers Alibaba signature nonces per AccessKey for [`NONCE_MEMORY`].
 #[derive(Debug, Default)]
 pub(crate) struct NonceStore {
-    inner: Mutex<(HashSet<String>, VecDeque<(Instant, String)>)>,
+    inner: Mutex<UsedNonces>,
+}
+
+/// The nonces in the window, and when each was used (oldest first).
+#[derive(Debug, Default)]
+struct UsedNonces {
+    seen: HashSet<String>,
+    order: VecDeque<(Instant, String)>,
 }
 
 impl NonceStore {
@@ -198,7 +208,7 @@ impl NonceStore {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let (seen, order) = &mut *guard;
+        let UsedNonces { seen, order } = &mut *guard;
         while let Some((at, _)) = order.front() {
             if now.duration_since(*at) < NONCE_MEMORY {
                 break;

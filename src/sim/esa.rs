@@ -67,7 +67,7 @@ impl EsaState {
                     index: global,
                     common_name: format!("client-{c:04}.{name}"),
                     // Certificate 1 of every site is revoked, plus ~10% at random.
-                    revoked: c == 1 || (c > 1 && (ch >> 8) % 10 == 0),
+                    revoked: c == 1 || (c > 1 && (ch >> 8).is_multiple_of(10)),
                     deleted: false,
                     created: issued,
                     updated: issued,
@@ -85,7 +85,11 @@ impl EsaState {
                     1 => "offline",
                     _ => "active",
                 },
-                access_type: if (h >> 16) % 3 == 0 { "CNAME" } else { "NS" },
+                access_type: if (h >> 16).is_multiple_of(3) {
+                    "CNAME"
+                } else {
+                    "NS"
+                },
                 coverage: ["domestic", "global", "overseas"][(h >> 20) as usize % 3],
                 plan: ["basic", "standard", "enterprise"][(h >> 24) as usize % 3],
                 created,

@@ -26,7 +26,8 @@ pub(crate) struct IotdaState {
     record_prefix: u32,
     deleted: HashSet<u64>,
     status: HashMap<u64, bool>,
-    /// Fingerprint → index of every certificate generated in this run (for the list filter).
+    /// SHA-256 and SHA-1 fingerprint → index of every certificate generated in this run (for the
+    /// list filter).
     fingerprints: HashMap<String, u64>,
 }
 
@@ -142,6 +143,7 @@ impl IotdaState {
 
     pub(crate) fn remember(&mut self, i: u64, cert: &CertInfo) {
         self.fingerprints.insert(cert.sha256.clone(), i);
+        self.fingerprints.insert(cert.sha1.clone(), i);
     }
 
     pub(crate) fn status_text(&self, seed: u64, id: &str) -> Option<String> {

@@ -105,7 +105,7 @@ impl KmsState {
                         Body::Seeded(i)
                     },
                     status,
-                    exportable: h % 5 != 0,
+                    exportable: !h.is_multiple_of(5),
                     created_at,
                     updated_at: created_at + Duration::days((h % 20) as i64),
                     validity: (not_before, not_after),

@@ -244,6 +244,8 @@ pub(crate) struct CertInfo {
     pub pem: String,
     /// Upper-case hex SHA-256 of the DER.
     pub sha256: String,
+    /// Upper-case hex SHA-1 of the DER (IoTDA accepts 40-hex fingerprints too).
+    pub sha1: String,
     /// Upper-case hex MD5 of the DER (cas `Md5`).
     pub md5: String,
     /// Upper-case hex serial, no separators.
@@ -329,6 +331,7 @@ impl CertInfo {
         Ok(CertInfo {
             pem,
             sha256: hex::encode_upper(Sha256::digest(der)),
+            sha1: hex::encode_upper(sha1::Sha1::digest(der)),
             md5: hex::encode_upper(Md5::digest(der)),
             serial: hex::encode_upper(cert.raw_serial()),
             not_before,

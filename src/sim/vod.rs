@@ -60,13 +60,13 @@ impl VodState {
                 name,
                 status: match i {
                     0 | 1 => "online",
-                    _ if (h >> 8) % 10 == 0 => "offline",
+                    _ if (h >> 8).is_multiple_of(10) => "offline",
                     _ => "online",
                 },
                 created,
                 modified: cert_updated,
                 // Domain 0 serves HTTPS, domain 1 does not (tests rely on both).
-                ssl_on: i == 0 || (i != 1 && (h >> 4) % 4 != 0),
+                ssl_on: i == 0 || (i != 1 && !(h >> 4).is_multiple_of(4)),
                 cert_name: format!("cert-{word}-{i}"),
                 cert_type: ["cas", "upload", "free"][(h >> 20) as usize % 3],
                 cert_updated,

@@ -417,7 +417,10 @@ mod tests {
         drop(store);
         // Re-opening an up-to-date database is a no-op, not a "table exists" error.
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(
+            store.schema_version().unwrap(),
+            super::super::migrations::LATEST_VERSION
+        );
     }
 
     #[test]

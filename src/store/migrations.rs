@@ -39,6 +39,47 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 2: a short per-row text the table shows (certificate type, key, VOD certificate name).
     "ALTER TABLE inventory ADD COLUMN extra TEXT;",
+    // 3: the bulk-job journal (a job, and each item written before its request is sent and after
+    //    its answer) and the audit log of every change certdesk made.
+    "CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE job_items (
+    job_id TEXT NOT NULL REFERENCES jobs(id),
+    idx INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    site_id INTEGER,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    outcome TEXT,
+    code TEXT,
+    message TEXT,
+    request_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    target TEXT NOT NULL,
+    site_id INTEGER,
+    result TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    request_id TEXT,
+    job_id TEXT
+);
+CREATE INDEX audit_at ON audit(at);",
 ];
 
 /// The schema version after every migration has run.

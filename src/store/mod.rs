@@ -3,6 +3,7 @@
 //! clouds, the app or egui. Every call does disk I/O, so callers keep it off the UI thread.
 
 mod cache;
+pub mod journal;
 pub mod migrations;
 
 pub use cache::{CacheKey, FetchInfo, RowRecord};
