@@ -60,6 +60,15 @@ impl StrColumn {
         self.ends.partition_point(|&end| (end as usize) < offset) as RowId
     }
 
+    /// Like [`Self::row_at`], for offsets visited in increasing order: starts looking at `from`.
+    pub fn row_at_from(&self, offset: usize, from: RowId) -> RowId {
+        let mut row = from as usize;
+        while row < self.ends.len() && (self.ends[row] as usize) < offset {
+            row += 1;
+        }
+        row as RowId
+    }
+
     /// Offset where the row after `row` starts (where a search should resume).
     pub fn next_row_start(&self, row: RowId) -> usize {
         self.ends

@@ -294,10 +294,23 @@ pub fn remember_order(cache: &mut SortCache, input: &ViewInput, order: Arc<Vec<R
     );
 }
 
+/// ASCII case-insensitive order. Skips equal 8-byte blocks first: names in one inventory tend
+/// to share long prefixes (`device-000…`), and exact equality implies case-insensitive equality.
 fn cmp_ignore_ascii_case(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n {
+        let (x, y) = (a[i].to_ascii_lowercase(), b[i].to_ascii_lowercase());
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 fn sort_order(
@@ -310,16 +323,21 @@ fn sort_order(
     if cancel.is_cancelled() {
         return None;
     }
-    // Ties keep row order (stable sorts), so equal keys never shuffle between frames.
+    // Ties fall back to row order, so equal keys never shuffle between runs; with that total
+    // order the faster unstable sort gives the same result as a stable one.
     match column {
-        SortColumn::Name => {
-            order.sort_by(|&a, &b| cmp_ignore_ascii_case(data.names.get(a), data.names.get(b)))
+        SortColumn::Name => order.sort_unstable_by(|&a, &b| {
+            cmp_ignore_ascii_case(data.names.get(a), data.names.get(b)).then(a.cmp(&b))
+        }),
+        SortColumn::Id => {
+            order.sort_unstable_by(|&a, &b| data.ids.get(a).cmp(data.ids.get(b)).then(a.cmp(&b)))
         }
-        SortColumn::Id => order.sort_by(|&a, &b| data.ids.get(a).cmp(data.ids.get(b))),
-        SortColumn::Status => order.sort_by_key(|&r| states.get(r as usize).map(|s| s.status)),
-        SortColumn::Expiry => order.sort_by_key(|&r| {
+        SortColumn::Status => {
+            order.sort_unstable_by_key(|&r| (states.get(r as usize).map(|s| s.status), r))
+        }
+        SortColumn::Expiry => order.sort_unstable_by_key(|&r| {
             // Unknown expiry sorts last when ascending.
-            data.not_after(r).map_or((1, 0), |t| (0, t))
+            (data.not_after(r).map_or((1, 0), |t| (0, t)), r)
         }),
     }
     if cancel.is_cancelled() {
@@ -407,8 +425,13 @@ fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<
         return Some(None);
     }
     let needle: String = needle.chars().filter(|&c| c != '\0').collect();
-    let pattern = format!("(?i){}", regex::escape(&needle));
-    let Ok(re) = regex::bytes::Regex::new(&pattern) else {
+    // ASCII needles (the usual case: ids, hex, host names) get the byte-oriented engine, which
+    // is faster; others keep Unicode case folding.
+    let Ok(re) = regex::bytes::RegexBuilder::new(&regex::escape(&needle))
+        .case_insensitive(true)
+        .unicode(!needle.is_ascii())
+        .build()
+    else {
         // An escaped literal always compiles; an impossibly long one matches nothing.
         return Some(Some(RowSet::new()));
     };
@@ -417,13 +440,12 @@ fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<
         if cancel.is_cancelled() {
             return None;
         }
-        let raw = column.raw();
-        let mut at = 0;
-        while at < raw.len() {
-            let Some(m) = re.find_at(raw, at) else { break };
-            let row = column.row_at(m.start());
+        // Matches come in increasing order: walk the row boundaries alongside instead of a
+        // binary search per match.
+        let mut row: RowId = 0;
+        for m in re.find_iter(column.raw()) {
+            row = column.row_at_from(m.start(), row);
             hits.insert(row);
-            at = column.next_row_start(row);
         }
     }
     Some(Some(hits))

@@ -10,7 +10,7 @@ use eframe::egui;
 pub const CONFIG: TableConfig = TableConfig {
     name_header: "Domain",
     id_header: "Domain id",
-    extra: ExtraColumn::Fingerprint,
+    extra: ExtraColumn::Info("Certificate (type, CN, name)"),
     status_header: "HTTPS",
     noun: "domains",
 };

@@ -19,6 +19,8 @@ pub enum ExtraColumn {
     Serial,
     /// SHA-256 fingerprint.
     Fingerprint,
+    /// The row's extra text (certificate type, key, VOD certificate), under this header.
+    Info(&'static str),
 }
 
 /// How a tab configures the table.
@@ -459,6 +461,7 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                 ui.strong(match config.extra {
                     ExtraColumn::Serial => "Serial",
                     ExtraColumn::Fingerprint => "SHA-256 fingerprint",
+                    ExtraColumn::Info(header) => header,
                 });
             });
         })
@@ -517,11 +520,13 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                     ui.monospace(id);
                 });
                 row.col(|ui| {
-                    let extra = match config.extra {
-                        ExtraColumn::Serial => inventory.serial(r),
-                        ExtraColumn::Fingerprint => inventory.fingerprint(r),
+                    match config.extra {
+                        ExtraColumn::Serial => ui.monospace(inventory.serial(r).unwrap_or("")),
+                        ExtraColumn::Fingerprint => {
+                            ui.monospace(inventory.fingerprint(r).unwrap_or(""))
+                        }
+                        ExtraColumn::Info(_) => ui.label(inventory.extra(r)),
                     };
-                    ui.monospace(extra.unwrap_or(""));
                 });
                 let response = row.response();
                 if response.clicked() {

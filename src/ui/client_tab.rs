@@ -11,7 +11,7 @@ use eframe::egui;
 pub const PCA_CONFIG: TableConfig = TableConfig {
     name_header: "Common name",
     id_header: "Identifier",
-    extra: ExtraColumn::Serial,
+    extra: ExtraColumn::Info("Type, key"),
     status_header: "Status",
     noun: "client and server certificates",
 };

@@ -11,7 +11,7 @@ use eframe::egui::{self, RichText};
 pub const CONFIG: TableConfig = TableConfig {
     name_header: "Subject",
     id_header: "Certificate id",
-    extra: ExtraColumn::Serial,
+    extra: ExtraColumn::Info("Key spec"),
     status_header: "Status",
     noun: "KMS certificates",
 };

@@ -1,21 +1,345 @@
-//! Settings: the workspace in use and the colour theme. (Profiles per cloud come with the
-//! profiles store.)
+//! Settings: profiles per cloud (region, endpoint override, signing, project and instance id),
+//! secrets to the OS keyring, "Test connection", switching the workspace to a profile; the theme.
 
-use crate::app::{Action, AppState, Theme};
-use eframe::egui;
+use super::cert_table::error_details;
+use crate::app::{Action, AppState, ProfileDraft, SettingsAction, TestResult, Theme};
+use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning};
+use crate::model::Provider;
+use eframe::egui::{self, RichText};
+
+fn act(actions: &mut Vec<Action>, a: SettingsAction) {
+    actions.push(Action::Settings(a));
+}
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            workspace(ui, state);
+            ui.add_space(8.0);
+            profiles(ui, state, actions);
+            ui.add_space(8.0);
+            ui.heading("Appearance");
+            ui.horizontal(|ui| {
+                let mut theme = state.theme;
+                ui.radio_value(&mut theme, Theme::Dark, "Dark");
+                ui.radio_value(&mut theme, Theme::Light, "Light");
+                if theme != state.theme {
+                    actions.push(Action::SetTheme(theme));
+                }
+            });
+        });
+}
+
+fn workspace(ui: &mut egui::Ui, state: &AppState) {
     ui.heading("Workspace");
-    ui.label(&state.workspace.description);
-    ui.add_space(8.0);
-    ui.heading("Appearance");
+    if state.workspace.demo {
+        ui.label(format!(
+            "Demo — simulated cloud ({}). Add a profile below and choose \"Use\" to work on a real account.",
+            state.workspace.description
+        ));
+    } else {
+        ui.label(&state.workspace.description);
+    }
+    if state.opening {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Opening the account…");
+        });
+    }
+}
+
+fn test_result(ui: &mut egui::Ui, result: Option<&TestResult>) {
+    match result {
+        None => {}
+        Some(TestResult::Running) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Testing…");
+            });
+        }
+        Some(TestResult::Passed(text)) => {
+            ui.label(RichText::new(text).color(super::cert_table::status_color(
+                crate::model::CertStatus::Active,
+                ui.visuals().dark_mode,
+            )));
+        }
+        Some(TestResult::Failed(error)) => {
+            ui.label(
+                RichText::new("Connection test failed")
+                    .color(ui.visuals().error_fg_color)
+                    .strong(),
+            );
+            error_details(ui, error);
+        }
+    }
+}
+
+fn profiles(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    let s = &state.settings;
+    ui.heading("Profiles");
+    ui.label("Non-secret settings are saved in profiles.toml; secrets go to the OS keyring only.");
     ui.horizontal(|ui| {
-        let mut theme = state.theme;
-        ui.radio_value(&mut theme, Theme::Dark, "Dark");
-        ui.radio_value(&mut theme, Theme::Light, "Light");
-        if theme != state.theme {
-            actions.push(Action::SetTheme(theme));
+        if ui
+            .button("Add Alibaba Cloud profile")
+            .on_hover_text("AccessKey for KMS, private CA, ESA and VOD")
+            .clicked()
+        {
+            act(actions, SettingsAction::New(Provider::Alibaba));
+        }
+        if ui
+            .button("Add Huawei Cloud profile")
+            .on_hover_text("AK/SK for IoTDA")
+            .clicked()
+        {
+            act(actions, SettingsAction::New(Provider::Huawei));
+        }
+        if ui
+            .button("Reload profiles")
+            .on_hover_text("Read profiles.toml again")
+            .clicked()
+        {
+            act(actions, SettingsAction::Reload);
+        }
+        if s.busy {
+            ui.spinner();
         }
     });
+    if let Some(e) = &s.error {
+        ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
+    }
+    if let Some(m) = &s.message {
+        ui.label(m);
+    }
+    if s.store.is_none() && !s.busy {
+        ui.weak("Profiles are not loaded.");
+    } else if s.profiles().is_empty() {
+        ui.weak("No profiles yet.");
+    }
+    for p in s.profiles() {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(&p.name);
+                ui.label(format!("{} · {}", p.provider, p.region));
+                if let Some(e) = &p.endpoint {
+                    ui.weak(format!("endpoint {e}"));
+                }
+                if s.is_default(p) {
+                    ui.label(RichText::new("default").italics());
+                }
+            });
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Test connection")
+                    .on_hover_text(format!("Make one read call with profile {}", p.name))
+                    .clicked()
+                {
+                    act(actions, SettingsAction::Test(p.name.clone()));
+                }
+                if ui
+                    .button("Edit")
+                    .on_hover_text(format!("Edit profile {}", p.name))
+                    .clicked()
+                {
+                    act(actions, SettingsAction::Edit(p.name.clone()));
+                }
+                if ui
+                    .button("Use")
+                    .on_hover_text(format!("Open the workspace with profile {}", p.name))
+                    .clicked()
+                {
+                    act(actions, SettingsAction::Open(p.name.clone()));
+                }
+                if ui
+                    .button("Delete")
+                    .on_hover_text(format!("Delete profile {} and its keyring secret", p.name))
+                    .clicked()
+                {
+                    act(actions, SettingsAction::Delete(p.name.clone()));
+                }
+            });
+            if s.confirm_delete.as_deref() == Some(p.name.as_str()) {
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!("Delete “{}” and its secret?", p.name))
+                            .color(ui.visuals().error_fg_color),
+                    );
+                    if ui.button("Yes, delete").clicked() {
+                        act(actions, SettingsAction::ConfirmDelete);
+                    }
+                    if ui.button("Keep it").clicked() {
+                        act(actions, SettingsAction::CancelDelete);
+                    }
+                });
+            }
+            test_result(ui, s.tests.get(&p.name));
+        });
+    }
+    if let Some(draft) = &s.draft {
+        ui.add_space(6.0);
+        form(ui, state, draft, actions);
+    }
+}
+
+fn text_row(
+    ui: &mut egui::Ui,
+    label: &str,
+    hint: &str,
+    value: &mut String,
+    password: bool,
+) -> bool {
+    let l = ui.label(label);
+    let changed = ui
+        .add(
+            egui::TextEdit::singleline(value)
+                .hint_text(hint)
+                .password(password)
+                .desired_width(320.0),
+        )
+        .labelled_by(l.id)
+        .changed();
+    ui.end_row();
+    changed
+}
+
+fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut Vec<Action>) {
+    let mut d = draft.clone();
+    let mut changed = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.strong(match &d.editing {
+            Some(name) => format!("Edit profile “{name}” ({})", d.provider),
+            None => format!("New {} profile", d.provider),
+        });
+        egui::Grid::new("profile_form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                changed |= text_row(ui, "Profile name", "prod-hangzhou", &mut d.name, false);
+                changed |= text_row(
+                    ui,
+                    "Region",
+                    crate::profiles::default_region(d.provider),
+                    &mut d.region,
+                    false,
+                );
+                changed |= text_row(
+                    ui,
+                    "Endpoint override",
+                    "https://… (empty: the region's default)",
+                    &mut d.endpoint,
+                    false,
+                );
+                let (id_label, secret_label) = match d.provider {
+                    Provider::Alibaba => ("AccessKey id", "AccessKey secret"),
+                    Provider::Huawei => ("Access key (AK)", "Secret key (SK)"),
+                };
+                changed |= text_row(ui, id_label, "", &mut d.access_key_id, false);
+                let secret_hint = if d.editing.is_some() {
+                    "leave empty to keep the stored secret"
+                } else {
+                    "stored in the OS keyring"
+                };
+                changed |= text_row(ui, secret_label, secret_hint, &mut d.secret, true);
+                changed |= text_row(
+                    ui,
+                    "Security token",
+                    "only for temporary (STS) keys",
+                    &mut d.security_token,
+                    true,
+                );
+                let l = ui.label("Signing");
+                match d.provider {
+                    Provider::Alibaba => {
+                        let before = d.alibaba_signature;
+                        egui::ComboBox::from_id_salt("alibaba_signing")
+                            .selected_text(match d.alibaba_signature {
+                                AlibabaSignatureVersion::V3 => "ACS3-HMAC-SHA256 (V3)",
+                                AlibabaSignatureVersion::V1 => "HMAC-SHA1 (V1, legacy)",
+                            })
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(
+                                    &mut d.alibaba_signature,
+                                    AlibabaSignatureVersion::V3,
+                                    "ACS3-HMAC-SHA256 (V3)",
+                                );
+                                ui.selectable_value(
+                                    &mut d.alibaba_signature,
+                                    AlibabaSignatureVersion::V1,
+                                    "HMAC-SHA1 (V1, legacy)",
+                                );
+                            })
+                            .response
+                            .labelled_by(l.id);
+                        changed |= before != d.alibaba_signature;
+                    }
+                    Provider::Huawei => {
+                        let before = d.huawei_signing;
+                        let label = |s: HuaweiSigning| match s {
+                            HuaweiSigning::Auto => "Automatic (from the endpoint)",
+                            HuaweiSigning::Basic => "SDK-HMAC-SHA256",
+                            HuaweiSigning::Derived => "V11-HMAC-SHA256 (derived)",
+                        };
+                        egui::ComboBox::from_id_salt("huawei_signing")
+                            .selected_text(label(d.huawei_signing))
+                            .show_ui(ui, |ui| {
+                                for s in [
+                                    HuaweiSigning::Auto,
+                                    HuaweiSigning::Basic,
+                                    HuaweiSigning::Derived,
+                                ] {
+                                    ui.selectable_value(&mut d.huawei_signing, s, label(s));
+                                }
+                            })
+                            .response
+                            .labelled_by(l.id);
+                        changed |= before != d.huawei_signing;
+                    }
+                }
+                ui.end_row();
+                if d.provider == Provider::Huawei {
+                    changed |= text_row(
+                        ui,
+                        "Project id",
+                        "32 hex digits (IAM project of the region)",
+                        &mut d.project_id,
+                        false,
+                    );
+                    changed |= text_row(
+                        ui,
+                        "IoTDA instance id",
+                        "required for standard and enterprise editions",
+                        &mut d.instance_id,
+                        false,
+                    );
+                }
+                ui.label("");
+                changed |= ui
+                    .checkbox(&mut d.make_default, "Default profile for this cloud")
+                    .changed();
+                ui.end_row();
+            });
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!state.settings.busy, egui::Button::new("Save profile"))
+                .on_hover_text("Write profiles.toml and put the secret in the OS keyring")
+                .clicked()
+            {
+                act(actions, SettingsAction::Save);
+            }
+            if ui
+                .button("Test these settings")
+                .on_hover_text("One read call with the values in this form")
+                .clicked()
+            {
+                act(actions, SettingsAction::TestDraft);
+            }
+            if ui.button("Cancel").clicked() {
+                act(actions, SettingsAction::CloseDraft);
+            }
+        });
+        test_result(ui, state.settings.tests.get(""));
+    });
+    if changed {
+        act(actions, SettingsAction::SetDraft(d));
+    }
 }
