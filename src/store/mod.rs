@@ -1,1 +1,91 @@
-//! SQLite persistence: inventory cache, job journal, audit log; migrations in one place.
+//! SQLite persistence (rusqlite, bundled): the inventory cache and the KMS certificate ids certdesk
+//! knows; schema migrations live in one place ([`migrations`]). Knows `model` only: nothing of
+//! clouds, the app or egui. Every call does disk I/O, so callers keep it off the UI thread.
+
+mod cache;
+pub mod journal;
+pub mod migrations;
+
+pub use cache::{CacheKey, FetchInfo, RowRecord};
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file's directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// SQLite reported an error (locked, corrupt...).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer certdesk.
+    #[error(
+        "the database has schema version {found}, newer than this certdesk supports ({supported}); \
+         update certdesk or remove the file"
+    )]
+    NewerSchema {
+        /// Version in the file.
+        found: i64,
+        /// Latest version this build knows.
+        supported: i64,
+    },
+}
+
+/// An open certdesk database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        // WAL lets a reader (cache load) run while a writer saves; NORMAL is durable enough for a
+        // cache that the next refresh rebuilds anyway.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::from_connection(conn)
+    }
+
+    /// A private in-memory database (tests, or when the data directory is unusable).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version in use.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+/// Where certdesk keeps its database: `$CERTDESK_DATA_DIR/certdesk.sqlite3` when that variable is
+/// set (tests, CI, portable installs), else the platform data directory.
+pub fn default_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CERTDESK_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("certdesk.sqlite3"));
+    }
+    directories::ProjectDirs::from("", "", "certdesk")
+        .map(|dirs| dirs.data_local_dir().join("certdesk.sqlite3"))
+}

@@ -1,9 +1,256 @@
-//! egui drawing only: reads `app` state and returns actions.
+//! egui drawing only: reads `app` state and returns actions. One module per tab; the table and
+//! the detail panel are shared widgets every tab configures. Never waits on the network or the
+//! disk: everything slow is an [`Action`] the app runs in the background.
+
+pub mod cdn_tab;
+pub mod cert_table;
+pub mod client_tab;
+pub mod detail_panel;
+pub mod iot_tab;
+pub mod kms_tab;
+pub mod settings_tab;
+
+use crate::app::{Action, AppState, PaneKey, Tab, Theme};
+use cert_table::TableConfig;
+use eframe::egui::{self, RichText};
+use std::time::Instant;
+
+/// The window's application: the app state plus what only the UI remembers.
+pub struct CertdeskApp {
+    /// Application state.
+    pub state: AppState,
+    applied_theme: Option<Theme>,
+    started: Instant,
+    first_frame_logged: bool,
+    /// Keeps the in-process simulator (demo mode) alive as long as the window.
+    _keep_alive: Option<Box<dyn std::any::Any>>,
+}
+
+impl CertdeskApp {
+    /// Wraps an app state.
+    pub fn new(state: AppState) -> Self {
+        CertdeskApp {
+            state,
+            applied_theme: None,
+            started: Instant::now(),
+            first_frame_logged: false,
+            _keep_alive: None,
+        }
+    }
+
+    /// Keeps `value` (a running simulator, the runtime) alive as long as the window.
+    pub fn keep_alive(mut self, value: Box<dyn std::any::Any>) -> Self {
+        self._keep_alive = Some(value);
+        self
+    }
+
+    /// One frame: take in finished background work, draw, apply what the user did.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.state.poll();
+        if self.applied_theme != Some(self.state.theme) {
+            ui.ctx().set_theme(match self.state.theme {
+                Theme::Dark => egui::Theme::Dark,
+                Theme::Light => egui::Theme::Light,
+            });
+            self.applied_theme = Some(self.state.theme);
+        }
+        let actions = draw(ui, &self.state);
+        self.state.apply_all(actions);
+        if !self.first_frame_logged {
+            self.first_frame_logged = true;
+            tracing::info!(
+                elapsed_ms = self.started.elapsed().as_millis() as u64,
+                "first frame drawn"
+            );
+        }
+    }
+}
+
+impl eframe::App for CertdeskApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+/// Draws the whole window from `state` and returns what the user asked for.
+pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
+    let mut actions = Vec::new();
+    egui::Panel::top("top_bar").show(ui, |ui| top_bar(ui, state, &mut actions));
+    if !state.notices.is_empty() {
+        egui::Panel::bottom("notices").show(ui, |ui| notices(ui, state, &mut actions));
+    }
+    egui::CentralPanel::default().show(ui, |ui| match state.tab {
+        Tab::Kms => kms_tab::show(ui, state, &mut actions),
+        Tab::ClientCertificates => client_tab::show(ui, state, &mut actions),
+        Tab::CdnDomains => cdn_tab::show(ui, state, &mut actions),
+        Tab::IotDevices => iot_tab::show(ui, state, &mut actions),
+        Tab::Settings => settings_tab::show(ui, state, &mut actions),
+    });
+    confirm_dialog(ui.ctx(), state, &mut actions);
+    actions
+}
+
+fn top_bar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.heading("certdesk");
+        ui.label(&state.workspace.description);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let (label, next) = match state.theme {
+                Theme::Dark => ("Light theme", Theme::Light),
+                Theme::Light => ("Dark theme", Theme::Dark),
+            };
+            if ui
+                .button(label)
+                .on_hover_text("Switch the colour theme")
+                .clicked()
+            {
+                actions.push(Action::SetTheme(next));
+            }
+        });
+    });
+    if state.workspace.demo {
+        let fill = if ui.visuals().dark_mode {
+            egui::Color32::from_rgb(70, 55, 10)
+        } else {
+            egui::Color32::from_rgb(255, 236, 170)
+        };
+        egui::Frame::new()
+            .fill(fill)
+            .inner_margin(egui::Margin::symmetric(8, 4))
+            .corner_radius(4.0)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("Demo — simulated cloud").strong());
+                    ui.label("Nothing here touches a real account.");
+                    if ui
+                        .button("Add a real account…")
+                        .on_hover_text(
+                            "Open Settings to add an Alibaba Cloud or Huawei Cloud profile",
+                        )
+                        .clicked()
+                    {
+                        actions.push(Action::SelectTab(Tab::Settings));
+                    }
+                });
+            });
+    }
+    ui.horizontal(|ui| {
+        for tab in Tab::ALL {
+            if ui.selectable_label(state.tab == tab, tab.label()).clicked() && state.tab != tab {
+                actions.push(Action::SelectTab(tab));
+            }
+        }
+    });
+    ui.add_space(2.0);
+}
+
+fn notices(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    for (i, notice) in state.notices.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let text = RichText::new(&notice.text);
+            ui.label(match notice.level {
+                crate::app::NoticeLevel::Info => text,
+                crate::app::NoticeLevel::Error => text.color(ui.visuals().error_fg_color),
+            });
+            if ui
+                .small_button("Dismiss")
+                .on_hover_text("Hide this message")
+                .clicked()
+            {
+                actions.push(Action::DismissNotice(i));
+            }
+        });
+    }
+}
+
+/// The layout of every inventory tab: detail panel on the right, table in the rest.
+pub fn inventory_view(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    key: PaneKey,
+    config: &TableConfig,
+    actions: &mut Vec<Action>,
+) {
+    let Some(pane) = state.panes.get(&key) else {
+        ui.spinner();
+        return;
+    };
+    egui::Panel::right(("detail", key.service, key.site_id))
+        .resizable(true)
+        .default_size(380.0)
+        .show(ui, |ui| detail_panel::show(ui, state, key, actions));
+    cert_table::show(ui, pane, config, actions);
+}
+
+fn confirm_dialog(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
+    let Some(pending) = &state.confirm else {
+        return;
+    };
+    let response = egui::Modal::new(egui::Id::unique("confirm_change")).show(ctx, |ui| {
+        ui.set_max_width(420.0);
+        ui.heading(format!("{}?", pending.change.label()));
+        ui.label(format!(
+            "{} {} “{}” ({}).",
+            pending.change.label(),
+            pending.key.service.label(),
+            pending.name,
+            pending.id
+        ));
+        if pending.change.is_irreversible() {
+            ui.label(
+                RichText::new("This cannot be undone.")
+                    .color(ui.visuals().error_fg_color)
+                    .strong(),
+            );
+        }
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            let yes = format!("Yes, {}", pending.change.label().to_lowercase());
+            if ui.button(yes).clicked() {
+                actions.push(Action::ConfirmChange);
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::CancelChange);
+            }
+        });
+    });
+    if response.should_close() && !actions.contains(&Action::ConfirmChange) {
+        actions.push(Action::CancelChange);
+    }
+}
 
 /// Opens the desktop window. `profile` selects an account; without one (and without any profile
 /// configured) the app opens its demo workspace over the in-process simulator.
-// TODO(gui): the real window; this placeholder only keeps the CLI compiling until the GUI lands.
 pub fn run(profile: Option<String>) -> Result<(), String> {
-    let _ = profile;
-    Err("the desktop window is not built yet".to_string())
+    // The CLI may have installed a subscriber already; then this one is not needed.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("certdesk-worker")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let opened = crate::app::workspace::open(profile.as_deref(), runtime.handle())?;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("certdesk")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([720.0, 480.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "certdesk",
+        options,
+        Box::new(move |cc| {
+            let mut state = opened.state;
+            let ctx = cc.egui_ctx.clone();
+            state.set_repaint(move || ctx.request_repaint());
+            let keep: Box<dyn std::any::Any> = Box::new((runtime, opened.keep_alive));
+            Ok(Box::new(CertdeskApp::new(state).keep_alive(keep)))
+        }),
+    )
+    .map_err(|e| format!("the window could not be opened: {e}"))
 }

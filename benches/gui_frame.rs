@@ -1,0 +1,315 @@
+//! GUI performance: CPU time per frame with 1,000 and 1,000,000 rows (filtered and sorted), the
+//! filter over 1,000,000 rows, cold start to first frame from a 1,000,000-row cache, and the
+//! resident memory at 1,000,000 rows. Runs the real app and its real `ui` code on a headless
+//! egui context (no GPU: tessellation is included, rasterisation is not).
+//!
+//! `cargo bench --bench gui_frame` (set `GUI_BENCH_ROWS` to change the large size). The cold
+//! start and memory figures come from a child process started for just that, so the parent's
+//! setup does not distort them.
+
+use certdesk::app::fake::{FakeSource, fake_row};
+use certdesk::app::inventory::InventoryBuilder;
+use certdesk::app::view::{
+    Cancel, FilterSpec, SortCache, SortColumn, SortSpec, StatusFilter, ViewInput, compute_view,
+};
+use certdesk::app::{Action, AppConfig, AppState, PaneKey, Tab, Workspace};
+use certdesk::model::{CertStatus, Service};
+use certdesk::store::{CacheKey, Store};
+use certdesk::ui::CertdeskApp;
+use eframe::egui;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CHILD_ENV: &str = "CERTDESK_BENCH_COLD_START_DB";
+const SMALL: usize = 1_000;
+const FRAMES: usize = 300;
+
+fn main() {
+    if let Ok(db) = std::env::var(CHILD_ENV) {
+        cold_start_child(Path::new(&db));
+        return;
+    }
+    let large: usize = std::env::var("GUI_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    println!(
+        "certdesk GUI benchmark ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+
+    let small_db = dir.path().join("small.sqlite3");
+    let large_db = dir.path().join("large.sqlite3");
+    let t = Instant::now();
+    write_cache(&small_db, SMALL);
+    write_cache(&large_db, large);
+    println!(
+        "setup: wrote {SMALL} and {large} cached rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let small = frame_times(&small_db, SMALL);
+    let big = frame_times(&large_db, large);
+    report_frames(SMALL, &small);
+    report_frames(large, &big);
+    let ratio = median(&big) / median(&small);
+    println!("frame ratio {large} / {SMALL} rows: {ratio:.2}x (target <= 1.5x)");
+
+    filter_times(large);
+
+    let exe = std::env::current_exe().expect("own path");
+    let out = std::process::Command::new(exe)
+        .env(CHILD_ENV, &large_db)
+        .output()
+        .expect("cold start child");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn write_cache(path: &Path, rows: usize) {
+    let mut store = Store::open(path).expect("store");
+    let mut b = InventoryBuilder::with_unique_ids(Service::Iotda, rows);
+    for n in 0..rows {
+        b.push_row(&fake_row(Service::Iotda, n, None));
+    }
+    let inv = b.build();
+    store
+        .save_inventory(
+            &CacheKey::new("bench", Service::Iotda),
+            1_700_000_000,
+            inv.records(),
+        )
+        .expect("save");
+}
+
+struct Rig {
+    _runtime: tokio::runtime::Runtime,
+    app: CertdeskApp,
+    ctx: egui::Context,
+}
+
+fn open_app(db: &Path) -> Rig {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = Store::open(db).expect("store");
+    let mut state = AppState::new(AppConfig {
+        source: Arc::new(FakeSource::default()),
+        workspace: Workspace::single("bench", false, "benchmark"),
+        store: Some(Arc::new(Mutex::new(store))),
+        runtime: runtime.handle().clone(),
+        auto_refresh: false,
+        profiles: None,
+    });
+    state.apply(Action::SelectTab(Tab::IotDevices));
+    Rig {
+        _runtime: runtime,
+        app: CertdeskApp::new(state),
+        ctx: egui::Context::default(),
+    }
+}
+
+fn input(frame: usize) -> egui::RawInput {
+    let mut raw = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1280.0, 800.0),
+        )),
+        time: Some(frame as f64 / 60.0),
+        ..Default::default()
+    };
+    // The pointer over the table, scrolling down a little every frame: every frame draws a
+    // different slice of rows.
+    raw.events
+        .push(egui::Event::PointerMoved(egui::pos2(300.0, 400.0)));
+    if frame > 5 {
+        raw.events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -37.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    raw
+}
+
+fn run_frame(rig: &mut Rig, frame: usize) -> Duration {
+    let t = Instant::now();
+    let app = &mut rig.app;
+    let mut out = rig.ctx.run_ui(input(frame), |ui| app.show(ui));
+    // Tessellation is part of a frame's CPU cost (the GPU upload and drawing are not).
+    let shapes = std::mem::take(&mut out.shapes);
+    let _ = rig.ctx.tessellate(shapes, out.pixels_per_point);
+    let elapsed = t.elapsed();
+    // No GPU: the font atlas updates have nowhere to go.
+    out.drop_without_applying_deltas();
+    elapsed
+}
+
+fn shown_rows(rig: &CertdeskApp) -> usize {
+    rig.state.panes[&PaneKey::service(Service::Iotda)]
+        .table
+        .index
+        .len()
+}
+
+fn frame_times(db: &Path, rows: usize) -> Vec<f64> {
+    let mut rig = open_app(db);
+    let key = PaneKey::service(Service::Iotda);
+    // Wait for the cache, then filter (active only) and sort (by name, descending).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut frame = 0;
+    while shown_rows(&rig.app) < rows {
+        run_frame(&mut rig, frame);
+        frame += 1;
+        rig.app.state.wait_idle(Duration::from_millis(20));
+        assert!(Instant::now() < deadline, "cache did not load");
+    }
+    rig.app.state.apply(Action::SetStatusFilter(
+        key,
+        StatusFilter::Only(CertStatus::Active),
+    ));
+    rig.app.state.apply(Action::SortBy(key, SortColumn::Name));
+    rig.app.state.apply(Action::SortBy(key, SortColumn::Name));
+    assert!(rig.app.state.wait_idle(Duration::from_secs(120)));
+    let shown = shown_rows(&rig.app);
+    for f in 0..30 {
+        run_frame(&mut rig, frame + f);
+    }
+    let times: Vec<f64> = (0..FRAMES)
+        .map(|f| run_frame(&mut rig, frame + 30 + f).as_secs_f64() * 1e3)
+        .collect();
+    println!("{rows} cached rows: {shown} shown after filter (Active) and sort (name, descending)");
+    times
+}
+
+fn median(v: &[f64]) -> f64 {
+    percentile(v, 50.0)
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let i = ((p / 100.0) * (s.len() - 1) as f64).round() as usize;
+    s[i]
+}
+
+fn report_frames(rows: usize, times: &[f64]) {
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!(
+        "frame CPU time, {rows} rows: median {:.3} ms, mean {mean:.3} ms, p95 {:.3} ms, max {:.3} ms (target <= 2 ms)",
+        median(times),
+        percentile(times, 95.0),
+        percentile(times, 100.0),
+    );
+}
+
+fn filter_times(rows: usize) {
+    let mut b = InventoryBuilder::with_unique_ids(Service::Iotda, rows);
+    for n in 0..rows {
+        b.push_row(&fake_row(Service::Iotda, n, None));
+    }
+    let inv = b.build();
+    let mk = |text: &str, sort: SortColumn| ViewInput {
+        data: Arc::clone(inv.data()),
+        states: Arc::clone(inv.states()),
+        build_id: inv.build_id(),
+        state_version: inv.state_version(),
+        filter: FilterSpec {
+            text: text.into(),
+            ..FilterSpec::default()
+        },
+        sort: SortSpec {
+            column: sort,
+            descending: false,
+        },
+        now: 1_700_000_000,
+    };
+    let mut cache = SortCache::default();
+    for column in [SortColumn::Name, SortColumn::Expiry] {
+        let t = Instant::now();
+        let out =
+            certdesk::app::view::compute_view_cached(&mk("", column), &mut cache, &Cancel::never())
+                .expect("view");
+        println!(
+            "sort {rows} rows by {column:?} (first time, then cached): {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        assert_eq!(out.index.len(), rows);
+    }
+    for needle in ["device-0012", "DEVICE-", "a1b2", "zzz-no-match"] {
+        let input = mk(needle, SortColumn::Name);
+        let mut times = Vec::new();
+        let mut shown = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            let out = compute_view(&input, &cache, &Cancel::never()).expect("view");
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            shown = out.index.len();
+        }
+        println!(
+            "filter {rows} rows by text {needle:?} (sorted by name): median {:.1} ms, {shown} rows match (target <= 100 ms, on a worker thread)",
+            median(&times)
+        );
+    }
+}
+
+fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn cold_start_child(db: &Path) {
+    let t0 = Instant::now();
+    let db: PathBuf = db.to_path_buf();
+    let mut rig = open_app(&db);
+    let mut frame = 0;
+    run_frame(&mut rig, frame);
+    let first_frame = t0.elapsed();
+    let rows = Store::open(&db)
+        .ok()
+        .and_then(|s| {
+            s.fetch_info(&CacheKey::new("bench", Service::Iotda))
+                .ok()
+                .flatten()
+        })
+        .map_or(0, |i| i.row_count as usize);
+    while shown_rows(&rig.app) < rows {
+        frame += 1;
+        run_frame(&mut rig, frame);
+        rig.app.state.wait_idle(Duration::from_millis(5));
+        if t0.elapsed() > Duration::from_secs(120) {
+            println!("cold start: rows never appeared");
+            return;
+        }
+    }
+    run_frame(&mut rig, frame + 1);
+    let rows_visible = t0.elapsed();
+    println!(
+        "cold start with a {rows}-row cache: first frame after {:.0} ms, all rows on screen after {:.0} ms (target <= 1000 ms)",
+        first_frame.as_secs_f64() * 1e3,
+        rows_visible.as_secs_f64() * 1e3
+    );
+    for f in 0..60 {
+        run_frame(&mut rig, frame + 2 + f);
+    }
+    let heap = rig.app.state.panes[&PaneKey::service(Service::Iotda)]
+        .inventory
+        .heap_bytes();
+    println!(
+        "memory at {rows} rows: RSS {:.0} MB (inventory columns {:.0} MB) (target <= 500 MB)",
+        rss_mb().unwrap_or(f64::NAN),
+        heap as f64 / 1_048_576.0
+    );
+}

@@ -1,0 +1,698 @@
+//! The real [`InventorySource`]: the typed cloud clients (KMS, PCA, ESA, VOD, IoTDA) behind the
+//! app's seam. In demo mode the same code talks to the in-process simulator. Knows `cloud` and
+//! `model`; nothing of egui.
+
+use super::source::{
+    CertificateDetail, ChangeOutcome, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
+    KmsKeySpec, ListTarget, Page, PageCursor, ProviderError, SerialStatus, SourceFuture,
+    StatusChange,
+};
+use crate::cloud::{
+    AlibabaClientConfig, CloudError, EsaClient, HuaweiClientConfig, KmsCertificateStatus,
+    KmsClient, PcaClient, SiteId, Transport, VodClient, esa, kms, pca, vod,
+};
+use crate::model::{CertStatus, CertificateRow, Provider, Service};
+use std::sync::Arc;
+
+impl From<CloudError> for ProviderError {
+    fn from(e: CloudError) -> Self {
+        ProviderError {
+            retryable: e.is_retryable(),
+            code: e.code,
+            message: e.message,
+            request_id: e.request_id,
+            http_status: e.http_status,
+        }
+    }
+}
+
+/// KMS ids described per "page" (KMS has no list call; the app walks its known ids).
+pub const KMS_IDS_PER_PAGE: usize = 20;
+
+#[derive(Debug, Clone)]
+struct AlibabaClients {
+    kms: KmsClient,
+    pca: PcaClient,
+    esa: EsaClient,
+    vod: VodClient,
+}
+
+/// The clients of one workspace. Cheap to share.
+#[derive(Debug, Clone)]
+pub struct CloudSource {
+    account: String,
+    alibaba: Result<Arc<AlibabaClients>, ProviderError>,
+    huawei: Result<Arc<crate::cloud::IotdaClient>, ProviderError>,
+}
+
+fn no_account(provider: Provider) -> ProviderError {
+    ProviderError::local(
+        "NoAccount",
+        format!(
+            "no {provider} account is configured for this workspace: add a profile in Settings"
+        ),
+    )
+}
+
+impl CloudSource {
+    /// Clients for the given accounts; a missing account (or an unusable endpoint) turns into
+    /// an error on that cloud's calls only.
+    pub fn new(
+        account: &str,
+        transport: &Transport,
+        alibaba: Option<&AlibabaClientConfig>,
+        huawei: Option<&HuaweiClientConfig>,
+    ) -> Self {
+        let alibaba = match alibaba {
+            None => Err(no_account(Provider::Alibaba)),
+            Some(c) => (|| {
+                Ok::<_, CloudError>(Arc::new(AlibabaClients {
+                    kms: KmsClient::new(transport, c)?,
+                    pca: PcaClient::new(transport, c)?,
+                    esa: EsaClient::new(transport, c)?,
+                    vod: VodClient::new(transport, c)?,
+                }))
+            })()
+            .map_err(ProviderError::from),
+        };
+        let huawei = match huawei {
+            None => Err(no_account(Provider::Huawei)),
+            Some(c) => crate::cloud::IotdaClient::new(transport, c)
+                .map(Arc::new)
+                .map_err(ProviderError::from),
+        };
+        CloudSource {
+            account: account.to_string(),
+            alibaba,
+            huawei,
+        }
+    }
+
+    fn ali(&self) -> Result<Arc<AlibabaClients>, ProviderError> {
+        self.alibaba.clone()
+    }
+
+    fn iot(&self) -> Result<Arc<crate::cloud::IotdaClient>, ProviderError> {
+        self.huawei.clone()
+    }
+}
+
+fn page_number(cursor: &PageCursor) -> u32 {
+    match cursor {
+        PageCursor::Number(n) => (*n).max(1),
+        PageCursor::Marker(_) => 1,
+    }
+}
+
+/// The next numbered page, if `page` of `size` rows has not reached `total` yet.
+fn next_number(page: u32, size: u32, got: usize, total: Option<i64>) -> Option<PageCursor> {
+    let more = match total {
+        Some(t) => (page as i64) * (size as i64) < t,
+        None => got >= size as usize,
+    };
+    (more && got > 0).then_some(PageCursor::Number(page + 1))
+}
+
+fn total(t: Option<i64>) -> Option<u64> {
+    t.and_then(|t| u64::try_from(t).ok())
+}
+
+fn err<T: Send + 'static>(e: ProviderError) -> SourceFuture<T> {
+    Box::pin(async move { Err(e) })
+}
+
+fn fact(facts: &mut Vec<(String, String)>, label: &str, value: &str) {
+    if !value.trim().is_empty() {
+        facts.push((label.to_string(), value.trim().to_string()));
+    }
+}
+
+fn pca_extra(c: &pca::PcaClientCertificate) -> String {
+    let key = match c.key_size {
+        Some(bits) => format!("{} {bits}", c.algorithm),
+        None => c.algorithm.clone(),
+    };
+    [c.certificate_type.as_str(), key.trim()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn vod_extra(info: &vod::VodCertInfo) -> String {
+    [
+        info.cert_type.as_str(),
+        info.cert_domain_name.as_str(),
+        info.cert_name.as_str(),
+    ]
+    .iter()
+    .filter(|s| !s.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// A known KMS id the service no longer has: shown (so it can be forgotten), not fatal.
+fn kms_missing_row(id: &str, e: &ProviderError) -> CertificateRow {
+    CertificateRow {
+        service: Service::Kms,
+        id: id.to_string(),
+        name: id.to_string(),
+        status: CertStatus::Unknown,
+        raw_status: e.code.clone(),
+        not_after: None,
+        serial: None,
+        fingerprint_sha256: None,
+        site_id: None,
+        pem: None,
+    }
+}
+
+async fn kms_describe(c: &KmsClient, id: &str) -> Result<CertificateDetail, ProviderError> {
+    let d = c.describe_certificate(id).await?;
+    let mut facts = Vec::new();
+    fact(&mut facts, "Subject", &d.subject);
+    fact(&mut facts, "Issuer", &d.issuer);
+    fact(&mut facts, "Key spec", &d.key_spec);
+    fact(&mut facts, "Signature", &d.signature_algorithm);
+    fact(&mut facts, "SANs", &d.subject_alternative_names.join(", "));
+    fact(&mut facts, "Serial", &d.serial);
+    fact(&mut facts, "Not before", &d.not_before);
+    fact(&mut facts, "Not after", &d.not_after);
+    fact(&mut facts, "ARN", &d.arn);
+    fact(&mut facts, "Created", &d.created_at);
+    if let Some(x) = d.exportable_private_key {
+        fact(
+            &mut facts,
+            "Private key exportable",
+            if x { "yes" } else { "no" },
+        );
+    }
+    // A PENDING certificate has no certificate yet; GetCertificate then returns only the CSR.
+    let pem = match c.get_certificate(id).await {
+        Ok(g) => Some(g.certificate).filter(|p| !p.trim().is_empty()),
+        Err(_) => None,
+    };
+    Ok(CertificateDetail {
+        row: d.to_row(),
+        facts,
+        pem,
+        extra: Some(d.key_spec.clone()).filter(|s| !s.is_empty()),
+    })
+}
+
+impl InventorySource for CloudSource {
+    fn account(&self) -> &str {
+        &self.account
+    }
+
+    fn list_page(&self, target: &ListTarget, cursor: PageCursor) -> SourceFuture<Page> {
+        let page = page_number(&cursor);
+        match target.service {
+            Service::Kms => {
+                let clients = match self.ali() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                let ids = Arc::clone(&target.kms_ids);
+                Box::pin(async move {
+                    let start = (page as usize - 1) * KMS_IDS_PER_PAGE;
+                    let chunk: Vec<String> = ids
+                        .iter()
+                        .skip(start)
+                        .take(KMS_IDS_PER_PAGE)
+                        .cloned()
+                        .collect();
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    let mut extras = Vec::with_capacity(chunk.len());
+                    for id in &chunk {
+                        match kms_describe(&clients.kms, id).await {
+                            Ok(d) => {
+                                rows.push(d.row);
+                                extras.push(d.extra.unwrap_or_default());
+                            }
+                            Err(e)
+                                if e.http_status == Some(404) || e.code.ends_with("NotFound") =>
+                            {
+                                rows.push(kms_missing_row(id, &e));
+                                extras.push(String::new());
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    let next =
+                        (start + chunk.len() < ids.len()).then_some(PageCursor::Number(page + 1));
+                    Ok(Page {
+                        rows,
+                        next,
+                        total: Some(ids.len() as u64),
+                        extras,
+                    })
+                })
+            }
+            Service::Pca => {
+                let clients = match self.ali() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                Box::pin(async move {
+                    let r = clients
+                        .pca
+                        .list_client_certificate_page(page, pca::PAGE_SIZE)
+                        .await?;
+                    let got = r.certificate_list.len();
+                    Ok(Page {
+                        rows: r.certificate_list.iter().map(|c| c.to_row()).collect(),
+                        extras: r.certificate_list.iter().map(pca_extra).collect(),
+                        next: next_number(page, pca::PAGE_SIZE, got, r.total_count),
+                        total: total(r.total_count),
+                    })
+                })
+            }
+            Service::Esa => {
+                let clients = match self.ali() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                let Some(site) = target.site_id else {
+                    return err(ProviderError::local(
+                        "MissingSiteId",
+                        "choose an ESA site first",
+                    ));
+                };
+                Box::pin(async move {
+                    let size = esa::CERTIFICATES_PAGE_SIZE;
+                    let r = clients
+                        .esa
+                        .list_client_certificates_page(SiteId(site), page, size)
+                        .await?;
+                    let got = r.result.len();
+                    Ok(Page {
+                        rows: r.result.iter().map(|c| c.to_row()).collect(),
+                        extras: r.result.iter().map(|c| c.r#type.clone()).collect(),
+                        next: next_number(page, size, got, r.total_count),
+                        total: total(r.total_count),
+                    })
+                })
+            }
+            Service::Vod => {
+                let clients = match self.ali() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                Box::pin(async move {
+                    let size = vod::DOMAINS_PAGE_SIZE;
+                    let r = clients
+                        .vod
+                        .describe_vod_user_domains_page(page, size)
+                        .await?;
+                    let got = r.domains.page_data.len();
+                    Ok(Page {
+                        rows: r.domains.page_data.iter().map(|d| d.to_row()).collect(),
+                        extras: Vec::new(),
+                        next: next_number(page, size, got, r.total_count),
+                        total: total(r.total_count),
+                    })
+                })
+            }
+            Service::Iotda => {
+                let client = match self.iot() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                let marker = match cursor {
+                    PageCursor::Marker(m) => m,
+                    PageCursor::Number(_) => None,
+                };
+                Box::pin(async move {
+                    let limit = crate::cloud::iotda::LIST_LIMIT;
+                    let r = client
+                        .list_device_certificates_page(marker.as_deref(), limit)
+                        .await?;
+                    let got = r.device_certificates.len();
+                    let next_marker = r.page.marker.clone().filter(|m| !m.is_empty());
+                    let next = match next_marker {
+                        Some(m) if got >= limit as usize && Some(&m) != marker.as_ref() => {
+                            Some(PageCursor::Marker(Some(m)))
+                        }
+                        _ => None,
+                    };
+                    Ok(Page {
+                        rows: r.device_certificates.iter().map(|c| c.to_row()).collect(),
+                        extras: Vec::new(),
+                        next,
+                        total: r.page.count.and_then(|c| u64::try_from(c).ok()),
+                    })
+                })
+            }
+        }
+    }
+
+    fn describe(
+        &self,
+        service: Service,
+        id: &str,
+        site_id: Option<i64>,
+    ) -> SourceFuture<CertificateDetail> {
+        let id = id.to_string();
+        if service == Service::Iotda {
+            let client = match self.iot() {
+                Ok(c) => c,
+                Err(e) => return err(e),
+            };
+            return Box::pin(async move {
+                let c = client.show_device_certificate(&id).await?;
+                let row = c.to_row();
+                let mut facts = Vec::new();
+                fact(&mut facts, "Common name", &c.common_name);
+                fact(&mut facts, "Fingerprint", &c.fingerprint);
+                fact(&mut facts, "Expiry date", &c.expiry_date);
+                Ok(CertificateDetail {
+                    pem: Some(c.certificate_pem.clone()).filter(|p| !p.trim().is_empty()),
+                    row,
+                    facts,
+                    extra: None,
+                })
+            });
+        }
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        match service {
+            Service::Kms => Box::pin(async move { kms_describe(&clients.kms, &id).await }),
+            Service::Pca => Box::pin(async move {
+                let r = clients.pca.describe_client_certificate(&id).await?;
+                let c = &r.certificate.certificate;
+                let mut facts = Vec::new();
+                fact(&mut facts, "Type", &c.certificate_type);
+                fact(&mut facts, "Subject", &c.subject_dn);
+                fact(&mut facts, "Algorithm", &r.certificate.full_algorithm);
+                fact(&mut facts, "Signature", &c.sign_algorithm);
+                fact(&mut facts, "SANs", &c.sans);
+                fact(&mut facts, "Issuing CA", &c.parent_identifier);
+                fact(&mut facts, "MD5", &c.md5);
+                Ok(CertificateDetail {
+                    row: c.to_row(),
+                    pem: Some(c.x509_certificate.clone()).filter(|p| !p.trim().is_empty()),
+                    extra: Some(pca_extra(c)),
+                    facts,
+                })
+            }),
+            Service::Esa => {
+                let Some(site) = site_id else {
+                    return err(ProviderError::local(
+                        "MissingSiteId",
+                        "the certificate's ESA site is unknown",
+                    ));
+                };
+                Box::pin(async move {
+                    let r = clients
+                        .esa
+                        .get_client_certificate(SiteId(site), &id)
+                        .await?;
+                    let mut facts = Vec::new();
+                    fact(&mut facts, "Site", &r.site_name);
+                    fact(&mut facts, "Type", &r.result.r#type);
+                    fact(&mut facts, "Issuer", &r.result.issuer);
+                    fact(&mut facts, "CA certificate id", &r.result.ca_certificate_id);
+                    fact(&mut facts, "SAN", &r.result.san);
+                    fact(&mut facts, "Key", &r.result.pubkey_algorithm);
+                    fact(&mut facts, "Signature", &r.result.signature_algorithm);
+                    fact(&mut facts, "Created", &r.result.create_time);
+                    let row = r.to_row();
+                    Ok(CertificateDetail {
+                        pem: row.pem.clone(),
+                        extra: Some(r.result.r#type.clone()).filter(|s| !s.is_empty()),
+                        row,
+                        facts,
+                    })
+                })
+            }
+            Service::Vod => Box::pin(async move {
+                let r = clients
+                    .vod
+                    .describe_vod_domain_certificate_info(&id)
+                    .await?;
+                let Some(info) = r.cert_infos.cert_info.first() else {
+                    return Ok(CertificateDetail {
+                        row: CertificateRow {
+                            service: Service::Vod,
+                            id: id.clone(),
+                            name: id.clone(),
+                            status: CertStatus::Inactive,
+                            raw_status: "off".into(),
+                            not_after: None,
+                            serial: None,
+                            fingerprint_sha256: None,
+                            site_id: None,
+                            pem: None,
+                        },
+                        facts: vec![("Certificate".into(), "none".into())],
+                        pem: None,
+                        extra: Some("no certificate".into()),
+                    });
+                };
+                let mut facts = Vec::new();
+                fact(&mut facts, "Certificate name", &info.cert_name);
+                fact(&mut facts, "Certificate CN", &info.cert_domain_name);
+                fact(&mut facts, "Type", &info.cert_type);
+                fact(&mut facts, "Expires", &info.cert_expire_time);
+                fact(&mut facts, "Issuer", &info.cert_org);
+                fact(&mut facts, "Validity", &info.cert_life);
+                fact(&mut facts, "Region", &info.cert_region);
+                fact(&mut facts, "CAS id", &info.cert_id);
+                let row = info.to_row();
+                Ok(CertificateDetail {
+                    pem: row.pem.clone(),
+                    extra: Some(vod_extra(info)),
+                    row,
+                    facts,
+                })
+            }),
+            Service::Iotda => err(ProviderError::local("Internal", "unreachable")),
+        }
+    }
+
+    fn change_status(
+        &self,
+        service: Service,
+        id: &str,
+        site_id: Option<i64>,
+        change: StatusChange,
+    ) -> SourceFuture<ChangeOutcome> {
+        use StatusChange::*;
+        let id = id.to_string();
+        let unsupported = || {
+            err(ProviderError::local(
+                "Unsupported",
+                format!(
+                    "{} cannot {} a certificate",
+                    service.label(),
+                    change.label().to_lowercase()
+                ),
+            ))
+        };
+        if service == Service::Iotda {
+            let client = match self.iot() {
+                Ok(c) => c,
+                Err(e) => return err(e),
+            };
+            return match change {
+                Activate | Deactivate => Box::pin(async move {
+                    let status = if change == Activate {
+                        crate::cloud::IotdaStatus::Active
+                    } else {
+                        crate::cloud::IotdaStatus::Inactive
+                    };
+                    let c = client.update_device_certificate_status(&id, status).await?;
+                    let raw = if c.status.is_empty() {
+                        status.as_str().to_string()
+                    } else {
+                        c.status.clone()
+                    };
+                    Ok(ChangeOutcome {
+                        status: Some((crate::cloud::iotda::normalize_status(&raw), raw)),
+                        request_id: None,
+                    })
+                }),
+                Delete => Box::pin(async move {
+                    client.delete_device_certificate(&id).await?;
+                    Ok(ChangeOutcome {
+                        status: None,
+                        request_id: None,
+                    })
+                }),
+                _ => unsupported(),
+            };
+        }
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        match (service, change) {
+            (Service::Kms, Activate | Deactivate | Revoke) => Box::pin(async move {
+                let status = match change {
+                    Activate => KmsCertificateStatus::Active,
+                    Deactivate => KmsCertificateStatus::Inactive,
+                    _ => KmsCertificateStatus::Revoked,
+                };
+                let r = clients.kms.update_certificate_status(&id, status).await?;
+                Ok(ChangeOutcome {
+                    status: Some((
+                        kms::normalize_status(status.as_str()),
+                        status.as_str().to_string(),
+                    )),
+                    request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+                })
+            }),
+            (Service::Pca, Revoke) => Box::pin(async move {
+                let r = clients.pca.create_revoke_client_certificate(&id).await?;
+                Ok(ChangeOutcome {
+                    status: Some((CertStatus::Revoked, "REVOKE".into())),
+                    request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+                })
+            }),
+            (Service::Esa, Revoke | Activate) => {
+                let Some(site) = site_id else {
+                    return err(ProviderError::local(
+                        "MissingSiteId",
+                        "the certificate's ESA site is unknown",
+                    ));
+                };
+                Box::pin(async move {
+                    let (r, raw) = if change == Revoke {
+                        (
+                            clients
+                                .esa
+                                .revoke_client_certificate(SiteId(site), &id)
+                                .await?,
+                            "revoked",
+                        )
+                    } else {
+                        (
+                            clients
+                                .esa
+                                .activate_client_certificate(SiteId(site), &id)
+                                .await?,
+                            "active",
+                        )
+                    };
+                    Ok(ChangeOutcome {
+                        status: Some((esa::normalize_status(raw), raw.to_string())),
+                        request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+                    })
+                })
+            }
+            (Service::Vod, HttpsOn | HttpsOff) => Box::pin(async move {
+                let on = change == HttpsOn;
+                let r = clients
+                    .vod
+                    .set_vod_domain_certificate(&id, on, None, None, None)
+                    .await?;
+                let raw = if on { "on" } else { "off" };
+                Ok(ChangeOutcome {
+                    status: Some((vod::normalize_ssl(raw), raw.to_string())),
+                    request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+                })
+            }),
+            _ => unsupported(),
+        }
+    }
+
+    fn pca_statuses(&self, identifiers: Vec<String>) -> SourceFuture<Vec<SerialStatus>> {
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        Box::pin(async move {
+            let answers = clients
+                .pca
+                .describe_client_certificate_status(&identifiers)
+                .await?;
+            Ok(answers
+                .into_iter()
+                .map(|a| SerialStatus {
+                    status: pca::normalize_status(&a.status),
+                    serial: a.serial_number,
+                    raw_status: a.status,
+                })
+                .collect())
+        })
+    }
+
+    fn esa_sites(&self) -> SourceFuture<Vec<EsaSite>> {
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        Box::pin(async move {
+            let sites = clients.esa.list_sites().await?;
+            Ok(sites
+                .into_iter()
+                .filter_map(|s| {
+                    s.site_id.map(|id| EsaSite {
+                        id,
+                        name: s.site_name,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn kms_create(&self, request: KmsCreateRequest) -> SourceFuture<KmsCreated> {
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        Box::pin(async move {
+            let spec = match request.key_spec {
+                KmsKeySpec::Rsa2048 => crate::cloud::KmsKeySpec::Rsa2048,
+                KmsKeySpec::EcP256 => crate::cloud::KmsKeySpec::EcP256,
+                KmsKeySpec::EcSm2 => crate::cloud::KmsKeySpec::EcSm2,
+            };
+            let r = clients
+                .kms
+                .create_certificate(&request.subject, spec, &request.sans, request.exportable)
+                .await?;
+            Ok(KmsCreated {
+                certificate_id: r.certificate_id,
+                csr: r.csr,
+                request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+            })
+        })
+    }
+
+    fn test_connection(&self, provider: Provider) -> SourceFuture<String> {
+        match provider {
+            Provider::Alibaba => {
+                let clients = match self.ali() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                Box::pin(async move {
+                    let r = clients.pca.list_client_certificate_page(1, 1).await?;
+                    Ok(format!(
+                        "Connected: ListClientCertificate answered (RequestId {}), {} private-CA certificates.",
+                        r.request_id,
+                        r.total_count.unwrap_or(0)
+                    ))
+                })
+            }
+            Provider::Huawei => {
+                let client = match self.iot() {
+                    Ok(c) => c,
+                    Err(e) => return err(e),
+                };
+                Box::pin(async move {
+                    let r = client.list_device_certificates_page(None, 1).await?;
+                    Ok(format!(
+                        "Connected: ListDeviceCertificate answered, {} device certificates.",
+                        r.page.count.unwrap_or(0)
+                    ))
+                })
+            }
+        }
+    }
+}

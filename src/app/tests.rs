@@ -1,0 +1,448 @@
+//! App logic over the in-memory fake source: no window, no network.
+
+use super::fake::{FAKE_PAGE_SIZE, FakeSource};
+use super::*;
+use crate::model::CertStatus;
+use std::time::Duration;
+
+struct Rig {
+    _runtime: tokio::runtime::Runtime,
+    fake: FakeSource,
+    store: Arc<Mutex<Store>>,
+    app: AppState,
+}
+
+fn rig_with(fake: FakeSource, store: Arc<Mutex<Store>>) -> Rig {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = AppState::new(AppConfig {
+        source: Arc::new(fake.clone()),
+        workspace: Workspace::single("test", false, "fake"),
+        store: Some(Arc::clone(&store)),
+        runtime: runtime.handle().clone(),
+        auto_refresh: true,
+        profiles: None,
+    });
+    let mut rig = Rig {
+        _runtime: runtime,
+        fake,
+        store,
+        app,
+    };
+    rig.settle();
+    rig
+}
+
+fn rig(rows: usize) -> Rig {
+    rig_with(
+        FakeSource::generated(rows),
+        Arc::new(Mutex::new(Store::open_in_memory().unwrap())),
+    )
+}
+
+impl Rig {
+    fn settle(&mut self) {
+        assert!(
+            self.app.wait_idle(Duration::from_secs(30)),
+            "background work did not finish"
+        );
+    }
+
+    fn act(&mut self, action: Action) {
+        self.app.apply(action);
+        self.settle();
+    }
+
+    fn pane(&self, service: Service) -> &Pane {
+        &self.app.panes[&PaneKey::service(service)]
+    }
+
+    fn shown_ids(&self, key: PaneKey) -> Vec<String> {
+        let p = &self.app.panes[&key];
+        p.table
+            .index
+            .iter()
+            .map(|&r| p.inventory.id(r).to_string())
+            .collect()
+    }
+}
+
+const IOT: PaneKey = PaneKey {
+    service: Service::Iotda,
+    site_id: None,
+};
+
+#[test]
+fn opening_a_tab_fetches_every_page_and_filters() {
+    let mut r = rig(120);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    let p = r.pane(Service::Iotda);
+    assert_eq!(p.inventory.len(), 120);
+    assert_eq!(p.table.index.len(), 120);
+    assert_eq!(p.load, LoadState::Idle);
+    assert!(!p.stale);
+    let lists = r
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("list Iotda"))
+        .count();
+    assert_eq!(
+        lists,
+        120usize.div_ceil(FAKE_PAGE_SIZE),
+        "one call per page"
+    );
+
+    r.act(Action::SetFilterText(IOT, "DEVICE-0001".into()));
+    assert_eq!(r.shown_ids(IOT).len(), 10, "device-00010..=00019");
+    r.act(Action::SetStatusFilter(
+        IOT,
+        StatusFilter::Only(CertStatus::Inactive),
+    ));
+    let shown = r.shown_ids(IOT);
+    assert!(!shown.is_empty());
+    assert!(
+        shown
+            .iter()
+            .all(|id| r.fake.status_of(Service::Iotda, id) == Some(CertStatus::Inactive))
+    );
+    r.act(Action::SetFilterText(IOT, String::new()));
+    r.act(Action::SetStatusFilter(IOT, StatusFilter::Any));
+    r.act(Action::SortBy(IOT, SortColumn::Name));
+    assert_eq!(
+        r.shown_ids(IOT)[0],
+        "iotda-000119",
+        "same column again: descending"
+    );
+}
+
+#[test]
+fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
+    let mut r = rig(120);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    r.fake.fail_next_page(ProviderError {
+        code: "Throttling.User".into(),
+        message: "Request was denied due to user flow control.".into(),
+        request_id: Some("RID-42".into()),
+        http_status: Some(400),
+        retryable: false,
+    });
+    r.act(Action::Refresh(IOT));
+    let LoadState::Failed { error, at, .. } = &r.pane(Service::Iotda).load else {
+        panic!("expected a failure, got {:?}", r.pane(Service::Iotda).load);
+    };
+    assert_eq!(error.request_id.as_deref(), Some("RID-42"));
+    assert_eq!(at, "first page");
+    // The rows of the last good fetch stay on screen.
+    assert_eq!(r.pane(Service::Iotda).table.index.len(), 120);
+
+    let before = r.fake.calls().len();
+    r.act(Action::RetryFetch(IOT));
+    assert_eq!(r.pane(Service::Iotda).load, LoadState::Idle);
+    assert_eq!(r.pane(Service::Iotda).inventory.len(), 120);
+    let retried: Vec<String> = r.fake.calls()[before..].to_vec();
+    assert_eq!(
+        retried.first().map(String::as_str),
+        Some("list Iotda first page")
+    );
+    assert_eq!(retried.len(), 3);
+}
+
+#[test]
+fn a_throttled_page_is_retried_without_bothering_the_user() {
+    let mut r = rig(60);
+    r.fake.fail_next_page(ProviderError {
+        code: "Throttling.User".into(),
+        message: "Request was denied due to user flow control.".into(),
+        request_id: Some("RID-7".into()),
+        http_status: Some(400),
+        retryable: true,
+    });
+    r.act(Action::SelectTab(Tab::IotDevices));
+    assert_eq!(r.pane(Service::Iotda).load, LoadState::Idle);
+    assert_eq!(r.pane(Service::Iotda).inventory.len(), 60);
+    let first_page_calls = r
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "list Iotda first page")
+        .count();
+    assert_eq!(first_page_calls, 2, "the throttled page was asked again");
+}
+
+#[test]
+fn a_page_failing_mid_walk_resumes_at_that_page() {
+    let mut r = rig(120);
+    r.fake
+        .fail_list_call_after(1, ProviderError::local("Network", "connection reset"));
+    r.act(Action::SelectTab(Tab::IotDevices));
+    match &r.pane(Service::Iotda).load {
+        LoadState::Failed {
+            at, pages, rows, ..
+        } => {
+            assert_eq!(
+                (at.as_str(), *pages, *rows),
+                ("page after marker 1", 1, FAKE_PAGE_SIZE as u64)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let before = r.fake.calls().len();
+    r.act(Action::RetryFetch(IOT));
+    assert_eq!(r.pane(Service::Iotda).inventory.len(), 120);
+    assert_eq!(
+        r.fake.calls()[before..],
+        [
+            "list Iotda page after marker 1",
+            "list Iotda page after marker 2"
+        ],
+        "page 1 is not fetched again"
+    );
+}
+
+#[test]
+fn confirmed_status_change_reaches_the_source_and_the_row() {
+    let mut r = rig(20);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    r.act(Action::SortBy(IOT, SortColumn::Id));
+    r.act(Action::ClickRow(IOT, 0, ClickMods::default()));
+    let row = r.pane(Service::Iotda).table.cursor.unwrap();
+    let id = r.pane(Service::Iotda).inventory.id(row).to_string();
+    assert_eq!(
+        r.fake.status_of(Service::Iotda, &id),
+        Some(CertStatus::Active)
+    );
+
+    r.act(Action::RequestChange(IOT, row, StatusChange::Deactivate));
+    assert_eq!(
+        r.app.confirm.as_ref().map(|c| c.id.as_str()),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        r.fake.status_of(Service::Iotda, &id),
+        Some(CertStatus::Active),
+        "nothing before confirming"
+    );
+    r.act(Action::ConfirmChange);
+    assert!(r.app.confirm.is_none());
+    assert_eq!(
+        r.fake.status_of(Service::Iotda, &id),
+        Some(CertStatus::Inactive)
+    );
+    let p = r.pane(Service::Iotda);
+    assert_eq!(p.inventory.status(row), CertStatus::Inactive);
+    assert_eq!(p.inventory.raw_status(row), "INACTIVE");
+    assert!(matches!(p.notes.get(&id), Some(RowNote::Done { .. })));
+    // The cache has the new status too.
+    let mut cached = None;
+    r.store
+        .lock()
+        .unwrap()
+        .load_inventory(&CacheKey::new("test", Service::Iotda), |rec| {
+            if rec.id == id {
+                cached = Some(rec.status);
+            }
+        })
+        .unwrap();
+    assert_eq!(cached, Some(CertStatus::Inactive));
+
+    // Delete hides the row.
+    r.act(Action::RequestChange(IOT, row, StatusChange::Delete));
+    r.act(Action::ConfirmChange);
+    assert_eq!(r.fake.status_of(Service::Iotda, &id), None);
+    assert!(!r.shown_ids(IOT).contains(&id));
+}
+
+#[test]
+fn a_failed_change_is_shown_in_place() {
+    let mut r = rig(5);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    r.act(Action::ClickRow(IOT, 0, ClickMods::default()));
+    let row = r.pane(Service::Iotda).table.cursor.unwrap();
+    let id = r.pane(Service::Iotda).inventory.id(row).to_string();
+    // Deleted behind certdesk's back: the change must fail with the provider's 404.
+    let _already_applied = r
+        .fake
+        .change_status(Service::Iotda, &id, None, StatusChange::Delete);
+    r.act(Action::RequestChange(IOT, row, StatusChange::Deactivate));
+    r.act(Action::ConfirmChange);
+    match r.pane(Service::Iotda).notes.get(&id) {
+        Some(RowNote::Failed { error, .. }) => assert_eq!(error.http_status, Some(404)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_next_start_shows_the_cache_at_once_marked_stale() {
+    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+    let mut first = rig_with(FakeSource::generated(30), Arc::clone(&store));
+    first.act(Action::SelectTab(Tab::IotDevices));
+    drop(first);
+
+    // A source with nothing: whatever shows must come from the cache.
+    let second = rig_with(FakeSource::default(), store);
+    let p = second.pane(Service::Iotda);
+    assert_eq!(p.inventory.len(), 30);
+    assert_eq!(p.table.index.len(), 30);
+    assert!(p.stale);
+    assert!(p.fetched_at.is_some());
+    assert!(
+        !p.refreshed_once,
+        "the IoT tab is not shown, so no fetch yet"
+    );
+}
+
+#[test]
+fn kms_ids_pasted_are_described_and_remembered() {
+    let mut r = rig(8);
+    let ids = r.fake.kms_ids();
+    r.act(Action::SelectTab(Tab::Kms));
+    assert_eq!(
+        r.pane(Service::Kms).inventory.len(),
+        0,
+        "no known ids: nothing to describe"
+    );
+    r.act(Action::SetKmsPaste(format!(
+        "{}\n{}, {}",
+        ids[0], ids[1], ids[1]
+    )));
+    r.act(Action::AddKmsIds);
+    assert_eq!(*r.app.kms.known_ids, [ids[0].clone(), ids[1].clone()]);
+    assert_eq!(r.pane(Service::Kms).inventory.len(), 2);
+    assert_eq!(r.store.lock().unwrap().kms_ids("test").unwrap().len(), 2);
+
+    r.act(Action::ForgetKmsId(ids[0].clone()));
+    assert_eq!(
+        r.shown_ids(PaneKey::service(Service::Kms)),
+        [ids[1].clone()]
+    );
+    assert_eq!(
+        r.store.lock().unwrap().kms_ids("test").unwrap(),
+        [ids[1].clone()]
+    );
+}
+
+#[test]
+fn kms_create_validates_then_returns_the_csr_and_knows_the_id() {
+    let mut r = rig(0);
+    r.act(Action::CreateKmsCertificate);
+    assert_eq!(r.app.kms.form_error.as_deref(), Some("fill in O, OU, CN"));
+    let form = KmsCreateForm {
+        organization: "Example".into(),
+        unit: "Ops".into(),
+        common_name: "svc.example.com".into(),
+        sans: "a.example.com, b.example.com".into(),
+        ..KmsCreateForm::default()
+    };
+    assert_eq!(
+        form.request().unwrap().subject,
+        "C=CN,O=Example,OU=Ops,CN=svc.example.com"
+    );
+    assert_eq!(
+        form.request().unwrap().sans,
+        ["a.example.com", "b.example.com"]
+    );
+    r.act(Action::SetKmsForm(form));
+    r.act(Action::CreateKmsCertificate);
+    let created = r.app.kms.created.clone().unwrap().unwrap();
+    assert!(created.csr.contains("BEGIN CERTIFICATE REQUEST"));
+    assert!(r.app.kms.known_ids.contains(&created.certificate_id));
+    assert_eq!(
+        r.pane(Service::Kms).inventory.status(0),
+        CertStatus::Pending
+    );
+}
+
+#[test]
+fn esa_lists_sites_and_shows_the_first() {
+    let mut r = rig(7);
+    r.act(Action::SelectTab(Tab::ClientCertificates));
+    r.act(Action::SelectClientSection(ClientSection::Esa));
+    assert_eq!(r.app.esa.sites.len(), 2);
+    assert_eq!(r.app.esa.selected, Some(1));
+    assert_eq!(r.app.panes[&PaneKey::esa(1)].inventory.len(), 7);
+    r.act(Action::SelectEsaSite(2));
+    let ids = r.shown_ids(PaneKey::esa(2));
+    assert_eq!(ids.len(), 7);
+    assert!(r.app.panes[&PaneKey::esa(2)].inventory.site_id(0) == Some(2));
+}
+
+#[test]
+fn pca_statuses_are_refreshed_in_batches() {
+    let mut r = rig(120);
+    r.act(Action::SelectTab(Tab::ClientCertificates));
+    let batches = r
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("pca status"))
+        .count();
+    assert_eq!(batches, 120usize.div_ceil(tasks::PCA_STATUS_BATCH));
+    let p = r.pane(Service::Pca);
+    let revoked = (0..p.inventory.len() as u32)
+        .filter(|&i| p.inventory.raw_status(i) == "revoked")
+        .count();
+    let good = (0..p.inventory.len() as u32)
+        .filter(|&i| p.inventory.raw_status(i) == "good")
+        .count();
+    assert_eq!(
+        revoked + good,
+        120,
+        "every status came from DescribeClientCertificateStatus"
+    );
+}
+
+#[test]
+fn large_inventories_are_filtered_off_the_ui_thread() {
+    let n = INLINE_VIEW_LIMIT + 500;
+    let mut r = rig(n);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    let p = r.pane(Service::Iotda);
+    assert_eq!(p.inventory.len(), n);
+    assert_eq!(p.table.index.len(), n);
+    assert!(!p.table.view_pending);
+    r.app
+        .apply(Action::SetFilterText(IOT, "device-0000".into()));
+    assert!(
+        r.pane(Service::Iotda).table.view_pending,
+        "computing on a worker"
+    );
+    assert_eq!(
+        r.pane(Service::Iotda).table.index.len(),
+        n,
+        "the old rows stay until then"
+    );
+    r.settle();
+    assert_eq!(r.pane(Service::Iotda).table.index.len(), 10);
+    r.act(Action::SelectAllFiltered(IOT));
+    assert_eq!(r.pane(Service::Iotda).table.selection.len(), 10);
+}
+
+#[test]
+fn details_come_from_describe_one_call_at_a_time() {
+    let mut r = rig(10);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    r.app
+        .apply(Action::MoveCursor(IOT, CursorMove::First, false));
+    r.app
+        .apply(Action::MoveCursor(IOT, CursorMove::By(1), false));
+    r.app
+        .apply(Action::MoveCursor(IOT, CursorMove::By(1), false));
+    r.settle();
+    let describes = r
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("describe"))
+        .count();
+    assert_eq!(
+        describes, 2,
+        "the first row, then the row the cursor rests on"
+    );
+    let entry = r.app.detail_of(IOT).unwrap();
+    assert!(!entry.loading);
+    assert_eq!(entry.facts, [("Source".to_string(), "fake".to_string())]);
+}

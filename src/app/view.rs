@@ -1,0 +1,700 @@
+//! What a table shows of an inventory: the filter, the sort order, and the resulting index of rows
+//! (computed by [`compute_view`], a pure function the app runs off the UI thread for large
+//! inventories). Knows `inventory` and `model`; nothing of egui.
+
+use super::inventory::{RowData, RowId, RowState};
+use crate::model::CertStatus;
+use std::cmp::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+/// Which rows by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Every status.
+    #[default]
+    Any,
+    /// Only this status.
+    Only(CertStatus),
+}
+
+impl StatusFilter {
+    /// Short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusFilter::Any => "Any status",
+            StatusFilter::Only(s) => s.label(),
+        }
+    }
+
+    fn accepts(self, status: CertStatus) -> bool {
+        match self {
+            StatusFilter::Any => true,
+            StatusFilter::Only(s) => s == status,
+        }
+    }
+}
+
+/// Which rows by expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpiryFilter {
+    /// Any expiry, known or not.
+    #[default]
+    Any,
+    /// Already expired.
+    Expired,
+    /// Not expired and expiring within this many days.
+    Within(u32),
+    /// Expiring later than this many days from now.
+    Beyond(u32),
+    /// No expiry known.
+    Unknown,
+}
+
+impl ExpiryFilter {
+    /// The choices the UI offers, in order.
+    pub const CHOICES: [ExpiryFilter; 7] = [
+        ExpiryFilter::Any,
+        ExpiryFilter::Expired,
+        ExpiryFilter::Within(7),
+        ExpiryFilter::Within(30),
+        ExpiryFilter::Within(90),
+        ExpiryFilter::Beyond(90),
+        ExpiryFilter::Unknown,
+    ];
+
+    /// Short human name.
+    pub fn label(self) -> String {
+        match self {
+            ExpiryFilter::Any => "Any expiry".into(),
+            ExpiryFilter::Expired => "Expired".into(),
+            ExpiryFilter::Within(d) => format!("Expires within {d} days"),
+            ExpiryFilter::Beyond(d) => format!("Expires after {d} days"),
+            ExpiryFilter::Unknown => "Expiry unknown".into(),
+        }
+    }
+
+    fn accepts(self, not_after: Option<i64>, now: i64) -> bool {
+        const DAY: i64 = 86_400;
+        match (self, not_after) {
+            (ExpiryFilter::Any, _) => true,
+            (ExpiryFilter::Unknown, t) => t.is_none(),
+            (_, None) => false,
+            (ExpiryFilter::Expired, Some(t)) => t < now,
+            (ExpiryFilter::Within(d), Some(t)) => t >= now && t <= now + i64::from(d) * DAY,
+            (ExpiryFilter::Beyond(d), Some(t)) => t > now + i64::from(d) * DAY,
+        }
+    }
+}
+
+/// Everything that decides which rows a table shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FilterSpec {
+    /// Case-insensitive substring of id, name, serial or fingerprint.
+    pub text: String,
+    /// Status filter.
+    pub status: StatusFilter,
+    /// Expiry filter.
+    pub expiry: ExpiryFilter,
+}
+
+impl FilterSpec {
+    /// `true` when nothing is filtered out (but removed rows).
+    pub fn is_empty(&self) -> bool {
+        self.text.trim().is_empty()
+            && self.status == StatusFilter::Any
+            && self.expiry == ExpiryFilter::Any
+    }
+}
+
+/// Sortable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SortColumn {
+    /// Display name (case-insensitive).
+    #[default]
+    Name,
+    /// Provider id.
+    Id,
+    /// Status, in [`CertStatus`] order.
+    Status,
+    /// Expiry (unknown last).
+    Expiry,
+}
+
+/// Column and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SortSpec {
+    /// Sort key.
+    pub column: SortColumn,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// Sort orders already computed for one inventory, reused while only the filter changes.
+#[derive(Debug, Default, Clone)]
+pub struct SortCache {
+    build_id: u64,
+    state_version: u64,
+    orders: Vec<(SortColumn, Arc<Vec<RowId>>)>,
+}
+
+impl SortCache {
+    fn get(
+        &self,
+        build_id: u64,
+        state_version: u64,
+        column: SortColumn,
+    ) -> Option<Arc<Vec<RowId>>> {
+        if self.build_id != build_id {
+            return None;
+        }
+        // Only the status order depends on row states.
+        if column == SortColumn::Status && self.state_version != state_version {
+            return None;
+        }
+        self.orders
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, o)| Arc::clone(o))
+    }
+
+    fn put(
+        &mut self,
+        build_id: u64,
+        state_version: u64,
+        column: SortColumn,
+        order: Arc<Vec<RowId>>,
+    ) {
+        if self.build_id != build_id {
+            self.orders.clear();
+            self.build_id = build_id;
+        }
+        if column == SortColumn::Status {
+            self.state_version = state_version;
+        }
+        self.orders.retain(|(c, _)| *c != column);
+        self.orders.push((column, order));
+    }
+}
+
+/// Tells a running computation it has been superseded.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel {
+    latest: Arc<AtomicU64>,
+    mine: u64,
+}
+
+impl Cancel {
+    /// A token for generation `mine` watching `latest`.
+    pub fn new(latest: Arc<AtomicU64>, mine: u64) -> Self {
+        Cancel { latest, mine }
+    }
+
+    /// A token that is never cancelled.
+    pub fn never() -> Self {
+        Cancel::default()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.latest.load(AtomicOrdering::Relaxed) != self.mine
+    }
+}
+
+/// Input of one view computation: immutable snapshots, safe to send to a worker thread.
+#[derive(Debug, Clone)]
+pub struct ViewInput {
+    /// The inventory's columns.
+    pub data: Arc<RowData>,
+    /// Row states at the time of the request.
+    pub states: Arc<Vec<RowState>>,
+    /// Identity of `data`.
+    pub build_id: u64,
+    /// Version of `states`.
+    pub state_version: u64,
+    /// The filter.
+    pub filter: FilterSpec,
+    /// The order.
+    pub sort: SortSpec,
+    /// "Now" for expiry filters, UNIX seconds.
+    pub now: i64,
+}
+
+/// Output of a view computation.
+#[derive(Debug, Clone)]
+pub struct ViewOutput {
+    /// Rows to show, in display order.
+    pub index: Arc<Vec<RowId>>,
+    /// The sort order used (to cache).
+    pub order: Arc<Vec<RowId>>,
+}
+
+/// Filters and sorts. Returns `None` if cancelled. The sort order comes from `cache` when the
+/// inventory has not changed, so a keystroke in the filter costs one pass over the rows.
+pub fn compute_view(input: &ViewInput, cache: &SortCache, cancel: &Cancel) -> Option<ViewOutput> {
+    let order = match cache.get(input.build_id, input.state_version, input.sort.column) {
+        Some(order) => order,
+        None => Arc::new(sort_order(
+            &input.data,
+            &input.states,
+            input.sort.column,
+            cancel,
+        )?),
+    };
+    let text_hits = text_matches(&input.data, input.filter.text.trim(), cancel)?;
+    let keep = |row: RowId| -> bool {
+        let Some(state) = input.states.get(row as usize) else {
+            return false;
+        };
+        !state.removed
+            && text_hits.as_ref().is_none_or(|hits| hits.contains(row))
+            && input.filter.status.accepts(state.status)
+            && input
+                .filter
+                .expiry
+                .accepts(input.data.not_after(row), input.now)
+    };
+    let mut index = Vec::new();
+    if input.sort.descending {
+        index.extend(order.iter().rev().copied().filter(|&r| keep(r)));
+    } else {
+        index.extend(order.iter().copied().filter(|&r| keep(r)));
+    }
+    if cancel.is_cancelled() {
+        return None;
+    }
+    Some(ViewOutput {
+        index: Arc::new(index),
+        order,
+    })
+}
+
+/// Runs [`compute_view`] and stores the sort order it used in `cache`.
+pub fn compute_view_cached(
+    input: &ViewInput,
+    cache: &mut SortCache,
+    cancel: &Cancel,
+) -> Option<ViewOutput> {
+    let out = compute_view(input, cache, cancel)?;
+    cache.put(
+        input.build_id,
+        input.state_version,
+        input.sort.column,
+        Arc::clone(&out.order),
+    );
+    Some(out)
+}
+
+/// Adds an order computed elsewhere to the cache.
+pub fn remember_order(cache: &mut SortCache, input: &ViewInput, order: Arc<Vec<RowId>>) {
+    cache.put(
+        input.build_id,
+        input.state_version,
+        input.sort.column,
+        order,
+    );
+}
+
+fn cmp_ignore_ascii_case(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+fn sort_order(
+    data: &RowData,
+    states: &[RowState],
+    column: SortColumn,
+    cancel: &Cancel,
+) -> Option<Vec<RowId>> {
+    let mut order: Vec<RowId> = (0..data.len() as RowId).collect();
+    if cancel.is_cancelled() {
+        return None;
+    }
+    // Ties keep row order (stable sorts), so equal keys never shuffle between frames.
+    match column {
+        SortColumn::Name => {
+            order.sort_by(|&a, &b| cmp_ignore_ascii_case(data.names.get(a), data.names.get(b)))
+        }
+        SortColumn::Id => order.sort_by(|&a, &b| data.ids.get(a).cmp(data.ids.get(b))),
+        SortColumn::Status => order.sort_by_key(|&r| states.get(r as usize).map(|s| s.status)),
+        SortColumn::Expiry => order.sort_by_key(|&r| {
+            // Unknown expiry sorts last when ascending.
+            data.not_after(r).map_or((1, 0), |t| (0, t))
+        }),
+    }
+    if cancel.is_cancelled() {
+        return None;
+    }
+    Some(order)
+}
+
+/// A set of rows as a bitmap over the inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowSet {
+    words: Vec<u64>,
+    count: usize,
+}
+
+impl RowSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        RowSet::default()
+    }
+
+    /// Number of rows in the set.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// `true` when empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Membership.
+    pub fn contains(&self, row: RowId) -> bool {
+        self.words
+            .get(row as usize / 64)
+            .is_some_and(|w| w & (1 << (row % 64)) != 0)
+    }
+
+    /// Adds `row`; returns `true` if it was not there.
+    pub fn insert(&mut self, row: RowId) -> bool {
+        let word = row as usize / 64;
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        let bit = 1u64 << (row % 64);
+        let fresh = self.words[word] & bit == 0;
+        self.words[word] |= bit;
+        self.count += usize::from(fresh);
+        fresh
+    }
+
+    /// Removes `row`; returns `true` if it was there.
+    pub fn remove(&mut self, row: RowId) -> bool {
+        let Some(w) = self.words.get_mut(row as usize / 64) else {
+            return false;
+        };
+        let bit = 1u64 << (row % 64);
+        let present = *w & bit != 0;
+        *w &= !bit;
+        self.count -= usize::from(present);
+        present
+    }
+
+    /// Empties the set.
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.count = 0;
+    }
+
+    /// Members in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = RowId> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &w)| {
+            (0..64u32)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| (i as u32) * 64 + b)
+        })
+    }
+}
+
+/// Rows whose id, name, serial or fingerprint contain `needle` (case-insensitive); `None` inside
+/// `Some` means "no text filter". Scans each column's whole buffer with one search, skipping to the
+/// next row after a hit, instead of testing a million strings one by one.
+fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<RowSet>> {
+    if needle.is_empty() {
+        return Some(None);
+    }
+    let needle: String = needle.chars().filter(|&c| c != '\0').collect();
+    let pattern = format!("(?i){}", regex::escape(&needle));
+    let Ok(re) = regex::bytes::Regex::new(&pattern) else {
+        // An escaped literal always compiles; an impossibly long one matches nothing.
+        return Some(Some(RowSet::new()));
+    };
+    let mut hits = RowSet::new();
+    for column in [&data.ids, &data.names, &data.serials, &data.fingerprints] {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        let raw = column.raw();
+        let mut at = 0;
+        while at < raw.len() {
+            let Some(m) = re.find_at(raw, at) else { break };
+            let row = column.row_at(m.start());
+            hits.insert(row);
+            at = column.next_row_start(row);
+        }
+    }
+    Some(Some(hits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::inventory::Inventory;
+    use crate::model::{CertificateRow, Service};
+
+    const NOW: i64 = 1_700_000_000;
+    const DAY: i64 = 86_400;
+
+    fn row(id: &str, name: &str, status: CertStatus, days: Option<i64>) -> CertificateRow {
+        CertificateRow {
+            service: Service::Iotda,
+            id: id.into(),
+            name: name.into(),
+            status,
+            raw_status: status.label().into(),
+            not_after: days.map(|d| NOW + d * DAY + 60),
+            serial: Some(format!("SER{id}")),
+            fingerprint_sha256: Some(format!("ab{id}cd")),
+            site_id: None,
+            pem: None,
+        }
+    }
+
+    fn inventory() -> Inventory {
+        Inventory::from_rows(
+            Service::Iotda,
+            &[
+                row("0", "gateway-B", CertStatus::Active, Some(100)),
+                row("1", "Gateway-a", CertStatus::Inactive, Some(5)),
+                row("2", "sensor-c", CertStatus::Active, Some(-3)),
+                row("3", "sensor-D", CertStatus::Revoked, None),
+                row("4", "camera-e", CertStatus::Active, Some(40)),
+            ],
+        )
+    }
+
+    fn view(inv: &Inventory, filter: FilterSpec, sort: SortSpec) -> Vec<RowId> {
+        let input = ViewInput {
+            data: Arc::clone(inv.data()),
+            states: Arc::clone(inv.states()),
+            build_id: inv.build_id(),
+            state_version: inv.state_version(),
+            filter,
+            sort,
+            now: NOW,
+        };
+        compute_view(&input, &SortCache::default(), &Cancel::never())
+            .unwrap()
+            .index
+            .to_vec()
+    }
+
+    fn text(t: &str) -> FilterSpec {
+        FilterSpec {
+            text: t.into(),
+            ..FilterSpec::default()
+        }
+    }
+
+    #[test]
+    fn sorts_by_each_column_both_ways() {
+        let inv = inventory();
+        let by =
+            |column, descending| view(&inv, FilterSpec::default(), SortSpec { column, descending });
+        assert_eq!(
+            by(SortColumn::Name, false),
+            [4, 1, 0, 2, 3],
+            "case-insensitive names"
+        );
+        assert_eq!(by(SortColumn::Name, true), [3, 2, 0, 1, 4]);
+        assert_eq!(
+            by(SortColumn::Expiry, false),
+            [2, 1, 4, 0, 3],
+            "unknown expiry last"
+        );
+        assert_eq!(
+            by(SortColumn::Status, false),
+            [0, 2, 4, 1, 3],
+            "stable among equals"
+        );
+        assert_eq!(by(SortColumn::Id, true), [4, 3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn text_filter_is_case_insensitive_over_id_name_serial_fingerprint() {
+        let inv = inventory();
+        let sort = SortSpec {
+            column: SortColumn::Id,
+            descending: false,
+        };
+        assert_eq!(view(&inv, text("GATEWAY"), sort), [0, 1]);
+        assert_eq!(
+            view(&inv, text("  sensor "), sort),
+            [2, 3],
+            "surrounding blanks ignored"
+        );
+        assert_eq!(view(&inv, text("ser3"), sort), [3], "serial");
+        assert_eq!(view(&inv, text("AB4C"), sort), [4], "fingerprint");
+        assert_eq!(
+            view(&inv, text("nothing-like-this"), sort),
+            Vec::<RowId>::new()
+        );
+        assert_eq!(
+            view(&inv, text("a.*"), sort),
+            Vec::<RowId>::new(),
+            "no regex syntax"
+        );
+        // A needle must not match across the separator between two rows.
+        assert_eq!(view(&inv, text("B\0Gate"), sort), Vec::<RowId>::new());
+    }
+
+    #[test]
+    fn status_and_expiry_filters_combine_with_text() {
+        let inv = inventory();
+        let sort = SortSpec::default();
+        let f = |status, expiry| FilterSpec {
+            text: String::new(),
+            status,
+            expiry,
+        };
+        assert_eq!(
+            view(
+                &inv,
+                f(StatusFilter::Only(CertStatus::Active), ExpiryFilter::Any),
+                SortSpec {
+                    column: SortColumn::Id,
+                    descending: false
+                }
+            ),
+            [0, 2, 4]
+        );
+        assert_eq!(
+            view(&inv, f(StatusFilter::Any, ExpiryFilter::Expired), sort),
+            [2]
+        );
+        assert_eq!(
+            view(&inv, f(StatusFilter::Any, ExpiryFilter::Within(7)), sort),
+            [1]
+        );
+        assert_eq!(
+            view(&inv, f(StatusFilter::Any, ExpiryFilter::Within(90)), sort),
+            [4, 1]
+        );
+        assert_eq!(
+            view(&inv, f(StatusFilter::Any, ExpiryFilter::Beyond(90)), sort),
+            [0]
+        );
+        assert_eq!(
+            view(&inv, f(StatusFilter::Any, ExpiryFilter::Unknown), sort),
+            [3]
+        );
+        let combined = FilterSpec {
+            text: "sensor".into(),
+            status: StatusFilter::Only(CertStatus::Active),
+            expiry: ExpiryFilter::Any,
+        };
+        assert_eq!(view(&inv, combined, sort), [2]);
+    }
+
+    #[test]
+    fn removed_rows_and_status_changes_are_seen() {
+        let mut inv = inventory();
+        let sort = SortSpec {
+            column: SortColumn::Id,
+            descending: false,
+        };
+        inv.remove(1);
+        inv.set_status(0, CertStatus::Revoked, "REVOKED");
+        let only_revoked = FilterSpec {
+            status: StatusFilter::Only(CertStatus::Revoked),
+            ..FilterSpec::default()
+        };
+        assert_eq!(view(&inv, only_revoked, sort), [0, 3]);
+        assert_eq!(view(&inv, FilterSpec::default(), sort), [0, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_sort_cache_is_reused_and_invalidated() {
+        let mut inv = inventory();
+        let mut cache = SortCache::default();
+        let input = |inv: &Inventory, column| ViewInput {
+            data: Arc::clone(inv.data()),
+            states: Arc::clone(inv.states()),
+            build_id: inv.build_id(),
+            state_version: inv.state_version(),
+            filter: FilterSpec::default(),
+            sort: SortSpec {
+                column,
+                descending: false,
+            },
+            now: NOW,
+        };
+        let first =
+            compute_view_cached(&input(&inv, SortColumn::Name), &mut cache, &Cancel::never())
+                .unwrap();
+        let again =
+            compute_view_cached(&input(&inv, SortColumn::Name), &mut cache, &Cancel::never())
+                .unwrap();
+        assert!(Arc::ptr_eq(&first.order, &again.order), "name order reused");
+        let status1 = compute_view_cached(
+            &input(&inv, SortColumn::Status),
+            &mut cache,
+            &Cancel::never(),
+        )
+        .unwrap();
+        inv.set_status(0, CertStatus::Revoked, "REVOKED");
+        let status2 = compute_view_cached(
+            &input(&inv, SortColumn::Status),
+            &mut cache,
+            &Cancel::never(),
+        )
+        .unwrap();
+        assert!(
+            !Arc::ptr_eq(&status1.order, &status2.order),
+            "status order recomputed after a change"
+        );
+        assert_eq!(*status2.index, [2, 4, 1, 0, 3]);
+        let name_after =
+            compute_view_cached(&input(&inv, SortColumn::Name), &mut cache, &Cancel::never())
+                .unwrap();
+        assert!(
+            Arc::ptr_eq(&first.order, &name_after.order),
+            "names did not change"
+        );
+    }
+
+    #[test]
+    fn a_superseded_computation_stops() {
+        let inv = inventory();
+        let latest = Arc::new(AtomicU64::new(2));
+        let input = ViewInput {
+            data: Arc::clone(inv.data()),
+            states: Arc::clone(inv.states()),
+            build_id: inv.build_id(),
+            state_version: 0,
+            filter: FilterSpec::default(),
+            sort: SortSpec::default(),
+            now: NOW,
+        };
+        assert!(
+            compute_view(
+                &input,
+                &SortCache::default(),
+                &Cancel::new(Arc::clone(&latest), 1)
+            )
+            .is_none()
+        );
+        assert!(compute_view(&input, &SortCache::default(), &Cancel::new(latest, 2)).is_some());
+    }
+
+    #[test]
+    fn row_set_counts_and_iterates() {
+        let mut s = RowSet::new();
+        assert!(s.insert(3));
+        assert!(!s.insert(3));
+        assert!(s.insert(200));
+        assert!(s.insert(64));
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.iter().collect::<Vec<_>>(), [3, 64, 200]);
+        assert!(s.remove(64));
+        assert!(!s.remove(64));
+        assert!(!s.remove(10_000));
+        assert!(!s.contains(64));
+        assert_eq!(s.len(), 2);
+        s.clear();
+        assert!(s.is_empty());
+    }
+}

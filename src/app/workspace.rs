@@ -1,0 +1,169 @@
+//! Opening a workspace at start-up: the account to talk to (a profile, the SDK environment
+//! variables, or — on a fresh machine — the demo over the in-process simulator), its source and
+//! its cache. Runs once, before the window exists.
+
+use super::cloud_source::CloudSource;
+use super::settings::ProfilesConfig;
+use super::{AppConfig, AppState, NoticeLevel, Workspace};
+use crate::cloud::{
+    AlibabaClientConfig, AlibabaSignatureVersion, HuaweiClientConfig, HuaweiSigning, Transport,
+};
+use crate::credentials::{AlibabaCredentials, HuaweiCredentials};
+use crate::model::Provider;
+use crate::profiles::{self, OsKeyring, ProfileStore};
+use crate::sim::{RunningSimulator, SimOptions, SimSize};
+use crate::store::Store;
+use std::sync::{Arc, Mutex};
+
+/// An opened workspace: the app state and whatever must live as long as it.
+pub struct Opened {
+    /// The state, ready for a window.
+    pub state: AppState,
+    /// Kept alive with the window (the in-process simulator in demo mode).
+    pub keep_alive: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// Opens the cache at the default path; an unusable path falls back to memory (the app still
+/// works, it just forgets between runs). Returns the problem to show, if any.
+pub fn open_store() -> (Option<Arc<Mutex<Store>>>, Option<String>) {
+    let memory = || {
+        Store::open_in_memory()
+            .ok()
+            .map(|s| Arc::new(Mutex::new(s)))
+    };
+    let Some(path) = crate::store::default_path() else {
+        return (
+            memory(),
+            Some("no data directory: the cache lasts only this session".into()),
+        );
+    };
+    match Store::open(&path) {
+        Ok(s) => (Some(Arc::new(Mutex::new(s))), None),
+        Err(e) => (
+            memory(),
+            Some(format!(
+                "the cache at {} is unusable ({e}); it lasts only this session",
+                path.display()
+            )),
+        ),
+    }
+}
+
+/// The simulator's demo accounts as client configurations.
+pub fn demo_configs(sim: &RunningSimulator) -> (AlibabaClientConfig, HuaweiClientConfig) {
+    let c = sim.credentials();
+    let alibaba = AlibabaClientConfig {
+        credentials: AlibabaCredentials {
+            access_key_id: c.alibaba_access_key_id.clone(),
+            access_key_secret: c.alibaba_access_key_secret.clone(),
+            security_token: None,
+        },
+        region: profiles::default_region(Provider::Alibaba).to_string(),
+        endpoint: Some(sim.endpoint()),
+        signature: AlibabaSignatureVersion::V3,
+    };
+    let huawei = HuaweiClientConfig {
+        credentials: HuaweiCredentials {
+            access_key: c.huawei_ak.clone(),
+            secret_key: c.huawei_sk.clone(),
+            security_token: None,
+        },
+        region: c.huawei_region.clone(),
+        endpoint: Some(sim.endpoint()),
+        signing: HuaweiSigning::Auto,
+        project_id: c.huawei_project_id.clone(),
+        instance_id: Some(c.iotda_instance_id.clone()),
+    };
+    (alibaba, huawei)
+}
+
+/// Opens the demo workspace over a running simulator. Seeds the known KMS ids with the
+/// simulator's (KMS has no list call) the first time.
+pub fn demo_state(
+    sim: &RunningSimulator,
+    store: Option<Arc<Mutex<Store>>>,
+    transport: &Transport,
+    runtime: &tokio::runtime::Handle,
+    profiles: Option<ProfilesConfig>,
+) -> AppState {
+    let (alibaba, huawei) = demo_configs(sim);
+    let source = CloudSource::new("demo", transport, Some(&alibaba), Some(&huawei));
+    if let Some(store) = &store
+        && let Ok(mut s) = store.lock()
+        && s.kms_ids("demo").is_ok_and(|ids| ids.is_empty())
+    {
+        // Best effort: without the seed the KMS tab simply starts empty.
+        let _ = s.add_kms_ids("demo", &sim.kms_certificate_ids(), super::now_unix());
+    }
+    AppState::new(AppConfig {
+        source: Arc::new(source),
+        workspace: Workspace {
+            demo: true,
+            description: format!("simulator at {}", sim.endpoint()),
+            alibaba: None,
+            huawei: None,
+        },
+        store,
+        runtime: runtime.clone(),
+        auto_refresh: true,
+        profiles,
+    })
+}
+
+/// Opens the workspace for `profile`: that profile (and the other cloud's default); with none,
+/// the default profiles or the SDK environment variables; with nothing configured, the demo over
+/// an in-process simulator.
+pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<Opened, String> {
+    let (store, store_problem) = open_store();
+    let transport = Transport::new().map_err(|e| e.to_string())?;
+    // Without a config directory profiles cannot be saved for good; a temporary file still lets
+    // the environment variables work and profiles last the session.
+    let path = profiles::config_dir()
+        .unwrap_or_else(|_| std::env::temp_dir().join("certdesk-config"))
+        .join(profiles::PROFILES_FILE);
+    let profiles_config = Some(ProfilesConfig {
+        path,
+        keyring: Arc::new(OsKeyring),
+        transport: transport.clone(),
+    });
+    let has_profiles = profiles_config
+        .as_ref()
+        .and_then(|c| ProfileStore::load_from(&c.path).ok())
+        .is_some_and(|s| !s.list().is_empty());
+    let has_env = profiles::alibaba_from_env().is_some() || profiles::huawei_from_env().is_some();
+
+    let (mut state, keep_alive): (AppState, Option<Box<dyn std::any::Any + Send>>) =
+        if profile.is_some() || has_profiles || has_env {
+            // Real accounts: the window opens at once and the accounts resolve in the background
+            // (the keyring may show an unlock prompt).
+            let mut state = AppState::new(AppConfig {
+                source: Arc::new(CloudSource::new("none", &transport, None, None)),
+                workspace: Workspace {
+                    demo: false,
+                    description: "opening the account…".into(),
+                    alibaba: None,
+                    huawei: None,
+                },
+                store,
+                runtime: runtime.clone(),
+                auto_refresh: true,
+                profiles: profiles_config,
+            });
+            state.open_workspace(profile.map(str::to_string));
+            (state, None)
+        } else {
+            let options = SimOptions {
+                size: SimSize::Medium,
+                ..SimOptions::default()
+            };
+            let sim = runtime
+                .block_on(crate::sim::start(options))
+                .map_err(|e| format!("the demo simulator could not start: {e}"))?;
+            let state = demo_state(&sim, store, &transport, runtime, profiles_config);
+            (state, Some(Box::new(sim)))
+        };
+    if let Some(problem) = store_problem {
+        state.notice(NoticeLevel::Error, problem);
+    }
+    Ok(Opened { state, keep_alive })
+}

@@ -1,0 +1,1030 @@
+//! Import of what admins bring — PEM and DER certificates (chains in any order), private keys
+//! (PKCS#1, PKCS#8, SEC1, encrypted PKCS#8) and PKCS#12 bundles — and the checks that catch a
+//! mistake before the cloud does (key matches, validity, chain, domain, name length, size).
+//!
+//! Pure except for [`read_file`]: bytes in, findings out; the clock is an argument. Uses the
+//! well-kept parsers (x509-parser, pem, pkcs8/pkcs1/sec1, rsa, p256/p384/sm2, p12-keystore); no
+//! hand-written ASN.1. Private key bytes live only in zeroizing buffers and never print.
+
+use crate::certs::{self, CertificateInfo, KeyAlgorithm, ValidityState};
+use crate::credentials::Secret;
+use pkcs8::der::Decode;
+use pkcs8::{EncodePrivateKey, EncodePublicKey};
+use std::fmt;
+use std::path::Path;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use zeroize::Zeroizing;
+
+/// Largest file certdesk reads: a long chain plus key is ~20 KiB, so 1 MiB is generous, and a
+/// bigger file is certainly the wrong one.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Longest certificate name the clouds accept (VOD `InvalidCertName.TooLong`).
+pub const MAX_CERT_NAME_CHARS: usize = 128;
+
+/// Largest certificate + chain PEM certdesk sends. VOD carries SSLPub in the URL query (SDK
+/// behaviour) and the gateway's limit is not documented; 64 KiB stays well inside what HTTP
+/// front ends accept, and no real chain comes near it.
+pub const MAX_UPLOAD_PEM_BYTES: usize = 64 * 1024;
+
+/// Why an input could not be used. Every variant says what was wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Unreadable {
+        /// The path.
+        path: String,
+        /// The OS error.
+        reason: String,
+    },
+    /// Nothing in it.
+    #[error("{name} is empty")]
+    Empty {
+        /// File or source name.
+        name: String,
+    },
+    /// Far larger than any certificate or key.
+    #[error(
+        "{name} is {size} bytes; certificates and keys are never larger than {limit} bytes — is this the right file?"
+    )]
+    TooLarge {
+        /// File name.
+        name: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Text, but no PEM block.
+    #[error("{name} is text but holds no PEM block (-----BEGIN …-----)")]
+    NoPemBlock {
+        /// File name.
+        name: String,
+    },
+    /// Binary, but none of the known DER/PKCS#12 structures.
+    #[error(
+        "{name} is binary data that is not a DER certificate, DER private key or PKCS#12 (.p12/.pfx) file"
+    )]
+    NotRecognised {
+        /// File name.
+        name: String,
+    },
+    /// The PEM armour or its base64 is broken.
+    #[error("{name}: the PEM text is corrupted or truncated ({detail})")]
+    CorruptPem {
+        /// File name.
+        name: String,
+        /// What the PEM parser said.
+        detail: String,
+    },
+    /// A PEM block decoded, but its DER is not what its label says.
+    #[error("{name}: the {label} block is malformed or truncated ({detail})")]
+    MalformedBlock {
+        /// File name.
+        name: String,
+        /// PEM label.
+        label: String,
+        /// Parser message.
+        detail: String,
+    },
+    /// A PEM block of a kind certdesk does not import (CSR, public key, …).
+    #[error("{name}: a {label} block is not a certificate or private key{hint}")]
+    UnsupportedBlock {
+        /// File name.
+        name: String,
+        /// PEM label.
+        label: String,
+        /// Extra advice.
+        hint: String,
+    },
+    /// Encrypted input and no passphrase given.
+    #[error("{name} is encrypted: enter its passphrase")]
+    NeedsPassphrase {
+        /// File name.
+        name: String,
+    },
+    /// The passphrase did not decrypt it.
+    #[error("{name}: wrong passphrase")]
+    WrongPassphrase {
+        /// File name.
+        name: String,
+    },
+    /// OpenSSL's legacy "Proc-Type: 4,ENCRYPTED" key format.
+    #[error(
+        "{name}: legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED) is not supported; convert it with `openssl pkcs8 -topk8 -in key.pem -out key-pkcs8.pem`"
+    )]
+    LegacyEncryptedKey {
+        /// File name.
+        name: String,
+    },
+    /// A key of an algorithm the clouds (or the crates) do not take.
+    #[error(
+        "{name}: unsupported key algorithm {algorithm} (RSA, EC P-256/P-384 and SM2 are supported)"
+    )]
+    UnsupportedAlgorithm {
+        /// File name.
+        name: String,
+        /// Algorithm label or OID.
+        algorithm: String,
+    },
+    /// More than one private key across the imported files.
+    #[error(
+        "more than one private key was imported ({first} and {second}); import exactly one key"
+    )]
+    SeveralKeys {
+        /// Source of the first key.
+        first: String,
+        /// Source of the second key.
+        second: String,
+    },
+}
+
+/// A private key, held as PKCS#8 DER in a zeroizing buffer. Never printed.
+pub struct PrivateKey {
+    pkcs8: Zeroizing<Vec<u8>>,
+    public_key_der: Vec<u8>,
+    /// Algorithm (and curve).
+    pub algorithm: KeyAlgorithm,
+    /// Size in bits.
+    pub bits: Option<u32>,
+    /// Where it came from (file name) and in which format.
+    pub source: String,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("algorithm", &self.algorithm)
+            .field("bits", &self.bits)
+            .field("source", &self.source)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl PrivateKey {
+    /// The key as a PKCS#8 PEM, ready for an upload parameter; zeroized when dropped.
+    pub fn to_pkcs8_pem(&self) -> Secret {
+        let pem = pem::Pem::new("PRIVATE KEY", self.pkcs8.to_vec());
+        let text = pem::encode(&pem);
+        // `pem::Pem` does not zeroize: wipe its copy of the key bytes now.
+        let mut contents = pem.into_contents();
+        zeroize::Zeroize::zeroize(&mut contents);
+        Secret::new(text)
+    }
+
+    /// DER SubjectPublicKeyInfo of the matching public key.
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.public_key_der
+    }
+}
+
+/// One imported certificate.
+#[derive(Debug, Clone)]
+pub struct ImportedCertificate {
+    /// Everything the detail view shows.
+    pub info: CertificateInfo,
+    /// DER bytes.
+    pub der: Vec<u8>,
+    /// Where it came from.
+    pub source: String,
+}
+
+/// Everything read from one or more files.
+#[derive(Debug, Default)]
+pub struct Bundle {
+    /// Certificates in the order they were found.
+    pub certificates: Vec<ImportedCertificate>,
+    /// The private key, when one was imported.
+    pub key: Option<PrivateKey>,
+}
+
+impl Bundle {
+    /// Adds another file's content (a certificate file plus a key file, say).
+    pub fn merge(&mut self, other: Bundle) -> Result<(), ImportError> {
+        if let (Some(mine), Some(theirs)) = (&self.key, &other.key) {
+            return Err(ImportError::SeveralKeys {
+                first: mine.source.clone(),
+                second: theirs.source.clone(),
+            });
+        }
+        for cert in other.certificates {
+            if !self.certificates.iter().any(|c| c.der == cert.der) {
+                self.certificates.push(cert);
+            }
+        }
+        if other.key.is_some() {
+            self.key = other.key;
+        }
+        Ok(())
+    }
+
+    /// The chain, leaf first, as a PEM text (what upload APIs take).
+    pub fn chain_pem(&self, chain: &ChainReport) -> String {
+        chain
+            .order
+            .iter()
+            .filter_map(|&i| self.certificates.get(i))
+            .map(|c| c.info.pem.clone())
+            .collect::<Vec<_>>()
+            .join("")
+    }
+}
+
+/// Reads a file for import, refusing empty and oversized ones before reading them. The bytes are
+/// zeroized when dropped (the file may hold a key).
+pub fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, ImportError> {
+    let name = display_name(path);
+    let unreadable = |e: std::io::Error| ImportError::Unreadable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(ImportError::TooLarge {
+            name,
+            size,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
+    if bytes.is_empty() {
+        return Err(ImportError::Empty { name });
+    }
+    Ok(bytes)
+}
+
+/// The file name shown in messages.
+pub fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Parses one input (PEM text with any mix of blocks, DER, or PKCS#12).
+pub fn parse(name: &str, bytes: &[u8], passphrase: Option<&Secret>) -> Result<Bundle, ImportError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ImportError::Empty {
+            name: name.to_string(),
+        });
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ImportError::TooLarge {
+            name: name.to_string(),
+            size: bytes.len() as u64,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    if looks_like_text(bytes) {
+        if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+            return parse_pem_text(name, bytes, passphrase);
+        }
+        return Err(ImportError::NoPemBlock {
+            name: name.to_string(),
+        });
+    }
+    parse_der_input(name, bytes, passphrase)
+}
+
+fn looks_like_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| {
+        s.chars()
+            .all(|c| !c.is_control() || c.is_ascii_whitespace())
+    })
+}
+
+fn parse_pem_text(
+    name: &str,
+    bytes: &[u8],
+    passphrase: Option<&Secret>,
+) -> Result<Bundle, ImportError> {
+    let corrupt = |e: pem::PemError| ImportError::CorruptPem {
+        name: name.to_string(),
+        detail: e.to_string(),
+    };
+    let blocks = pem::parse_many(bytes).map_err(corrupt)?;
+    if blocks.is_empty() {
+        return Err(ImportError::CorruptPem {
+            name: name.to_string(),
+            detail: "a BEGIN line without a matching END line".into(),
+        });
+    }
+    let mut bundle = Bundle::default();
+    for block in blocks {
+        let label = block.tag().to_string();
+        let encrypted_legacy = block
+            .headers()
+            .get("Proc-Type")
+            .is_some_and(|v| v.contains("ENCRYPTED"));
+        let contents = Zeroizing::new(block.into_contents());
+        match label.as_str() {
+            "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
+                let info =
+                    certs::parse_der(&contents).map_err(|e| ImportError::MalformedBlock {
+                        name: name.to_string(),
+                        label: label.clone(),
+                        detail: e.to_string(),
+                    })?;
+                bundle.certificates.push(ImportedCertificate {
+                    info,
+                    der: contents.to_vec(),
+                    source: name.to_string(),
+                });
+            }
+            "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+                if encrypted_legacy {
+                    return Err(ImportError::LegacyEncryptedKey {
+                        name: name.to_string(),
+                    });
+                }
+                let format = match label.as_str() {
+                    "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+                    "EC PRIVATE KEY" => KeyFormat::Sec1,
+                    "ENCRYPTED PRIVATE KEY" => KeyFormat::EncryptedPkcs8,
+                    _ => KeyFormat::Pkcs8,
+                };
+                let key = decode_key(name, format, &contents, passphrase)?;
+                let mut single = Bundle {
+                    certificates: Vec::new(),
+                    key: Some(key),
+                };
+                std::mem::swap(&mut single.certificates, &mut bundle.certificates);
+                single.merge(std::mem::take(&mut bundle))?;
+                bundle = single;
+            }
+            other => {
+                let hint = match other {
+                    "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
+                        " (it is a CSR: have it signed, then import the signed certificate)"
+                    }
+                    "PUBLIC KEY" | "RSA PUBLIC KEY" => {
+                        " (a public key cannot be uploaded; the private key is needed)"
+                    }
+                    "EC PARAMETERS" => continue, // OpenSSL writes these before SEC1 keys; harmless.
+                    "PKCS7" | "CMS" => " (export the certificates from it as PEM)",
+                    _ => "",
+                };
+                return Err(ImportError::UnsupportedBlock {
+                    name: name.to_string(),
+                    label: other.to_string(),
+                    hint: hint.to_string(),
+                });
+            }
+        }
+    }
+    Ok(bundle)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyFormat {
+    Pkcs8,
+    EncryptedPkcs8,
+    Pkcs1,
+    Sec1,
+}
+
+fn parse_der_input(
+    name: &str,
+    bytes: &[u8],
+    passphrase: Option<&Secret>,
+) -> Result<Bundle, ImportError> {
+    if X509Certificate::from_der(bytes).is_ok_and(|(rest, _)| rest.is_empty()) {
+        let info = certs::parse_der(bytes).map_err(|e| ImportError::MalformedBlock {
+            name: name.to_string(),
+            label: "DER certificate".into(),
+            detail: e.to_string(),
+        })?;
+        return Ok(Bundle {
+            certificates: vec![ImportedCertificate {
+                info,
+                der: bytes.to_vec(),
+                source: name.to_string(),
+            }],
+            key: None,
+        });
+    }
+    for format in [
+        KeyFormat::Pkcs8,
+        KeyFormat::EncryptedPkcs8,
+        KeyFormat::Pkcs1,
+        KeyFormat::Sec1,
+    ] {
+        if der_has_shape(format, bytes) {
+            let key = decode_key(name, format, bytes, passphrase)?;
+            return Ok(Bundle {
+                certificates: Vec::new(),
+                key: Some(key),
+            });
+        }
+    }
+    parse_pkcs12(name, bytes, passphrase)
+}
+
+/// Whether `bytes` parse as the ASN.1 structure of `format` (before any key maths).
+fn der_has_shape(format: KeyFormat, bytes: &[u8]) -> bool {
+    match format {
+        KeyFormat::Pkcs8 => pkcs8::PrivateKeyInfo::from_der(bytes).is_ok(),
+        KeyFormat::EncryptedPkcs8 => pkcs8::EncryptedPrivateKeyInfo::from_der(bytes).is_ok(),
+        KeyFormat::Pkcs1 => pkcs1::RsaPrivateKey::from_der(bytes).is_ok(),
+        KeyFormat::Sec1 => sec1::EcPrivateKey::from_der(bytes).is_ok(),
+    }
+}
+
+fn parse_pkcs12(
+    name: &str,
+    bytes: &[u8],
+    passphrase: Option<&Secret>,
+) -> Result<Bundle, ImportError> {
+    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy, error::Error as P12Error};
+    let password = passphrase.map(Secret::expose).unwrap_or("");
+    let store = match KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Relaxed) {
+        Ok(store) => store,
+        // The MAC is checked after the structure parsed: this is a PKCS#12 file.
+        Err(P12Error::MacError(_) | P12Error::UnpadError | P12Error::Pkcs5Error(_)) => {
+            return Err(if passphrase.is_none() {
+                ImportError::NeedsPassphrase {
+                    name: name.to_string(),
+                }
+            } else {
+                ImportError::WrongPassphrase {
+                    name: name.to_string(),
+                }
+            });
+        }
+        Err(_) => {
+            return Err(ImportError::NotRecognised {
+                name: name.to_string(),
+            });
+        }
+    };
+    let mut bundle = Bundle::default();
+    let push_cert = |der: &[u8], bundle: &mut Bundle| -> Result<(), ImportError> {
+        let info = certs::parse_der(der).map_err(|e| ImportError::MalformedBlock {
+            name: name.to_string(),
+            label: "PKCS#12 certificate".into(),
+            detail: e.to_string(),
+        })?;
+        if !bundle.certificates.iter().any(|c| c.der == der) {
+            bundle.certificates.push(ImportedCertificate {
+                info,
+                der: der.to_vec(),
+                source: name.to_string(),
+            });
+        }
+        Ok(())
+    };
+    for (_, entry) in store.entries() {
+        match entry {
+            KeyStoreEntry::PrivateKeyChain(chain) => {
+                let key = decode_key(name, KeyFormat::Pkcs8, chain.key().as_der(), None)?;
+                if let Some(existing) = &bundle.key {
+                    return Err(ImportError::SeveralKeys {
+                        first: existing.source.clone(),
+                        second: key.source,
+                    });
+                }
+                bundle.key = Some(key);
+                for cert in chain.certs() {
+                    push_cert(cert.as_der(), &mut bundle)?;
+                }
+            }
+            KeyStoreEntry::Certificate(cert) => push_cert(cert.as_der(), &mut bundle)?,
+            KeyStoreEntry::Secret(_) => {}
+        }
+    }
+    if bundle.certificates.is_empty() && bundle.key.is_none() {
+        return Err(ImportError::NotRecognised {
+            name: name.to_string(),
+        });
+    }
+    Ok(bundle)
+}
+
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+const OID_EC: &str = "1.2.840.10045.2.1";
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+const OID_SM2: &str = "1.2.156.10197.1.301";
+
+/// Decodes a private key of any supported format into PKCS#8 + its public key.
+fn decode_key(
+    name: &str,
+    format: KeyFormat,
+    der: &[u8],
+    passphrase: Option<&Secret>,
+) -> Result<PrivateKey, ImportError> {
+    let malformed = |detail: String| ImportError::MalformedBlock {
+        name: name.to_string(),
+        label: "private key".into(),
+        detail,
+    };
+    match format {
+        KeyFormat::EncryptedPkcs8 => {
+            let Some(passphrase) = passphrase else {
+                return Err(ImportError::NeedsPassphrase {
+                    name: name.to_string(),
+                });
+            };
+            let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
+                .map_err(|e| malformed(e.to_string()))?;
+            let document =
+                info.decrypt(passphrase.expose())
+                    .map_err(|_| ImportError::WrongPassphrase {
+                        name: name.to_string(),
+                    })?;
+            let mut key = decode_key(name, KeyFormat::Pkcs8, document.as_bytes(), None)?;
+            key.source = format!("{name} (encrypted PKCS#8)");
+            Ok(key)
+        }
+        KeyFormat::Pkcs1 => {
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            let key =
+                rsa::RsaPrivateKey::from_pkcs1_der(der).map_err(|e| malformed(e.to_string()))?;
+            rsa_key(name, "PKCS#1", &key)
+        }
+        KeyFormat::Sec1 => {
+            let parsed = sec1::EcPrivateKey::from_der(der).map_err(|e| malformed(e.to_string()))?;
+            let curve = parsed
+                .parameters
+                .and_then(|p| p.named_curve())
+                .map(|oid| oid.to_string())
+                .unwrap_or_default();
+            ec_key(name, "SEC1", &curve, |c| match c {
+                OID_P256 => p256::SecretKey::from_sec1_der(der)
+                    .map(EcKey::P256)
+                    .map_err(|e| e.to_string()),
+                OID_P384 => p384::SecretKey::from_sec1_der(der)
+                    .map(EcKey::P384)
+                    .map_err(|e| e.to_string()),
+                OID_SM2 => sm2::SecretKey::from_sec1_der(der)
+                    .map(EcKey::Sm2)
+                    .map_err(|e| e.to_string()),
+                _ => Err(String::new()),
+            })
+        }
+        KeyFormat::Pkcs8 => {
+            let info =
+                pkcs8::PrivateKeyInfo::from_der(der).map_err(|e| malformed(e.to_string()))?;
+            let algorithm = info.algorithm.oid.to_string();
+            match algorithm.as_str() {
+                OID_RSA => {
+                    use rsa::pkcs8::DecodePrivateKey;
+                    let key = rsa::RsaPrivateKey::from_pkcs8_der(der)
+                        .map_err(|e| malformed(e.to_string()))?;
+                    rsa_key(name, "PKCS#8", &key)
+                }
+                OID_EC => {
+                    let curve = info
+                        .algorithm
+                        .parameters_oid()
+                        .map(|o| o.to_string())
+                        .unwrap_or_default();
+                    ec_key(name, "PKCS#8", &curve, |c| {
+                        use pkcs8::DecodePrivateKey;
+                        match c {
+                            OID_P256 => p256::SecretKey::from_pkcs8_der(der)
+                                .map(EcKey::P256)
+                                .map_err(|e| e.to_string()),
+                            OID_P384 => p384::SecretKey::from_pkcs8_der(der)
+                                .map(EcKey::P384)
+                                .map_err(|e| e.to_string()),
+                            OID_SM2 => sm2::SecretKey::from_pkcs8_der(der)
+                                .map(EcKey::Sm2)
+                                .map_err(|e| e.to_string()),
+                            _ => Err(String::new()),
+                        }
+                    })
+                }
+                other => Err(ImportError::UnsupportedAlgorithm {
+                    name: name.to_string(),
+                    algorithm: match other {
+                        "1.3.101.112" => "Ed25519".to_string(),
+                        "1.3.101.113" => "Ed448".to_string(),
+                        "1.2.840.10040.4.1" => "DSA".to_string(),
+                        oid => format!("OID {oid}"),
+                    },
+                }),
+            }
+        }
+    }
+}
+
+enum EcKey {
+    P256(p256::SecretKey),
+    P384(p384::SecretKey),
+    Sm2(sm2::SecretKey),
+}
+
+fn ec_key(
+    name: &str,
+    format: &str,
+    curve: &str,
+    decode: impl FnOnce(&str) -> Result<EcKey, String>,
+) -> Result<PrivateKey, ImportError> {
+    let unsupported = || ImportError::UnsupportedAlgorithm {
+        name: name.to_string(),
+        algorithm: match curve {
+            "1.3.132.0.35" => "EC P-521".to_string(),
+            "" => "EC with explicit (unnamed) curve parameters".to_string(),
+            oid => format!("EC curve {oid}"),
+        },
+    };
+    let malformed = |detail: String| ImportError::MalformedBlock {
+        name: name.to_string(),
+        label: "private key".into(),
+        detail,
+    };
+    if !matches!(curve, OID_P256 | OID_P384 | OID_SM2) {
+        return Err(unsupported());
+    }
+    let key = decode(curve).map_err(malformed)?;
+    let (pkcs8, public, algorithm, bits) = match &key {
+        EcKey::P256(k) => (
+            k.to_pkcs8_der(),
+            k.public_key().to_public_key_der(),
+            KeyAlgorithm::EcP256,
+            256,
+        ),
+        EcKey::P384(k) => (
+            k.to_pkcs8_der(),
+            k.public_key().to_public_key_der(),
+            KeyAlgorithm::EcP384,
+            384,
+        ),
+        EcKey::Sm2(k) => (
+            k.to_pkcs8_der(),
+            k.public_key().to_public_key_der(),
+            KeyAlgorithm::Sm2,
+            256,
+        ),
+    };
+    let pkcs8 = pkcs8.map_err(|e| malformed(e.to_string()))?;
+    let public = public.map_err(|e| malformed(e.to_string()))?;
+    Ok(PrivateKey {
+        pkcs8: Zeroizing::new(pkcs8.as_bytes().to_vec()),
+        public_key_der: public.as_bytes().to_vec(),
+        algorithm,
+        bits: Some(bits),
+        source: format!("{name} ({format})"),
+    })
+}
+
+fn rsa_key(name: &str, format: &str, key: &rsa::RsaPrivateKey) -> Result<PrivateKey, ImportError> {
+    use rsa::traits::PublicKeyParts;
+    let malformed = |detail: String| ImportError::MalformedBlock {
+        name: name.to_string(),
+        label: "private key".into(),
+        detail,
+    };
+    let pkcs8 = key.to_pkcs8_der().map_err(|e| malformed(e.to_string()))?;
+    let public = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| malformed(e.to_string()))?;
+    Ok(PrivateKey {
+        pkcs8: Zeroizing::new(pkcs8.as_bytes().to_vec()),
+        public_key_der: public.as_bytes().to_vec(),
+        algorithm: KeyAlgorithm::Rsa,
+        bits: Some((key.size() * 8) as u32),
+        source: format!("{name} ({format})"),
+    })
+}
+
+/// The public key bits of a DER SubjectPublicKeyInfo (what "matches" compares).
+fn spki_key_bits(spki_der: &[u8]) -> Option<Vec<u8>> {
+    use x509_parser::x509::SubjectPublicKeyInfo;
+    SubjectPublicKeyInfo::from_der(spki_der)
+        .ok()
+        .map(|(_, spki)| spki.subject_public_key.data.to_vec())
+}
+
+fn cert_key_bits(der: &[u8]) -> Option<Vec<u8>> {
+    X509Certificate::from_der(der)
+        .ok()
+        .map(|(_, c)| c.public_key().subject_public_key.data.to_vec())
+}
+
+/// Whether the certificate's public key is the private key's public key.
+pub fn key_matches(cert: &ImportedCertificate, key: &PrivateKey) -> bool {
+    match (
+        cert_key_bits(&cert.der),
+        spki_key_bits(key.public_key_der()),
+    ) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The certificates ordered into a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Indexes into `Bundle::certificates`, leaf first.
+    pub order: Vec<usize>,
+    /// Certificates that are not part of the leaf's chain.
+    pub unrelated: Vec<usize>,
+    /// Every link's signature verified against the next certificate's key.
+    pub links_verified: bool,
+    /// Problems found (broken signatures, unrelated certificates).
+    pub problems: Vec<String>,
+}
+
+/// Finds the leaf (the certificate matching the key, else the one that issued nothing else) and
+/// orders the rest by issuer, verifying each link's signature.
+pub fn order_chain(bundle: &Bundle) -> Option<ChainReport> {
+    let certs = &bundle.certificates;
+    if certs.is_empty() {
+        return None;
+    }
+    let issued_something = |i: usize| {
+        certs.iter().enumerate().any(|(j, other)| {
+            j != i && !other.info.is_self_issued() && other.info.issuer == certs[i].info.subject
+        })
+    };
+    let leaf = bundle
+        .key
+        .as_ref()
+        .and_then(|key| certs.iter().position(|c| key_matches(c, key)))
+        .or_else(|| (0..certs.len()).find(|&i| !issued_something(i)))
+        .unwrap_or(0);
+    let mut order = vec![leaf];
+    let mut problems = Vec::new();
+    let mut links_verified = true;
+    loop {
+        let current = order[order.len() - 1];
+        if certs[current].info.is_self_issued() {
+            break;
+        }
+        let next = (0..certs.len())
+            .find(|&j| !order.contains(&j) && certs[j].info.subject == certs[current].info.issuer);
+        let Some(next) = next else { break };
+        if !signature_verifies(&certs[current].der, &certs[next].der) {
+            links_verified = false;
+            problems.push(format!(
+                "{} names {} as issuer, but its signature does not verify with that certificate's key",
+                label_of(&certs[current].info),
+                label_of(&certs[next].info)
+            ));
+        }
+        order.push(next);
+    }
+    let unrelated: Vec<usize> = (0..certs.len()).filter(|i| !order.contains(i)).collect();
+    for &i in &unrelated {
+        problems.push(format!(
+            "{} is not part of the leaf's chain",
+            label_of(&certs[i].info)
+        ));
+    }
+    Some(ChainReport {
+        order,
+        unrelated,
+        links_verified,
+        problems,
+    })
+}
+
+fn label_of(info: &CertificateInfo) -> String {
+    info.common_name
+        .clone()
+        .unwrap_or_else(|| info.subject.clone())
+}
+
+fn signature_verifies(child_der: &[u8], issuer_der: &[u8]) -> bool {
+    match (
+        X509Certificate::from_der(child_der),
+        X509Certificate::from_der(issuer_der),
+    ) {
+        (Ok((_, child)), Ok((_, issuer))) => {
+            child.verify_signature(Some(issuer.public_key())).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Fine.
+    Pass,
+    /// Usable, but look (e.g. expires soon, chain incomplete, expired with override).
+    Warn,
+    /// Would be rejected by the cloud or break the site.
+    Fail,
+}
+
+/// One named check with its verdict and a sentence saying why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why.
+    pub detail: String,
+}
+
+/// Where the import is going, for the checks that depend on it.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The CDN domain the certificate must cover.
+    pub domain: Option<String>,
+    /// The certificate name that will be sent.
+    pub cert_name: Option<String>,
+    /// A private key is required (CDN upload) rather than forbidden (KMS signed certificate).
+    pub needs_key: bool,
+    /// Accept an expired or not-yet-valid certificate (explicit user override): warn instead of fail.
+    pub allow_invalid_dates: bool,
+    /// Current UNIX time.
+    pub now: i64,
+}
+
+/// Runs every check for `target`. `Fail` anywhere means: do not upload.
+pub fn check(bundle: &Bundle, target: &Target) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let chain = order_chain(bundle);
+    let leaf = chain
+        .as_ref()
+        .and_then(|c| bundle.certificates.get(c.order[0]));
+
+    let Some(leaf) = leaf else {
+        checks.push(Check {
+            name: "certificate present",
+            verdict: Verdict::Fail,
+            detail: match &bundle.key {
+                Some(_) => {
+                    "a private key without its certificate: import the certificate too".into()
+                }
+                None => "nothing imported".into(),
+            },
+        });
+        return checks;
+    };
+    match (&bundle.key, target.needs_key) {
+        (Some(key), _) => checks.push(if key_matches(leaf, key) {
+            Check { name: "key matches certificate", verdict: Verdict::Pass, detail: format!("{} key matches {}", key.algorithm.label(), label_of(&leaf.info)) }
+        } else {
+            Check {
+                name: "key matches certificate",
+                verdict: Verdict::Fail,
+                detail: format!("the private key ({}) does not belong to {} ({}): the cloud would answer Certificate.MissMatch", key.algorithm.label(), label_of(&leaf.info), leaf.info.public_key),
+            }
+        }),
+        (None, true) => checks.push(Check { name: "key matches certificate", verdict: Verdict::Fail, detail: "a certificate without its private key: import the key too".into() }),
+        (None, false) => {}
+    }
+    let date_failure = if target.allow_invalid_dates {
+        Verdict::Warn
+    } else {
+        Verdict::Fail
+    };
+    checks.push(match leaf.info.validity_at(target.now) {
+        ValidityState::Valid { days_left } if days_left < 30 => Check {
+            name: "validity",
+            verdict: Verdict::Warn,
+            detail: format!("valid, but only {days_left} days left"),
+        },
+        ValidityState::Valid { days_left } => Check {
+            name: "validity",
+            verdict: Verdict::Pass,
+            detail: format!("valid, {days_left} days left"),
+        },
+        ValidityState::Expired { days_ago } => Check {
+            name: "validity",
+            verdict: date_failure,
+            detail: format!(
+                "expired {days_ago} days ago{}",
+                if target.allow_invalid_dates {
+                    " (override accepted)"
+                } else {
+                    ": upload only with an explicit override"
+                }
+            ),
+        },
+        ValidityState::NotYetValid => Check {
+            name: "validity",
+            verdict: date_failure,
+            detail: format!(
+                "not valid yet{}",
+                if target.allow_invalid_dates {
+                    " (override accepted)"
+                } else {
+                    ": upload only with an explicit override"
+                }
+            ),
+        },
+    });
+    if let Some(chain) = &chain {
+        let top = &bundle.certificates[chain.order[chain.order.len() - 1]].info;
+        checks.push(if !chain.links_verified || !chain.unrelated.is_empty() {
+            Check { name: "chain", verdict: Verdict::Fail, detail: chain.problems.join("; ") }
+        } else if top.is_self_issued() {
+            Check { name: "chain", verdict: Verdict::Pass, detail: format!("{} certificate(s), links verified, ends at root {}", chain.order.len(), label_of(top)) }
+        } else {
+            Check {
+                name: "chain",
+                verdict: Verdict::Warn,
+                detail: format!("{} certificate(s), links verified; the issuer of {} is not included (fine if it is a well-known root)", chain.order.len(), label_of(top)),
+            }
+        });
+    }
+    if let Some(domain) = &target.domain {
+        checks.push(if covers_domain(&leaf.info, domain) {
+            Check {
+                name: "covers domain",
+                verdict: Verdict::Pass,
+                detail: format!("{} is covered", domain),
+            }
+        } else {
+            Check {
+                name: "covers domain",
+                verdict: Verdict::Fail,
+                detail: format!(
+                    "{} is not among the certificate's names ({}): browsers would reject the site",
+                    domain,
+                    names_of(&leaf.info).join(", ")
+                ),
+            }
+        });
+    }
+    if let Some(name) = &target.cert_name {
+        let chars = name.chars().count();
+        checks.push(if chars == 0 {
+            Check {
+                name: "name length",
+                verdict: Verdict::Fail,
+                detail: "the certificate name is empty".into(),
+            }
+        } else if chars > MAX_CERT_NAME_CHARS {
+            Check {
+                name: "name length",
+                verdict: Verdict::Fail,
+                detail: format!(
+                    "{chars} characters; at most {MAX_CERT_NAME_CHARS} (InvalidCertName.TooLong)"
+                ),
+            }
+        } else {
+            Check {
+                name: "name length",
+                verdict: Verdict::Pass,
+                detail: format!("{chars} of {MAX_CERT_NAME_CHARS} characters"),
+            }
+        });
+    }
+    let size = chain
+        .as_ref()
+        .map(|c| bundle.chain_pem(c).len())
+        .unwrap_or(0);
+    checks.push(if size > MAX_UPLOAD_PEM_BYTES {
+        Check {
+            name: "size",
+            verdict: Verdict::Fail,
+            detail: format!(
+                "the certificate chain is {size} bytes of PEM; at most {MAX_UPLOAD_PEM_BYTES}"
+            ),
+        }
+    } else {
+        Check {
+            name: "size",
+            verdict: Verdict::Pass,
+            detail: format!("{size} bytes of PEM"),
+        }
+    });
+    checks
+}
+
+/// DNS names a certificate is valid for: its SAN DNS entries, else its CN.
+pub fn names_of(info: &CertificateInfo) -> Vec<String> {
+    let sans: Vec<String> = info
+        .subject_alt_names
+        .iter()
+        .filter_map(|san| match san {
+            certs::SubjectAltName::Dns(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    if sans.is_empty() {
+        info.common_name.clone().into_iter().collect()
+    } else {
+        sans
+    }
+}
+
+/// Whether the certificate covers `domain` (a `*.` wildcard covers exactly one label).
+pub fn covers_domain(info: &CertificateInfo, domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    names_of(info).iter().any(|name| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        match name.strip_prefix("*.") {
+            Some(suffix) => domain
+                .split_once('.')
+                .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+            None => name == domain,
+        }
+    })
+}
+
+/// `true` when no check failed.
+pub fn passes(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.verdict != Verdict::Fail)
+}

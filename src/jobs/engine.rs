@@ -1,0 +1,965 @@
+//! Runs a bulk job: journal first, then every item at the rate limit with bounded concurrency,
+//! retries for what a retry can fix, progress on a watch channel and per-item results on a queue.
+
+use super::{BulkBackend, BulkOperation, ItemError, RetryPolicy};
+use crate::model::{CertStatus, Service};
+use crate::store::journal::{AuditEntry, ItemState, JobRecord, Journal, JournalError, JournalItem};
+use futures_util::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::SeedableRng;
+use serde::Serialize;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// One certificate to act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BulkItem {
+    /// Where it lives.
+    pub service: Service,
+    /// Provider id.
+    pub id: String,
+    /// ESA site id (ESA items only).
+    pub site_id: Option<i64>,
+    /// Display name (CN, alias); may be empty.
+    pub name: String,
+}
+
+/// A job to start.
+#[derive(Debug, Clone)]
+pub struct BulkJob {
+    /// Profile (account) the job runs under; recorded in the journal and audit log.
+    pub profile: String,
+    /// Service of every item.
+    pub service: Service,
+    /// The operation.
+    pub operation: BulkOperation,
+    /// The items, in order.
+    pub items: Vec<BulkItem>,
+}
+
+/// How fast and how persistently to run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineConfig {
+    /// Requests per second for this API; `None` runs unthrottled.
+    pub qps: Option<NonZeroU32>,
+    /// Items in flight at once.
+    pub concurrency: usize,
+    /// Backoff for retryable errors.
+    pub retry: RetryPolicy,
+}
+
+impl EngineConfig {
+    /// The published limit of the service's mutating call as the default rate (cas client
+    /// certificate calls: 10 QPS per user). Where no limit is published we choose 10 QPS too: a
+    /// conservative default an admin can raise per profile.
+    pub fn for_service(service: Service) -> EngineConfig {
+        let qps = match service {
+            Service::Vod => 30,
+            Service::Kms | Service::Pca | Service::Esa | Service::Iotda => 10,
+        };
+        EngineConfig {
+            qps: NonZeroU32::new(qps),
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// How one item ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemOutcome {
+    /// The change was made.
+    Applied,
+    /// It was already in the target state: counted as success, and said so.
+    AlreadyInTarget,
+    /// Its current status does not allow the operation (nothing sent).
+    NotAllowed,
+    /// The provider refused, or retries ran out.
+    Failed,
+}
+
+impl ItemOutcome {
+    /// Short label for tables, CSV and the journal.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ItemOutcome::Applied => "applied",
+            ItemOutcome::AlreadyInTarget => "already",
+            ItemOutcome::NotAllowed => "not allowed",
+            ItemOutcome::Failed => "failed",
+        }
+    }
+
+    /// Whether the item counts as done successfully.
+    pub fn is_success(&self) -> bool {
+        matches!(self, ItemOutcome::Applied | ItemOutcome::AlreadyInTarget)
+    }
+}
+
+/// The result of one item, as shown live and exported to CSV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemResult {
+    /// Position in the job.
+    pub idx: u32,
+    /// The item.
+    pub item: BulkItem,
+    /// How it ended.
+    pub outcome: ItemOutcome,
+    /// Provider code of the deciding error.
+    pub code: Option<String>,
+    /// Message of the deciding error, or a note (e.g. "already revoked").
+    pub message: Option<String>,
+    /// RequestId of the deciding call.
+    pub request_id: Option<String>,
+    /// Requests sent for this item.
+    pub attempts: u32,
+}
+
+/// Live counters of a running job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobProgress {
+    /// Job id.
+    pub job_id: String,
+    /// Items in the job.
+    pub total: u32,
+    /// Items applied.
+    pub applied: u32,
+    /// Items already in the target state.
+    pub already: u32,
+    /// Items failed or not allowed.
+    pub failed: u32,
+    /// Items not finished yet.
+    pub remaining: u32,
+    /// Items finished per second since the start.
+    pub rate_per_sec: f64,
+    /// Estimated time to finish.
+    pub eta: Option<Duration>,
+    /// The job stopped because it was cancelled.
+    pub cancelled: bool,
+    /// The job stopped (finished or cancelled).
+    pub stopped: bool,
+}
+
+/// A running job: watch its progress, read its results, cancel it.
+pub struct JobHandle {
+    /// Journal id of the job.
+    pub job_id: String,
+    /// Latest counters.
+    pub progress: watch::Receiver<JobProgress>,
+    /// Every finished item, in completion order.
+    pub results: mpsc::UnboundedReceiver<ItemResult>,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Result<JobProgress, JournalError>>,
+}
+
+impl JobHandle {
+    /// Stops sending new requests; requests in flight finish and are journaled.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Waits until the job stops; returns the final counters.
+    pub async fn wait(self) -> Result<JobProgress, JournalError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(join) => Err(JournalError::from_panic(join.to_string())),
+        }
+    }
+}
+
+/// What a dry run found for one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DryRunVerdict {
+    /// The item.
+    pub item: BulkItem,
+    /// Its current status, when it could be read.
+    pub current: Option<CertStatus>,
+    /// `would apply`, `already`, `not allowed: …`, `not found`, or the read error.
+    pub verdict: String,
+    /// Whether the real run would send a request for it.
+    pub would_send: bool,
+}
+
+/// Shared state of the item tasks.
+struct Run {
+    job_id: String,
+    profile: String,
+    operation: BulkOperation,
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn BulkBackend>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    retry: RetryPolicy,
+    cancel: CancellationToken,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs a journal call off the async threads (SQLite blocks).
+async fn journal_call<T: Send + 'static>(
+    journal: &Arc<Mutex<Journal>>,
+    f: impl FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
+) -> Result<T, JournalError> {
+    let journal = journal.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| JournalError::from_panic(e.to_string()))?
+}
+
+/// Journals `job` (every item pending) and starts it on the current tokio runtime.
+pub fn start_job(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn BulkBackend>,
+    job: BulkJob,
+    config: EngineConfig,
+) -> Result<JobHandle, JournalError> {
+    let record = JobRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        created_at: now_secs(),
+        profile: job.profile.clone(),
+        service: format!("{:?}", job.service),
+        operation: job.operation.as_str().to_string(),
+        state: "running".into(),
+    };
+    let rows: Vec<_> = job
+        .items
+        .iter()
+        .map(|i| (i.id.clone(), i.site_id, i.name.clone()))
+        .collect();
+    {
+        let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        guard.create_job(&record, &rows)?;
+    }
+    let work = job
+        .items
+        .into_iter()
+        .enumerate()
+        .map(|(idx, item)| (idx as u32, item, false, 0))
+        .collect();
+    Ok(launch(
+        journal,
+        backend,
+        record,
+        job.operation,
+        work,
+        config,
+    ))
+}
+
+/// Resumes an unfinished job from the journal: never-sent items are sent; items that were sent
+/// without a recorded answer are re-read first, so nothing is applied twice.
+pub fn resume_job(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn BulkBackend>,
+    job_id: &str,
+    config: EngineConfig,
+) -> Result<JobHandle, JournalError> {
+    let (record, items) = {
+        let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        let record = guard
+            .job(job_id)?
+            .ok_or_else(|| JournalError::unknown_job(job_id))?;
+        (record, guard.items(job_id)?)
+    };
+    let operation: BulkOperation = record
+        .operation
+        .parse()
+        .map_err(|_| JournalError::unknown_job(job_id))?;
+    let service = Service::ALL
+        .into_iter()
+        .find(|s| format!("{s:?}") == record.service)
+        .ok_or_else(|| JournalError::unknown_job(job_id))?;
+    {
+        let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        guard.set_job_state(job_id, "running")?;
+    }
+    let work = items
+        .into_iter()
+        .filter(|i| matches!(i.state, ItemState::Pending | ItemState::Sent))
+        .map(|i| {
+            let item = BulkItem {
+                service,
+                id: i.item_id,
+                site_id: i.site_id,
+                name: i.name,
+            };
+            (i.idx, item, i.state == ItemState::Sent, i.attempts)
+        })
+        .collect();
+    Ok(launch(journal, backend, record, operation, work, config))
+}
+
+type Work = Vec<(u32, BulkItem, bool, u32)>;
+
+fn launch(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn BulkBackend>,
+    record: JobRecord,
+    operation: BulkOperation,
+    work: Work,
+    config: EngineConfig,
+) -> JobHandle {
+    let cancel = CancellationToken::new();
+    let counts = {
+        let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        guard.counts(&record.id).unwrap_or_default()
+    };
+    let total = counts.pending + counts.sent + counts.succeeded + counts.failed;
+    let initial = JobProgress {
+        job_id: record.id.clone(),
+        total,
+        applied: counts.succeeded,
+        already: 0,
+        failed: counts.failed,
+        remaining: counts.pending + counts.sent,
+        rate_per_sec: 0.0,
+        eta: None,
+        cancelled: false,
+        stopped: false,
+    };
+    let (progress_tx, progress_rx) = watch::channel(initial.clone());
+    let (results_tx, results_rx) = mpsc::unbounded_channel();
+    let run = Arc::new(Run {
+        job_id: record.id.clone(),
+        profile: record.profile.clone(),
+        operation,
+        journal: journal.clone(),
+        backend,
+        limiter: config
+            .qps
+            .map(|q| RateLimiter::direct(Quota::per_second(q).allow_burst(NonZeroU32::MIN))),
+        retry: config.retry,
+        cancel: cancel.clone(),
+    });
+    let concurrency = config.concurrency.max(1);
+    let task = tokio::spawn(async move {
+        let started = Instant::now();
+        let progress = Arc::new(Mutex::new(initial));
+        let finished_here = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        futures_util::stream::iter(work)
+            .for_each_concurrent(concurrency, |(idx, item, uncertain, attempts)| {
+                let run = run.clone();
+                let progress = progress.clone();
+                let progress_tx = progress_tx.clone();
+                let results_tx = results_tx.clone();
+                let finished_here = finished_here.clone();
+                async move {
+                    if run.cancel.is_cancelled() {
+                        return;
+                    }
+                    let Some(result) = run_item(&run, idx, item, uncertain, attempts).await else {
+                        return;
+                    };
+                    let done_here =
+                        finished_here.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    let snapshot = {
+                        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+                        match result.outcome {
+                            ItemOutcome::Applied => p.applied += 1,
+                            ItemOutcome::AlreadyInTarget => p.already += 1,
+                            ItemOutcome::NotAllowed | ItemOutcome::Failed => p.failed += 1,
+                        }
+                        p.remaining = p.remaining.saturating_sub(1);
+                        let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+                        p.rate_per_sec = f64::from(done_here) / elapsed;
+                        p.eta = (p.rate_per_sec > 0.0).then(|| {
+                            Duration::from_secs_f64(f64::from(p.remaining) / p.rate_per_sec)
+                        });
+                        p.clone()
+                    };
+                    let _ = progress_tx.send(snapshot);
+                    let _ = results_tx.send(result);
+                }
+            })
+            .await;
+        let cancelled = run.cancel.is_cancelled();
+        let state = if cancelled { "cancelled" } else { "finished" };
+        let job_id = run.job_id.clone();
+        journal_call(&run.journal, move |j| j.set_job_state(&job_id, state)).await?;
+        let last = {
+            let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+            p.cancelled = cancelled;
+            p.stopped = true;
+            p.eta = None;
+            p.clone()
+        };
+        let _ = progress_tx.send(last.clone());
+        Ok(last)
+    });
+    JobHandle {
+        job_id: record.id,
+        progress: progress_rx,
+        results: results_rx,
+        cancel,
+        task,
+    }
+}
+
+/// Reads an item's status, retrying what a retry can fix.
+async fn read_with_retry(run: &Run, item: &BulkItem) -> Result<CertStatus, ItemError> {
+    let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if let Some(limiter) = &run.limiter {
+            limiter.until_ready().await;
+        }
+        match run.backend.read_status(item).await {
+            Ok(status) => return Ok(status),
+            Err(e) if e.retryable && attempt < run.retry.max_attempts => {
+                tokio::time::sleep(run.retry.delay(attempt, e.retry_after, &mut rng)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Runs one item to its end; `None` when the job was cancelled before the item finished (it
+/// stays pending or uncertain in the journal for a later resume).
+async fn run_item(
+    run: &Run,
+    idx: u32,
+    item: BulkItem,
+    uncertain: bool,
+    prior_attempts: u32,
+) -> Option<ItemResult> {
+    let target = run.operation.target_status();
+    let mut attempts = prior_attempts;
+    let result = |outcome: ItemOutcome,
+                  err: Option<&ItemError>,
+                  note: Option<String>,
+                  request_id: Option<String>,
+                  attempts: u32| ItemResult {
+        idx,
+        item: item.clone(),
+        outcome,
+        code: err.map(|e| e.code.clone()),
+        message: note.or_else(|| err.map(|e| e.message.clone())),
+        request_id: request_id.or_else(|| err.and_then(|e| e.request_id.clone())),
+        attempts,
+    };
+
+    let decided = 'decide: {
+        if uncertain {
+            // It was sent before the crash but its answer was never journaled: look, don't resend.
+            match read_with_retry(run, &item).await {
+                Ok(status) if status == target => {
+                    break 'decide result(
+                        ItemOutcome::AlreadyInTarget,
+                        None,
+                        Some(format!(
+                            "already {}; confirmed by re-reading after resume",
+                            target.label().to_lowercase()
+                        )),
+                        None,
+                        attempts,
+                    );
+                }
+                Ok(status) => {
+                    if let Err(reason) = run.operation.transition_from(status) {
+                        break 'decide result(
+                            ItemOutcome::NotAllowed,
+                            None,
+                            Some(reason.to_string()),
+                            None,
+                            attempts,
+                        );
+                    }
+                }
+                Err(e) => {
+                    break 'decide result(ItemOutcome::Failed, Some(&e), None, None, attempts);
+                }
+            }
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
+        loop {
+            if run.cancel.is_cancelled() {
+                return None;
+            }
+            if let Some(limiter) = &run.limiter {
+                tokio::select! {
+                    _ = limiter.until_ready() => {}
+                    _ = run.cancel.cancelled() => return None,
+                }
+            }
+            attempts += 1;
+            let (job_id, now, n) = (run.job_id.clone(), now_secs(), attempts);
+            if let Err(e) =
+                journal_call(&run.journal, move |j| j.mark_sent(&job_id, idx, n, now)).await
+            {
+                // Without a journal record we must not send: stop the job rather than risk a
+                // change nobody can account for.
+                tracing::error!("{e}; cancelling the job");
+                run.cancel.cancel();
+                return None;
+            }
+            match run.backend.apply(&item, run.operation).await {
+                Ok(request_id) => {
+                    break 'decide result(ItemOutcome::Applied, None, None, request_id, attempts);
+                }
+                Err(e) if e.retryable => {
+                    if attempts - prior_attempts >= run.retry.max_attempts {
+                        let note = format!(
+                            "{} (gave up after {} attempts)",
+                            e.message,
+                            attempts - prior_attempts
+                        );
+                        break 'decide result(
+                            ItemOutcome::Failed,
+                            Some(&e),
+                            Some(note),
+                            None,
+                            attempts,
+                        );
+                    }
+                    let wait = run
+                        .retry
+                        .delay(attempts - prior_attempts, e.retry_after, &mut rng);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = run.cancel.cancelled() => return None,
+                    }
+                }
+                Err(e) if e.not_found => {
+                    break 'decide result(ItemOutcome::Failed, Some(&e), None, None, attempts);
+                }
+                Err(e) => {
+                    // A refusal such as "status error" may just mean it is already done (another
+                    // admin, or an earlier attempt whose answer was lost): look before reporting.
+                    match read_with_retry(run, &item).await {
+                        Ok(status) if status == target => {
+                            let note =
+                                format!("already {} ({})", target.label().to_lowercase(), e.code);
+                            break 'decide result(
+                                ItemOutcome::AlreadyInTarget,
+                                Some(&e),
+                                Some(note),
+                                None,
+                                attempts,
+                            );
+                        }
+                        _ => {
+                            break 'decide result(
+                                ItemOutcome::Failed,
+                                Some(&e),
+                                None,
+                                None,
+                                attempts,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    };
+
+    let journal_item = JournalItem {
+        idx,
+        item_id: decided.item.id.clone(),
+        site_id: decided.item.site_id,
+        name: decided.item.name.clone(),
+        state: if decided.outcome.is_success() {
+            ItemState::Succeeded
+        } else {
+            ItemState::Failed
+        },
+        outcome: Some(decided.outcome.label().to_string()),
+        code: decided.code.clone(),
+        message: decided.message.clone(),
+        request_id: decided.request_id.clone(),
+        attempts: decided.attempts,
+    };
+    let audit = (decided.attempts > prior_attempts || uncertain).then(|| AuditEntry {
+        at: now_secs(),
+        profile: run.profile.clone(),
+        provider: decided.item.service.provider().to_string(),
+        service: format!("{:?}", decided.item.service),
+        operation: run.operation.as_str().to_string(),
+        target: decided.item.id.clone(),
+        site_id: decided.item.site_id,
+        result: decided.outcome.label().to_string(),
+        code: decided.code.clone(),
+        message: decided.message.clone(),
+        request_id: decided.request_id.clone(),
+        job_id: Some(run.job_id.clone()),
+    });
+    let job_id = run.job_id.clone();
+    let now = now_secs();
+    if let Err(e) = journal_call(&run.journal, move |j| {
+        j.finish_item(&job_id, &journal_item, audit.as_ref(), now)
+    })
+    .await
+    {
+        tracing::error!("{e}; cancelling the job");
+        run.cancel.cancel();
+    }
+    Some(decided)
+}
+
+/// Checks every item without changing anything: exists, current status, allowed transition.
+pub async fn dry_run(
+    backend: Arc<dyn BulkBackend>,
+    operation: BulkOperation,
+    items: Vec<BulkItem>,
+    config: EngineConfig,
+) -> Vec<DryRunVerdict> {
+    let run = Arc::new(Run {
+        job_id: String::new(),
+        profile: String::new(),
+        operation,
+        journal: Arc::new(Mutex::new(match Journal::in_memory() {
+            Ok(j) => j,
+            Err(e) => {
+                return items
+                    .into_iter()
+                    .map(|item| DryRunVerdict {
+                        item,
+                        current: None,
+                        verdict: e.to_string(),
+                        would_send: false,
+                    })
+                    .collect();
+            }
+        })),
+        backend,
+        limiter: config
+            .qps
+            .map(|q| RateLimiter::direct(Quota::per_second(q).allow_burst(NonZeroU32::MIN))),
+        retry: config.retry,
+        cancel: CancellationToken::new(),
+    });
+    let indexed: Vec<(usize, BulkItem)> = items.into_iter().enumerate().collect();
+    let mut verdicts: Vec<(usize, DryRunVerdict)> = futures_util::stream::iter(indexed)
+        .map(|(i, item)| {
+            let run = run.clone();
+            async move {
+                let verdict = if !operation.supported_by(item.service) {
+                    DryRunVerdict {
+                        current: None,
+                        verdict: format!(
+                            "not allowed: {} does not support {operation}",
+                            item.service
+                        ),
+                        would_send: false,
+                        item,
+                    }
+                } else {
+                    match read_with_retry(&run, &item).await {
+                        Ok(status) => match operation.transition_from(status) {
+                            Ok(true) => DryRunVerdict {
+                                current: Some(status),
+                                verdict: "would apply".into(),
+                                would_send: true,
+                                item,
+                            },
+                            Ok(false) => DryRunVerdict {
+                                current: Some(status),
+                                verdict: "already".into(),
+                                would_send: false,
+                                item,
+                            },
+                            Err(reason) => DryRunVerdict {
+                                current: Some(status),
+                                verdict: format!("not allowed: {reason}"),
+                                would_send: false,
+                                item,
+                            },
+                        },
+                        Err(e) if e.not_found => DryRunVerdict {
+                            current: None,
+                            verdict: format!("not found ({e})"),
+                            would_send: false,
+                            item,
+                        },
+                        Err(e) => DryRunVerdict {
+                            current: None,
+                            verdict: e.to_string(),
+                            would_send: false,
+                            item,
+                        },
+                    }
+                };
+                (i, verdict)
+            }
+        })
+        .buffer_unordered(config.concurrency.max(1))
+        .collect()
+        .await;
+    verdicts.sort_by_key(|(i, _)| *i);
+    verdicts.into_iter().map(|(_, v)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::future::BoxFuture;
+    use rand::Rng;
+    use std::collections::HashMap;
+
+    /// An in-memory cloud: statuses by id, a fraction of calls fail transiently (some after the
+    /// change was made, like a timeout whose answer is lost), and revoking twice is refused.
+    struct FakeCloud {
+        status: Mutex<HashMap<String, CertStatus>>,
+        state_changes: Mutex<HashMap<String, u32>>,
+        fault_rate: f64,
+        rng: Mutex<rand_chacha::ChaCha8Rng>,
+    }
+
+    impl FakeCloud {
+        fn new(n: usize, fault_rate: f64) -> FakeCloud {
+            let status = (0..n)
+                .map(|i| (format!("c{i}"), CertStatus::Active))
+                .collect();
+            FakeCloud {
+                status: Mutex::new(status),
+                state_changes: Mutex::new(HashMap::new()),
+                fault_rate,
+                rng: Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(9)),
+            }
+        }
+        fn roll(&self) -> f64 {
+            self.rng.lock().unwrap().r#gen::<f64>()
+        }
+    }
+
+    fn err(code: &str, retryable: bool, not_found: bool) -> ItemError {
+        ItemError {
+            code: code.into(),
+            message: format!("{code} happened"),
+            request_id: Some("REQ".into()),
+            http_status: Some(if retryable { 503 } else { 400 }),
+            retryable,
+            not_found,
+            retry_after: None,
+        }
+    }
+
+    impl BulkBackend for FakeCloud {
+        fn read_status<'a>(
+            &'a self,
+            item: &'a BulkItem,
+        ) -> BoxFuture<'a, Result<CertStatus, ItemError>> {
+            Box::pin(async move {
+                self.status
+                    .lock()
+                    .unwrap()
+                    .get(&item.id)
+                    .copied()
+                    .ok_or_else(|| err("Certificate.NotFound", false, true))
+            })
+        }
+        fn apply<'a>(
+            &'a self,
+            item: &'a BulkItem,
+            operation: BulkOperation,
+        ) -> BoxFuture<'a, Result<Option<String>, ItemError>> {
+            Box::pin(async move {
+                let roll = self.roll();
+                if roll < self.fault_rate / 2.0 {
+                    return Err(err("ServiceUnavailable", true, false));
+                }
+                let mut status = self.status.lock().unwrap();
+                let Some(current) = status.get_mut(&item.id) else {
+                    return Err(err("Certificate.NotFound", false, true));
+                };
+                if *current == CertStatus::Revoked {
+                    return Err(err("Certificate.StatusError", false, false));
+                }
+                *current = operation.target_status();
+                *self
+                    .state_changes
+                    .lock()
+                    .unwrap()
+                    .entry(item.id.clone())
+                    .or_default() += 1;
+                if roll < self.fault_rate {
+                    // Applied, but the answer is lost.
+                    return Err(err("Timeout", true, false));
+                }
+                Ok(Some(format!("REQ-{}", item.id)))
+            })
+        }
+    }
+
+    fn items(n: usize, missing: usize) -> Vec<BulkItem> {
+        (0..n + missing)
+            .map(|i| BulkItem {
+                service: Service::Pca,
+                id: format!("c{i}"),
+                site_id: None,
+                name: format!("cn-{i}"),
+            })
+            .collect()
+    }
+
+    fn fast() -> EngineConfig {
+        EngineConfig {
+            qps: None,
+            concurrency: 16,
+            retry: RetryPolicy {
+                max_attempts: 12,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn faulty_cloud_job_completes_with_exact_accounting() {
+        let cloud = Arc::new(FakeCloud::new(2000, 0.2));
+        let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+        let job = BulkJob {
+            profile: "t".into(),
+            service: Service::Pca,
+            operation: BulkOperation::Revoke,
+            items: items(2000, 5),
+        };
+        let mut handle = start_job(journal.clone(), cloud.clone(), job, fast()).unwrap();
+        let job_id = handle.job_id.clone();
+        let mut results = Vec::new();
+        let final_progress = loop {
+            tokio::select! {
+                Some(r) = handle.results.recv() => results.push(r),
+                else => break None,
+            }
+            if results.len() == 2005 {
+                break Some(handle.wait().await.unwrap());
+            }
+        }
+        .unwrap();
+        assert_eq!(final_progress.applied + final_progress.already, 2000);
+        assert_eq!(final_progress.failed, 5);
+        assert_eq!(final_progress.remaining, 0);
+        // Every non-retryable error (the 5 unknown ids) appears exactly once.
+        let not_found: Vec<_> = results
+            .iter()
+            .filter(|r| r.code.as_deref() == Some("Certificate.NotFound"))
+            .collect();
+        assert_eq!(not_found.len(), 5);
+        // Each certificate changed state exactly once in the cloud, whatever the faults.
+        let changes = cloud.state_changes.lock().unwrap();
+        assert_eq!(changes.len(), 2000);
+        assert!(changes.values().all(|&n| n == 1));
+        // Lost answers were recognised as already done.
+        assert!(final_progress.already > 0, "{final_progress:?}");
+        let counts = journal.lock().unwrap().counts(&job_id).unwrap();
+        assert_eq!(
+            (counts.succeeded, counts.failed, counts.pending, counts.sent),
+            (2000, 5, 0, 0)
+        );
+        assert_eq!(journal.lock().unwrap().audit(None).unwrap().len(), 2005);
+    }
+
+    #[tokio::test]
+    async fn cancelled_job_resumes_without_applying_twice() {
+        let cloud = Arc::new(FakeCloud::new(500, 0.1));
+        let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+        let job = BulkJob {
+            profile: "t".into(),
+            service: Service::Kms,
+            operation: BulkOperation::Revoke,
+            items: items(500, 0),
+        };
+        let mut config = fast();
+        config.qps = NonZeroU32::new(2000);
+        let mut handle = start_job(journal.clone(), cloud.clone(), job, config).unwrap();
+        let job_id = handle.job_id.clone();
+        for _ in 0..100 {
+            handle.results.recv().await.unwrap();
+        }
+        handle.cancel();
+        let stopped = handle.wait().await.unwrap();
+        assert!(stopped.cancelled && stopped.remaining > 0, "{stopped:?}");
+        assert_eq!(journal.lock().unwrap().unfinished_jobs().unwrap().len(), 1);
+
+        let resumed = resume_job(journal.clone(), cloud.clone(), &job_id, fast())
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert!(!resumed.cancelled);
+        let counts = journal.lock().unwrap().counts(&job_id).unwrap();
+        assert_eq!(
+            (counts.succeeded, counts.failed, counts.pending, counts.sent),
+            (500, 0, 0, 0)
+        );
+        assert!(
+            cloud
+                .state_changes
+                .lock()
+                .unwrap()
+                .values()
+                .all(|&n| n == 1)
+        );
+        assert!(
+            journal
+                .lock()
+                .unwrap()
+                .unfinished_jobs()
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn dry_run_reports_without_changing_anything() {
+        let cloud = Arc::new(FakeCloud::new(3, 0.0));
+        cloud
+            .status
+            .lock()
+            .unwrap()
+            .insert("c1".into(), CertStatus::Revoked);
+        let verdicts = dry_run(cloud.clone(), BulkOperation::Revoke, items(3, 1), fast()).await;
+        let labels: Vec<_> = verdicts
+            .iter()
+            .map(|v| v.verdict.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(labels, ["would", "already", "would", "not"]);
+        assert!(cloud.state_changes.lock().unwrap().is_empty());
+        let enable = dry_run(cloud.clone(), BulkOperation::Enable, items(2, 0), fast()).await;
+        assert!(
+            enable[1].verdict.starts_with("not allowed"),
+            "{:?}",
+            enable[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn rate_limit_is_respected() {
+        let cloud = Arc::new(FakeCloud::new(30, 0.0));
+        let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+        let job = BulkJob {
+            profile: "t".into(),
+            service: Service::Pca,
+            operation: BulkOperation::Revoke,
+            items: items(30, 0),
+        };
+        let mut config = fast();
+        config.qps = NonZeroU32::new(100);
+        let started = Instant::now();
+        let done = start_job(journal, cloud, job, config)
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(done.applied, 30);
+        // 30 requests at 100/s with a burst of one cannot finish in less than 290 ms.
+        assert!(
+            started.elapsed() >= Duration::from_millis(280),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -1,0 +1,568 @@
+//! The durable journal of bulk jobs and the audit log of every change certdesk made.
+//!
+//! A job and each of its items are written before a request is sent and updated after, so a crash
+//! or kill at any point leaves a journal that says exactly which items are done, which were never
+//! sent and which are uncertain (sent, no answer recorded). WAL mode with `synchronous=NORMAL`
+//! survives a killed process; after a power loss the last few records may be missing, which resume
+//! handles the same way as an uncertain item (re-read the state before sending again).
+//! Never stores a secret: items hold ids, names and provider answers only.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::Path;
+
+/// Journal failures.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite failed; `what` names the journal operation.
+    #[error("journal {what}: {source}")]
+    Sql {
+        /// The journal operation that failed.
+        what: &'static str,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database schema could not be brought up to date.
+    #[error("journal schema: {0}")]
+    Migrate(String),
+    /// No job with that id in the journal.
+    #[error("no job {0:?} in the journal")]
+    UnknownJob(String),
+    /// A journal task died (a bug); the job stops rather than run unjournaled.
+    #[error("journal task failed: {0}")]
+    Internal(String),
+}
+
+impl JournalError {
+    pub(crate) fn unknown_job(id: &str) -> JournalError {
+        JournalError::UnknownJob(id.to_string())
+    }
+    pub(crate) fn from_panic(message: String) -> JournalError {
+        JournalError::Internal(message)
+    }
+}
+
+fn ctx<T>(what: &'static str, r: rusqlite::Result<T>) -> Result<T, JournalError> {
+    r.map_err(|source| JournalError::Sql { what, source })
+}
+
+/// Where an item stands in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemState {
+    /// Never sent.
+    Pending,
+    /// Sent (at least once) with no answer recorded: must be re-read before sending again.
+    Sent,
+    /// Done: applied, or already in the target state.
+    Succeeded,
+    /// Failed for good (not retryable, retries exhausted, or transition not allowed).
+    Failed,
+}
+
+impl ItemState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Pending => "pending",
+            ItemState::Sent => "sent",
+            ItemState::Succeeded => "succeeded",
+            ItemState::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> ItemState {
+        match s {
+            "sent" => ItemState::Sent,
+            "succeeded" => ItemState::Succeeded,
+            "failed" => ItemState::Failed,
+            _ => ItemState::Pending,
+        }
+    }
+}
+
+/// A job's header row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobRecord {
+    /// Job id (uuid).
+    pub id: String,
+    /// Creation time, UNIX seconds.
+    pub created_at: i64,
+    /// Profile (account) name.
+    pub profile: String,
+    /// Service name (`Kms`, `Pca`, …).
+    pub service: String,
+    /// Operation (`revoke`, …).
+    pub operation: String,
+    /// `running`, `finished` or `cancelled`.
+    pub state: String,
+}
+
+/// One journaled item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalItem {
+    /// Position in the job.
+    pub idx: u32,
+    /// Provider id of the certificate.
+    pub item_id: String,
+    /// ESA site id.
+    pub site_id: Option<i64>,
+    /// Display name.
+    pub name: String,
+    /// Where it stands.
+    pub state: ItemState,
+    /// Outcome label (`applied`, `already`, `failed`, …).
+    pub outcome: Option<String>,
+    /// Provider code of the last error.
+    pub code: Option<String>,
+    /// Message of the last error or note.
+    pub message: Option<String>,
+    /// RequestId of the deciding call.
+    pub request_id: Option<String>,
+    /// Attempts sent.
+    pub attempts: u32,
+}
+
+/// Counts per state of one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JobCounts {
+    /// Never sent.
+    pub pending: u32,
+    /// Uncertain.
+    pub sent: u32,
+    /// Done.
+    pub succeeded: u32,
+    /// Failed for good.
+    pub failed: u32,
+}
+
+/// One audit entry: a change certdesk made (or tried to make).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// UNIX seconds.
+    pub at: i64,
+    /// Profile name.
+    pub profile: String,
+    /// `alibaba` / `huawei`.
+    pub provider: String,
+    /// Service name.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
+    /// Target certificate id.
+    pub target: String,
+    /// ESA site id.
+    pub site_id: Option<i64>,
+    /// `applied`, `already`, `failed`.
+    pub result: String,
+    /// Provider code when it failed.
+    pub code: Option<String>,
+    /// Provider message when it failed.
+    pub message: Option<String>,
+    /// RequestId.
+    pub request_id: Option<String>,
+    /// Bulk job id, when part of one.
+    pub job_id: Option<String>,
+}
+
+/// The journal + audit database.
+pub struct Journal {
+    conn: Connection,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path`.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = ctx("open", Connection::open(path))?;
+        Self::init(conn)
+    }
+
+    /// An in-memory journal (tests).
+    pub fn in_memory() -> Result<Journal, JournalError> {
+        Self::init(ctx("open", Connection::open_in_memory())?)
+    }
+
+    fn init(conn: Connection) -> Result<Journal, JournalError> {
+        ctx("configure", conn.pragma_update(None, "journal_mode", "WAL"))?;
+        ctx(
+            "configure",
+            conn.pragma_update(None, "synchronous", "NORMAL"),
+        )?;
+        ctx(
+            "configure",
+            conn.busy_timeout(std::time::Duration::from_secs(10)),
+        )?;
+        let mut conn = conn;
+        super::migrations::migrate(&mut conn).map_err(|e| JournalError::Migrate(e.to_string()))?;
+        Ok(Journal { conn })
+    }
+
+    /// Writes a new job and all its items as pending, in one transaction.
+    pub fn create_job(
+        &mut self,
+        job: &JobRecord,
+        items: &[(String, Option<i64>, String)],
+    ) -> Result<(), JournalError> {
+        let now = job.created_at;
+        let tx = ctx("begin", self.conn.transaction())?;
+        ctx(
+            "insert job",
+            tx.execute(
+                "INSERT INTO jobs (id, created_at, profile, service, operation, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![job.id, job.created_at, job.profile, job.service, job.operation, job.state],
+            ),
+        )?;
+        {
+            let mut stmt = ctx(
+                "prepare",
+                tx.prepare(
+                    "INSERT INTO job_items (job_id, idx, item_id, site_id, name, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+                ),
+            )?;
+            for (idx, (id, site, name)) in items.iter().enumerate() {
+                ctx(
+                    "insert item",
+                    stmt.execute(params![job.id, idx as i64, id, site, name, now]),
+                )?;
+            }
+        }
+        ctx("commit", tx.commit())
+    }
+
+    /// Records that attempt `attempts` of an item is about to be sent.
+    pub fn mark_sent(
+        &self,
+        job_id: &str,
+        idx: u32,
+        attempts: u32,
+        now: i64,
+    ) -> Result<(), JournalError> {
+        ctx(
+            "mark sent",
+            self.conn.execute(
+                "UPDATE job_items SET state = 'sent', attempts = ?3, updated_at = ?4 WHERE job_id = ?1 AND idx = ?2",
+                params![job_id, idx, attempts, now],
+            ),
+        )
+        .map(|_| ())
+    }
+
+    /// Records an item's final result, and the audit entry for it, in one transaction.
+    pub fn finish_item(
+        &mut self,
+        job_id: &str,
+        item: &JournalItem,
+        audit: Option<&AuditEntry>,
+        now: i64,
+    ) -> Result<(), JournalError> {
+        let tx = ctx("begin", self.conn.transaction())?;
+        ctx(
+            "finish item",
+            tx.execute(
+                "UPDATE job_items SET state = ?3, outcome = ?4, code = ?5, message = ?6, request_id = ?7, attempts = ?8, updated_at = ?9 WHERE job_id = ?1 AND idx = ?2",
+                params![
+                    job_id,
+                    item.idx,
+                    item.state.as_str(),
+                    item.outcome,
+                    item.code,
+                    item.message,
+                    item.request_id,
+                    item.attempts,
+                    now
+                ],
+            ),
+        )?;
+        if let Some(entry) = audit {
+            insert_audit(&tx, entry)?;
+        }
+        ctx("commit", tx.commit())
+    }
+
+    /// Appends an audit entry (single-row changes made outside a job).
+    pub fn record_audit(&self, entry: &AuditEntry) -> Result<(), JournalError> {
+        insert_audit(&self.conn, entry)
+    }
+
+    /// Sets a job's state (`running`, `finished`, `cancelled`).
+    pub fn set_job_state(&self, job_id: &str, state: &str) -> Result<(), JournalError> {
+        ctx(
+            "set job state",
+            self.conn.execute(
+                "UPDATE jobs SET state = ?2 WHERE id = ?1",
+                params![job_id, state],
+            ),
+        )
+        .map(|_| ())
+    }
+
+    /// A job's header.
+    pub fn job(&self, job_id: &str) -> Result<Option<JobRecord>, JournalError> {
+        ctx(
+            "read job",
+            self.conn
+                .query_row(
+                    "SELECT id, created_at, profile, service, operation, state FROM jobs WHERE id = ?1",
+                    params![job_id],
+                    job_from_row,
+                )
+                .optional(),
+        )
+    }
+
+    /// Every job, newest first, with its counts.
+    pub fn jobs(&self) -> Result<Vec<(JobRecord, JobCounts)>, JournalError> {
+        let mut stmt = ctx(
+            "prepare",
+            self.conn.prepare("SELECT id, created_at, profile, service, operation, state FROM jobs ORDER BY created_at DESC, id"),
+        )?;
+        let jobs: Vec<JobRecord> = ctx(
+            "list jobs",
+            stmt.query_map([], job_from_row)
+                .and_then(|rows| rows.collect()),
+        )?;
+        jobs.into_iter()
+            .map(|job| {
+                let counts = self.counts(&job.id)?;
+                Ok((job, counts))
+            })
+            .collect()
+    }
+
+    /// Jobs that did not finish (killed, crashed or cancelled) and still have open items.
+    pub fn unfinished_jobs(&self) -> Result<Vec<(JobRecord, JobCounts)>, JournalError> {
+        Ok(self
+            .jobs()?
+            .into_iter()
+            .filter(|(job, counts)| job.state != "finished" && counts.pending + counts.sent > 0)
+            .collect())
+    }
+
+    /// Counts per state of one job.
+    pub fn counts(&self, job_id: &str) -> Result<JobCounts, JournalError> {
+        let mut stmt = ctx(
+            "prepare",
+            self.conn
+                .prepare("SELECT state, COUNT(*) FROM job_items WHERE job_id = ?1 GROUP BY state"),
+        )?;
+        let rows: Vec<(String, u32)> = ctx(
+            "count items",
+            stmt.query_map(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect()),
+        )?;
+        let mut counts = JobCounts::default();
+        for (state, n) in rows {
+            match ItemState::parse(&state) {
+                ItemState::Pending => counts.pending += n,
+                ItemState::Sent => counts.sent += n,
+                ItemState::Succeeded => counts.succeeded += n,
+                ItemState::Failed => counts.failed += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Every item of a job, in order.
+    pub fn items(&self, job_id: &str) -> Result<Vec<JournalItem>, JournalError> {
+        let mut stmt = ctx(
+            "prepare",
+            self.conn.prepare(
+                "SELECT idx, item_id, site_id, name, state, outcome, code, message, request_id, attempts FROM job_items WHERE job_id = ?1 ORDER BY idx",
+            ),
+        )?;
+        ctx(
+            "read items",
+            stmt.query_map(params![job_id], |r| {
+                Ok(JournalItem {
+                    idx: r.get(0)?,
+                    item_id: r.get(1)?,
+                    site_id: r.get(2)?,
+                    name: r.get(3)?,
+                    state: ItemState::parse(&r.get::<_, String>(4)?),
+                    outcome: r.get(5)?,
+                    code: r.get(6)?,
+                    message: r.get(7)?,
+                    request_id: r.get(8)?,
+                    attempts: r.get(9)?,
+                })
+            })
+            .and_then(|rows| rows.collect()),
+        )
+    }
+
+    /// Audit entries, oldest first, optionally only those whose fields contain `filter`.
+    pub fn audit(&self, filter: Option<&str>) -> Result<Vec<AuditEntry>, JournalError> {
+        let mut stmt = ctx(
+            "prepare",
+            self.conn.prepare(
+                "SELECT at, profile, provider, service, operation, target, site_id, result, code, message, request_id, job_id FROM audit ORDER BY id",
+            ),
+        )?;
+        let all: Vec<AuditEntry> = ctx(
+            "read audit",
+            stmt.query_map([], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    profile: r.get(1)?,
+                    provider: r.get(2)?,
+                    service: r.get(3)?,
+                    operation: r.get(4)?,
+                    target: r.get(5)?,
+                    site_id: r.get(6)?,
+                    result: r.get(7)?,
+                    code: r.get(8)?,
+                    message: r.get(9)?,
+                    request_id: r.get(10)?,
+                    job_id: r.get(11)?,
+                })
+            })
+            .and_then(|rows| rows.collect()),
+        )?;
+        Ok(
+            match filter.map(str::to_lowercase).filter(|f| !f.is_empty()) {
+                None => all,
+                Some(needle) => all
+                    .into_iter()
+                    .filter(|e| {
+                        [
+                            &e.profile,
+                            &e.provider,
+                            &e.service,
+                            &e.operation,
+                            &e.target,
+                            &e.result,
+                        ]
+                        .iter()
+                        .any(|f| f.to_lowercase().contains(&needle))
+                            || e.code
+                                .as_deref()
+                                .is_some_and(|c| c.to_lowercase().contains(&needle))
+                            || e.request_id
+                                .as_deref()
+                                .is_some_and(|c| c.to_lowercase().contains(&needle))
+                    })
+                    .collect(),
+            },
+        )
+    }
+}
+
+fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        id: r.get(0)?,
+        created_at: r.get(1)?,
+        profile: r.get(2)?,
+        service: r.get(3)?,
+        operation: r.get(4)?,
+        state: r.get(5)?,
+    })
+}
+
+fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), JournalError> {
+    ctx(
+        "append audit",
+        conn.execute(
+            "INSERT INTO audit (at, profile, provider, service, operation, target, site_id, result, code, message, request_id, job_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![e.at, e.profile, e.provider, e.service, e.operation, e.target, e.site_id, e.result, e.code, e.message, e.request_id, e.job_id],
+        ),
+    )
+    .map(|_| ())
+}
+
+/// Writes audit entries as CSV (header + one line each) to `out`.
+pub fn write_audit_csv(entries: &[AuditEntry], out: impl std::io::Write) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    for e in entries {
+        w.serialize(e)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str) -> JobRecord {
+        JobRecord {
+            id: id.into(),
+            created_at: 100,
+            profile: "demo".into(),
+            service: "Pca".into(),
+            operation: "revoke".into(),
+            state: "running".into(),
+        }
+    }
+
+    #[test]
+    fn items_move_through_their_states_and_audit_is_written_with_them() {
+        let mut j = Journal::in_memory().unwrap();
+        let items: Vec<_> = (0..3)
+            .map(|i| (format!("id{i}"), None, format!("cn{i}")))
+            .collect();
+        j.create_job(&job("j1"), &items).unwrap();
+        assert_eq!(
+            j.counts("j1").unwrap(),
+            JobCounts {
+                pending: 3,
+                ..Default::default()
+            }
+        );
+        j.mark_sent("j1", 0, 1, 101).unwrap();
+        j.mark_sent("j1", 1, 1, 101).unwrap();
+        let mut done = j.items("j1").unwrap()[0].clone();
+        done.state = ItemState::Succeeded;
+        done.outcome = Some("applied".into());
+        done.request_id = Some("REQ-1".into());
+        let audit = AuditEntry {
+            at: 102,
+            profile: "demo".into(),
+            provider: "alibaba".into(),
+            service: "Pca".into(),
+            operation: "revoke".into(),
+            target: "id0".into(),
+            site_id: None,
+            result: "applied".into(),
+            code: None,
+            message: None,
+            request_id: Some("REQ-1".into()),
+            job_id: Some("j1".into()),
+        };
+        j.finish_item("j1", &done, Some(&audit), 102).unwrap();
+        assert_eq!(
+            j.counts("j1").unwrap(),
+            JobCounts {
+                pending: 1,
+                sent: 1,
+                succeeded: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(j.unfinished_jobs().unwrap().len(), 1);
+        assert_eq!(j.audit(Some("req-1")).unwrap(), vec![audit.clone()]);
+        assert!(j.audit(Some("nothing-like-it")).unwrap().is_empty());
+        let mut csv = Vec::new();
+        write_audit_csv(&[audit], &mut csv).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert!(text.starts_with("at,profile,provider"), "{text}");
+        assert!(text.contains("REQ-1"));
+    }
+
+    #[test]
+    fn journal_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite3");
+        {
+            let mut j = Journal::open(&path).unwrap();
+            j.create_job(&job("j2"), &[("a".into(), Some(7), "A".into())])
+                .unwrap();
+            j.mark_sent("j2", 0, 1, 5).unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let items = j.items("j2").unwrap();
+        assert_eq!(items[0].state, ItemState::Sent);
+        assert_eq!(items[0].site_id, Some(7));
+    }
+}

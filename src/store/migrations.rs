@@ -1,0 +1,105 @@
+//! Every schema change of certdesk's SQLite database, in order, in one place. The database's
+//! `PRAGMA user_version` records how many have run. Never edit a released migration: append one.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+/// The migrations; index + 1 is the schema version each one produces.
+const MIGRATIONS: &[&str] = &[
+    // 1: inventory cache (one row per certificate, keyed by account, service and provider id),
+    //    what was fetched when, and the KMS certificate ids certdesk knows (KMS has no list API).
+    "CREATE TABLE inventory (
+        account     TEXT    NOT NULL,
+        service     TEXT    NOT NULL,
+        id          TEXT    NOT NULL,
+        name        TEXT    NOT NULL,
+        status      TEXT    NOT NULL,
+        raw_status  TEXT    NOT NULL,
+        not_after   INTEGER,
+        serial      TEXT,
+        fingerprint TEXT,
+        site_id     INTEGER,
+        pem         TEXT,
+        fetched_at  INTEGER NOT NULL,
+        PRIMARY KEY (account, service, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE inventory_fetch (
+        account    TEXT    NOT NULL,
+        service    TEXT    NOT NULL,
+        scope      TEXT    NOT NULL,
+        fetched_at INTEGER NOT NULL,
+        row_count  INTEGER NOT NULL,
+        PRIMARY KEY (account, service, scope)
+    ) WITHOUT ROWID;
+    CREATE TABLE kms_known_id (
+        account  TEXT    NOT NULL,
+        id       TEXT    NOT NULL,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (account, id)
+    ) WITHOUT ROWID;",
+    // 2: a short per-row text the table shows (certificate type, key, VOD certificate name).
+    "ALTER TABLE inventory ADD COLUMN extra TEXT;",
+    // 3: the bulk-job journal (a job, and each item written before its request is sent and after
+    //    its answer) and the audit log of every change certdesk made.
+    "CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE job_items (
+    job_id TEXT NOT NULL REFERENCES jobs(id),
+    idx INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    site_id INTEGER,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    outcome TEXT,
+    code TEXT,
+    message TEXT,
+    request_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    target TEXT NOT NULL,
+    site_id INTEGER,
+    result TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    request_id TEXT,
+    job_id TEXT
+);
+CREATE INDEX audit_at ON audit(at);",
+];
+
+/// The schema version after every migration has run.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`LATEST_VERSION`], each step in its own transaction. A database newer
+/// than this build is refused rather than misread.
+pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > LATEST_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            supported: LATEST_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(LATEST_VERSION)
+}

@@ -1,0 +1,116 @@
+//! Client certificates: the private CA's client and server certificates (all pages, statuses
+//! refreshed with batched DescribeClientCertificateStatus, revoke) and ESA client certificates per
+//! site (site picker, revoke, activate).
+
+use super::cert_table::{ExtraColumn, TableConfig};
+use crate::app::{Action, AppState, ClientSection, PaneKey};
+use crate::model::Service;
+use eframe::egui;
+
+/// Table configuration of the private CA section.
+pub const PCA_CONFIG: TableConfig = TableConfig {
+    name_header: "Common name",
+    id_header: "Identifier",
+    extra: ExtraColumn::Serial,
+    status_header: "Status",
+    noun: "client and server certificates",
+};
+
+/// Table configuration of the ESA section.
+pub const ESA_CONFIG: TableConfig = TableConfig {
+    name_header: "Common name",
+    id_header: "Certificate id",
+    extra: ExtraColumn::Fingerprint,
+    status_header: "Status",
+    noun: "client certificates",
+};
+
+/// Draws the tab.
+pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        for (section, label) in [
+            (ClientSection::PrivateCa, "Private CA"),
+            (ClientSection::Esa, "ESA"),
+        ] {
+            if ui
+                .selectable_label(state.client_section == section, label)
+                .clicked()
+                && state.client_section != section
+            {
+                actions.push(Action::SelectClientSection(section));
+            }
+        }
+        if state.client_section == ClientSection::Esa {
+            ui.separator();
+            site_picker(ui, state, actions);
+        }
+    });
+    match state.client_section {
+        ClientSection::PrivateCa => {
+            super::inventory_view(
+                ui,
+                state,
+                PaneKey::service(Service::Pca),
+                &PCA_CONFIG,
+                actions,
+            );
+        }
+        ClientSection::Esa => {
+            if let Some(error) = &state.esa.error {
+                ui.label(
+                    egui::RichText::new("Listing the ESA sites failed")
+                        .color(ui.visuals().error_fg_color),
+                );
+                super::cert_table::error_details(ui, error);
+            }
+            match state.esa.selected {
+                Some(site) => {
+                    super::inventory_view(ui, state, PaneKey::esa(site), &ESA_CONFIG, actions)
+                }
+                None if state.esa.loading => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Listing sites…");
+                    });
+                }
+                None => {
+                    ui.label("No ESA sites in this account.");
+                }
+            }
+        }
+    }
+}
+
+fn site_picker(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    let current = state
+        .esa
+        .selected
+        .and_then(|id| state.esa.sites.iter().find(|s| s.id == id))
+        .map_or_else(|| "choose a site".to_string(), |s| s.name.clone());
+    let mut chosen = state.esa.selected;
+    egui::ComboBox::from_label("Site")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for site in &state.esa.sites {
+                ui.selectable_value(
+                    &mut chosen,
+                    Some(site.id),
+                    format!("{} ({})", site.name, site.id),
+                );
+            }
+        });
+    if chosen != state.esa.selected
+        && let Some(site) = chosen
+    {
+        actions.push(Action::SelectEsaSite(site));
+    }
+    if state.esa.loading {
+        ui.spinner();
+    } else if ui
+        .button("Reload sites")
+        .on_hover_text("List the account's ESA sites again")
+        .clicked()
+    {
+        actions.push(Action::RefreshSites);
+    }
+}

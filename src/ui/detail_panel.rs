@@ -1,0 +1,238 @@
+//! The one detail panel every tab uses: the row under the cursor, what the describe call added,
+//! and — when a PEM is known — the certificate parsed by `certs` (subject, issuer, SANs, serial,
+//! validity, fingerprints, key) with the PEM to copy. Offers the status changes the service allows.
+
+use super::cert_table::{error_details, format_datetime, status_color};
+use crate::app::{Action, AppState, PaneKey, RowNote, StatusChange, now_unix};
+use crate::certs::CertificateInfo;
+use eframe::egui::{self, RichText};
+
+/// Draws the panel for `key`'s cursor row.
+pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec<Action>) {
+    let Some(pane) = state.panes.get(&key) else {
+        return;
+    };
+    let Some(row) = pane.cursor_row() else {
+        ui.weak("Select a row to see its details.");
+        return;
+    };
+    let inv = &pane.inventory;
+    let id = inv.id(row);
+    let status = inv.status(row);
+    let dark = ui.visuals().dark_mode;
+    let now = now_unix();
+
+    ui.heading(inv.name(row));
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(inv.raw_status(row))
+                .color(status_color(status, dark))
+                .strong(),
+        );
+        ui.weak(format!("({})", status.label()));
+    });
+
+    // Status changes, each confirmed in a dialog; the result shows here and in the row.
+    let offered = StatusChange::offered(key.service, status);
+    let busy = matches!(pane.notes.get(id), Some(RowNote::Busy(_)));
+    if !offered.is_empty() {
+        ui.horizontal(|ui| {
+            for change in offered {
+                let button = egui::Button::new(change.label());
+                if ui
+                    .add_enabled(!busy, button)
+                    .on_hover_text(format!("{} this certificate (asks first)", change.label()))
+                    .clicked()
+                {
+                    actions.push(Action::RequestChange(key, row, change));
+                }
+            }
+        });
+    }
+    match pane.notes.get(id) {
+        Some(RowNote::Busy(change)) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("{}…", change.label()));
+            });
+        }
+        Some(RowNote::Done { change, request_id }) => {
+            ui.label(
+                RichText::new(format!(
+                    "Done: {}{}",
+                    capitalise(change.done()),
+                    request_id
+                        .as_ref()
+                        .map(|r| format!(" (RequestId {r})"))
+                        .unwrap_or_default()
+                ))
+                .color(status_color(crate::model::CertStatus::Active, dark)),
+            );
+        }
+        Some(RowNote::Failed { change, error }) => {
+            ui.label(
+                RichText::new(format!("{} failed", change.label()))
+                    .color(ui.visuals().error_fg_color)
+                    .strong(),
+            );
+            error_details(ui, error);
+        }
+        None => {}
+    }
+    ui.separator();
+
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("detail_row")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    field(ui, "Id", id, true);
+                    if let Some(site) = inv.site_id(row) {
+                        field(ui, "Site id", &site.to_string(), true);
+                    }
+                    if let Some(t) = inv.not_after(row) {
+                        field(ui, "Expires", &format_datetime(t), false);
+                        field(
+                            ui,
+                            "Days left",
+                            &crate::certs::days_left(t, now).to_string(),
+                            false,
+                        );
+                    }
+                    if let Some(s) = inv.serial(row) {
+                        field(ui, "Serial", s, true);
+                    }
+                    if let Some(f) = inv.fingerprint(row) {
+                        field(ui, "SHA-256 (listed)", f, true);
+                    }
+                });
+
+            let entry = state.details.get(&(key, id.to_string()));
+            let loading = entry.is_some_and(|e| e.loading);
+            ui.horizontal(|ui| {
+                if loading {
+                    ui.spinner();
+                    ui.label("Loading details…");
+                } else if ui
+                    .button("Reload details")
+                    .on_hover_text("Call the service's describe API for this certificate")
+                    .clicked()
+                {
+                    actions.push(Action::LoadDetail(key));
+                }
+            });
+            let Some(entry) = entry else {
+                return;
+            };
+            if let Some(error) = &entry.error {
+                ui.label(
+                    RichText::new("Loading details failed").color(ui.visuals().error_fg_color),
+                );
+                error_details(ui, error);
+            }
+            if !entry.facts.is_empty() {
+                ui.add_space(6.0);
+                ui.strong("From the service");
+                egui::Grid::new("detail_facts")
+                    .num_columns(2)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (k, v) in &entry.facts {
+                            field(ui, k, v, false);
+                        }
+                    });
+            }
+            match &entry.parsed {
+                Some(Ok(info)) => certificate(ui, info, now),
+                Some(Err(e)) => {
+                    ui.label(
+                        RichText::new(format!("The PEM could not be parsed: {e}"))
+                            .color(ui.visuals().error_fg_color),
+                    );
+                }
+                None if !loading => {
+                    ui.weak("The service returned no certificate PEM for this row.");
+                }
+                None => {}
+            }
+        });
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn field(ui: &mut egui::Ui, label: &str, value: &str, mono: bool) {
+    ui.label(label);
+    let text = if mono {
+        RichText::new(value).monospace()
+    } else {
+        RichText::new(value)
+    };
+    ui.add(egui::Label::new(text).wrap());
+    ui.end_row();
+}
+
+fn certificate(ui: &mut egui::Ui, info: &CertificateInfo, now: i64) {
+    ui.add_space(6.0);
+    ui.strong("Certificate");
+    egui::Grid::new("detail_cert")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            field(ui, "Subject", &info.subject, false);
+            field(ui, "Issuer", &info.issuer, false);
+            let sans = if info.subject_alt_names.is_empty() {
+                "none".to_string()
+            } else {
+                info.subject_alt_names
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            field(ui, "SANs", &sans, false);
+            field(ui, "Serial", &info.serial, true);
+            field(ui, "Not before", &format_datetime(info.not_before), false);
+            field(ui, "Not after", &format_datetime(info.not_after), false);
+            field(ui, "Validity", &info.validity_at(now).to_string(), false);
+            field(ui, "SHA-256", &info.sha256.colon_hex(), true);
+            field(ui, "SHA-1", &info.sha1.colon_hex(), true);
+            field(ui, "Key", &info.public_key.to_string(), false);
+            field(ui, "Signature", &info.signature_algorithm, false);
+            if info.is_ca {
+                field(ui, "CA", "yes", false);
+            }
+        });
+    ui.horizontal(|ui| {
+        ui.strong("PEM");
+        if ui
+            .button("Copy PEM")
+            .on_hover_text("Copy the certificate in PEM form")
+            .clicked()
+        {
+            ui.ctx().copy_text(info.pem.clone());
+        }
+        if ui
+            .button("Copy SHA-256")
+            .on_hover_text("Copy the SHA-256 fingerprint")
+            .clicked()
+        {
+            ui.ctx().copy_text(info.sha256.colon_hex());
+        }
+    });
+    let mut pem = info.pem.as_str();
+    let label = ui.weak("Certificate PEM (read-only)");
+    ui.add(
+        egui::TextEdit::multiline(&mut pem)
+            .code_editor()
+            .desired_rows(8)
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(label.id);
+}

@@ -1,0 +1,26 @@
+//! IoT device certificates (Huawei IoTDA): every page by marker, ACTIVE / INACTIVE, delete.
+
+use super::cert_table::{ExtraColumn, TableConfig};
+use crate::app::{Action, AppState, PaneKey};
+use crate::model::Service;
+use eframe::egui;
+
+/// Table configuration of the tab.
+pub const CONFIG: TableConfig = TableConfig {
+    name_header: "Common name",
+    id_header: "Certificate id",
+    extra: ExtraColumn::Fingerprint,
+    status_header: "Status",
+    noun: "device certificates",
+};
+
+/// Draws the tab.
+pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    super::inventory_view(
+        ui,
+        state,
+        PaneKey::service(Service::Iotda),
+        &CONFIG,
+        actions,
+    );
+}
