@@ -311,12 +311,14 @@ enum Failure {
     Config(String),
     /// The simulator or the window failed.
     Run(String),
+    /// Some items of a bulk job failed (each was reported with its provider code).
+    Items(String),
 }
 
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Cloud(_) => 1,
+            Failure::Cloud(_) | Failure::Items(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Config(_) => 3,
             Failure::Run(_) => 4,
@@ -327,7 +329,7 @@ impl Failure {
     fn line(&self) -> String {
         match self {
             Failure::Cloud(e) => format!("error ({}): {e}", e.service),
-            Failure::Usage(m) | Failure::Config(m) | Failure::Run(m) => {
+            Failure::Usage(m) | Failure::Config(m) | Failure::Run(m) | Failure::Items(m) => {
                 format!(
                     "error: {}",
                     m.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -169,6 +169,9 @@ pub struct SimTuning {
     pub iotda_qps: u32,
     /// How long the "slow answer" fault waits before answering 503 (longer than any client timeout).
     pub fault_delay: Duration,
+    /// Added to every answer, to model the network round trip to a real cloud region (0 by
+    /// default: loopback speed).
+    pub latency: Duration,
 }
 
 impl Default for SimTuning {
@@ -179,6 +182,7 @@ impl Default for SimTuning {
             vod_ssl_qps: 30,
             iotda_qps: 100,
             fault_delay: Duration::from_secs(60),
+            latency: Duration::ZERO,
         }
     }
 }

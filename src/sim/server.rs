@@ -86,6 +86,7 @@ pub(crate) struct SimState {
     limits: Limits,
     faults: FaultInjector,
     fault_delay: Duration,
+    latency: Duration,
     iotda_qps: u32,
     project_id: String,
     region: String,
@@ -139,6 +140,7 @@ impl SimState {
             limits: Limits::new(options.rate_limit, tuning),
             faults: FaultInjector::new(options.fault_rate, options.seed),
             fault_delay: tuning.fault_delay,
+            latency: tuning.latency,
             iotda_qps: tuning.iotda_qps,
             project_id: creds.huawei_project_id.clone(),
             region: creds.huawei_region.clone(),
@@ -323,6 +325,10 @@ async fn dispatch(
         headers: parts.headers,
         body,
     };
+
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
 
     // Faults come first: a faulted request never reaches authentication or state.
     if let Some(fault) = state.faults.roll() {

@@ -1,0 +1,203 @@
+//! Bulk revocation throughput against the simulator (a bench binary: `cargo bench --bench bulk_rate`).
+//!
+//! 1. 2,000 revocations with the simulator limited to q QPS (cas client-certificate calls; q from
+//!    `BULK_QPS`, default 100) and the engine set to the same limit: the achieved rate must reach
+//!    0.95 q.
+//! 2. The limit off: certdesk's engine against a plain sequential loop over the official Python SDK
+//!    (alibabacloud-cas20200630, from the conformance venv `.venv-conformance`), each revoking
+//!    2,000 certificates of a fresh simulator, in the same run. Target: certdesk >= 20x faster.
+
+use certdesk::cloud::{
+    AlibabaClientConfig, AlibabaSignatureVersion, PcaClient, Transport, TransportOptions,
+};
+use certdesk::credentials::AlibabaCredentials;
+use certdesk::jobs::backends::PcaBulk;
+use certdesk::jobs::{BulkItem, BulkJob, BulkOperation, EngineConfig, RetryPolicy, start_job};
+use certdesk::model::Service;
+use certdesk::sim::{self, RunningSimulator, SimOptions, SimSize, SimTuning};
+use certdesk::store::journal::Journal;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ITEMS: usize = 2000;
+
+async fn simulator(qps: Option<u32>, latency: Duration) -> RunningSimulator {
+    let tuning = SimTuning {
+        cas_client_certificate_qps: qps.unwrap_or(10),
+        latency,
+        ..SimTuning::default()
+    };
+    let options = SimOptions {
+        size: SimSize::Count(150_000),
+        rate_limit: qps.is_some(),
+        seed: 5,
+        ..SimOptions::default()
+    };
+    match sim::start_tuned(options, tuning).await {
+        Ok(s) => s,
+        Err(e) => panic!("simulator: {e}"),
+    }
+}
+
+fn client(sim: &RunningSimulator) -> PcaClient {
+    let transport = Transport::with_options(TransportOptions {
+        max_retries: 0,
+        ..TransportOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    PcaClient::new(
+        &transport,
+        &AlibabaClientConfig {
+            credentials: AlibabaCredentials {
+                access_key_id: sim.credentials().alibaba_access_key_id.clone(),
+                access_key_secret: sim.credentials().alibaba_access_key_secret.clone(),
+                security_token: None,
+            },
+            region: "cn-hangzhou".into(),
+            endpoint: Some(sim.endpoint()),
+            signature: AlibabaSignatureVersion::V3,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn issued_ids(sim: &RunningSimulator) -> Vec<String> {
+    let all = client(sim)
+        .list_all(|_, _| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<String> = all
+        .into_iter()
+        .filter(|c| c.status == "ISSUE")
+        .map(|c| c.identifier)
+        .take(ITEMS)
+        .collect();
+    assert_eq!(ids.len(), ITEMS);
+    ids
+}
+
+/// Runs one engine job; returns (seconds, succeeded).
+async fn engine_run(sim: &RunningSimulator, ids: &[String], qps: Option<u32>) -> (f64, u32) {
+    let journal = Arc::new(Mutex::new(
+        Journal::in_memory().unwrap_or_else(|e| panic!("{e}")),
+    ));
+    let items = ids
+        .iter()
+        .map(|id| BulkItem {
+            service: Service::Pca,
+            id: id.clone(),
+            site_id: None,
+            name: String::new(),
+        })
+        .collect();
+    let job = BulkJob {
+        profile: "bench".into(),
+        service: Service::Pca,
+        operation: BulkOperation::Revoke,
+        items,
+    };
+    let config = EngineConfig {
+        qps: qps.and_then(NonZeroU32::new),
+        concurrency: 64,
+        retry: RetryPolicy::default(),
+    };
+    let started = Instant::now();
+    let done = start_job(journal, Arc::new(PcaBulk(client(sim))), job, config)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .wait()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (started.elapsed().as_secs_f64(), done.applied + done.already)
+}
+
+fn python_run(sim: &RunningSimulator, ids: &[String]) -> Option<f64> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let python = format!("{root}/.venv-conformance/bin/python");
+    if !std::path::Path::new(&python).exists() {
+        println!(
+            "python baseline: skipped — no {python} (run conformance/run.sh once to create it)"
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let ids_file = dir.path().join("ids.txt");
+    std::fs::write(&ids_file, ids.join("\n")).ok()?;
+    let output = std::process::Command::new(python)
+        .arg(format!("{root}/benches/python_revoke_loop.py"))
+        .arg(sim.addr().to_string())
+        .arg(&sim.credentials().alibaba_access_key_id)
+        .arg(sim.credentials().alibaba_access_key_secret.expose())
+        .arg(&ids_file)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        println!(
+            "python baseline failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut parts = text.split_whitespace();
+    let revoked: usize = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    assert_eq!(revoked, ids.len());
+    Some(seconds)
+}
+
+fn main() {
+    // `cargo test --benches` runs bench binaries with --bench absent: keep that quick.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("bulk_rate: run with `cargo bench --bench bulk_rate`");
+        return;
+    }
+    let q: u32 = std::env::var("BULK_QPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let limited = simulator(Some(q), Duration::ZERO).await;
+        let ids = issued_ids(&limited).await;
+        // Let the listing's tokens refill before timing.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (secs, ok) = engine_run(&limited, &ids, Some(q)).await;
+        let rate = f64::from(ok) / secs;
+        println!(
+            "limited: {ok} revocations in {secs:.2} s = {rate:.1}/s at a limit of {q} QPS ({:.1}% of q; target >= 95%); throttled answers: {}",
+            100.0 * rate / f64::from(q),
+            limited.throttled_requests()
+        );
+        limited.shutdown().await;
+
+        // Unlimited, at loopback speed and with a modelled 30 ms round trip (a real region is
+        // tens of milliseconds away): concurrency only pays where there is latency to overlap.
+        for latency_ms in [0u64, 30] {
+            let latency = Duration::from_millis(latency_ms);
+            let open = simulator(None, latency).await;
+            let ids = issued_ids(&open).await;
+            let (certdesk_secs, ok) = engine_run(&open, &ids, None).await;
+            println!(
+                "unlimited, {latency_ms} ms latency: certdesk {ok} revocations in {certdesk_secs:.3} s = {:.0}/s",
+                f64::from(ok) / certdesk_secs
+            );
+            open.shutdown().await;
+
+            let fresh = simulator(None, latency).await;
+            let ids = issued_ids(&fresh).await;
+            if let Some(python_secs) = python_run(&fresh, &ids) {
+                println!(
+                    "unlimited, {latency_ms} ms latency: official Python SDK loop {} revocations in {python_secs:.2} s = {:.0}/s",
+                    ids.len(),
+                    ids.len() as f64 / python_secs
+                );
+                println!("  certdesk is {:.1}x faster (target >= 20x)", python_secs / certdesk_secs);
+            }
+            fresh.shutdown().await;
+        }
+    });
+}
