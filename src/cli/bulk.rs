@@ -330,7 +330,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
         }
     );
     if p.failed > 0 {
-        return Err(Failure::Run(format!(
+        return Err(Failure::Items(format!(
             "{} of {} items failed (details above and in `certdesk audit`)",
             p.failed, p.total
         )));
