@@ -2,8 +2,8 @@
 # The one test command: runs `cargo test --all-targets` inside a private D-Bus session with an
 # unlocked gnome-keyring, so the keyring tests talk to a real Secret Service (never a mock).
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh --test keyring  # extra arguments go to `cargo test --all-targets`
+#   scripts/test.sh                 # everything: cargo test --all-targets
+#   scripts/test.sh --test keyring  # with arguments: cargo test <arguments> (same keyring set-up)
 #
 # Needs (Debian/Ubuntu): apt-get install -y gnome-keyring libsecret-tools dbus-x11
 set -euo pipefail
@@ -73,4 +73,8 @@ if [[ -z "$probe_ok" ]]; then
 fi
 echo "scripts/test.sh: Secret Service ready (gnome-keyring, private D-Bus session)"
 
-cargo test --all-targets "$@"
+if [[ $# -eq 0 ]]; then
+    cargo test --all-targets
+else
+    cargo test "$@"
+fi
