@@ -449,7 +449,7 @@ mod tests {
             "never fetched is not an empty inventory"
         );
 
-        let first = vec![
+        let first = [
             row("a", CertStatus::Active, None),
             row("b", CertStatus::Inactive, None),
         ];
@@ -459,7 +459,7 @@ mod tests {
                 .unwrap(),
             2
         );
-        let second = vec![
+        let second = [
             row("b", CertStatus::Active, None),
             row("c", CertStatus::Revoked, None),
         ];
