@@ -516,11 +516,20 @@ fn search_columns(
         if cancel.is_cancelled() {
             return None;
         }
-        // ASCII needles (the usual case: ids, hex, host names) get the byte-oriented engine,
-        // which is faster; others keep Unicode case folding.
+        if needle.is_ascii() {
+            let lowered = needle.to_ascii_lowercase();
+            let mut row: RowId = 0;
+            ascii_ci_find(column.raw(), lowered.as_bytes(), |start| {
+                row = column.row_at_from(start, row);
+                hits.insert(row);
+                // One hit per row is enough: go on with the next row.
+                column.next_row_start(row)
+            });
+            continue;
+        }
+        // Non-ASCII needles keep Unicode case folding.
         let Ok(re) = regex::bytes::RegexBuilder::new(&regex::escape(needle))
             .case_insensitive(true)
-            .unicode(!needle.is_ascii())
             .build()
         else {
             // An escaped literal always compiles; an impossibly long one matches nothing.
@@ -535,6 +544,51 @@ fn search_columns(
         }
     }
     Some(hits)
+}
+
+/// How common a byte is in certificate inventories (ids, host names, hex): the search anchors
+/// on the needle's least common byte so the SIMD scan stops as rarely as possible.
+fn commonness(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' | b'a'..=b'f' => 3,
+        b'g'..=b'z' => 2,
+        _ => 1,
+    }
+}
+
+/// Every occurrence of `needle` (already lower-case ASCII) in `hay`, ASCII case-insensitively.
+/// `found(start)` returns where to continue (at least `start + 1`).
+fn ascii_ci_find(hay: &[u8], needle: &[u8], mut found: impl FnMut(usize) -> usize) {
+    let k = needle.len();
+    if k == 0 || k > hay.len() {
+        return;
+    }
+    // The rarest byte, preferring later ones (prefixes are the most shared part of names).
+    let anchor = (0..k)
+        .rev()
+        .min_by_key(|&i| commonness(needle[i]))
+        .unwrap_or(0);
+    let lower = needle[anchor];
+    let upper = lower.to_ascii_uppercase();
+    // `from` is the smallest match start still to look at.
+    let mut from = 0usize;
+    while from + k <= hay.len() {
+        let window = &hay[from + anchor..=hay.len() - k + anchor];
+        let hit = if lower == upper {
+            memchr::memchr(lower, window)
+        } else {
+            memchr::memchr2(lower, upper, window)
+        };
+        let Some(offset) = hit else {
+            return;
+        };
+        let start = from + offset;
+        if hay[start..start + k].eq_ignore_ascii_case(needle) {
+            from = found(start).max(start + 1);
+        } else {
+            from = start + 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -829,6 +883,36 @@ mod tests {
             },
         );
         assert_eq!(sorted, expected);
+    }
+
+    #[test]
+    fn ascii_search_finds_every_case_insensitive_occurrence() {
+        let hay = b"abcABCxxaBc\0abc";
+        let find = |needle: &[u8]| {
+            let mut starts = Vec::new();
+            ascii_ci_find(hay, needle, |s| {
+                starts.push(s);
+                s + 1
+            });
+            starts
+        };
+        assert_eq!(find(b"abc"), [0, 3, 8, 12]);
+        assert_eq!(find(b"c\0a"), [10]);
+        assert_eq!(find(b"xxabc"), [6]);
+        assert_eq!(
+            find(b"abcabcxxabc\0abcd"),
+            Vec::<usize>::new(),
+            "longer than the haystack"
+        );
+        assert_eq!(find(b"-"), Vec::<usize>::new());
+        assert_eq!(find(b"abcabcxxabc\0abc"), [0], "the whole haystack");
+        // Resuming further skips matches in between.
+        let mut starts = Vec::new();
+        ascii_ci_find(hay, b"abc", |s| {
+            starts.push(s);
+            s + 7
+        });
+        assert_eq!(starts, [0, 8]);
     }
 
     #[test]
