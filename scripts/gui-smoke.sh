@@ -71,7 +71,7 @@ while :; do
         cat "$app_log" >&2
         fail "certdesk exited early (log above)"
     fi
-    drawn="$(grep -o 'table drawn.*' "$app_log" | head -n1 || true)"
+    drawn="$(sed 's/\x1b\[[0-9;]*m//g' "$app_log" | grep -o 'table drawn.*rows=[1-9][0-9]*' | head -n1 || true)"
     if [ -n "$drawn" ]; then
         sleep 2 # let a few more frames land
         import -display "$display" -window root "$shot" 2>>"$out/import.log" || true
@@ -87,4 +87,4 @@ while :; do
 done
 
 echo "gui-smoke: OK: $drawn; screenshot $shot has $colours colours (> $min_colours)"
-grep -o 'first frame drawn.*' "$app_log" | head -n1 || true
+sed 's/\x1b\[[0-9;]*m//g' "$app_log" | grep -o 'first frame drawn.*' | head -n1 || true

@@ -1,5 +1,6 @@
 //! The real window code driven headless by egui_kittest over the in-memory fake source: tabs,
 //! filter, selection (click, Ctrl, Shift, select all, keyboard) and a confirmed status change.
+#![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
 use certdesk::app::fake::FakeSource;
 use certdesk::app::{AppConfig, AppState, PaneKey, Workspace};

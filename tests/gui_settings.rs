@@ -1,6 +1,7 @@
 //! Settings driven headless: add a Huawei profile through the form (secret to a keyring, here the
 //! in-memory one), test the connection against the simulator, use it as the workspace, and see
 //! the IoT inventory come from that account; a wrong secret shows the provider's error.
+#![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
 use certdesk::app::workspace::demo_state;
 use certdesk::app::{AppState, PaneKey, ProfilesConfig, TestResult};

@@ -1,6 +1,7 @@
 //! The real app (real clients, real signing, real HTTP) against the in-process simulator, driven
 //! headless by egui_kittest: switch tabs, filter, select, open details parsed from the served
 //! PEM, change a status in every service and see the change in the simulator itself.
+#![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
 use certdesk::app::workspace::demo_state;
 use certdesk::app::{AppState, ClientSection, PaneKey, Tab};

@@ -570,6 +570,222 @@ impl InventoryBuilder {
     }
 }
 
+/// Format number of [`Inventory::to_snapshot`] (stored with the snapshot; others are ignored).
+pub const SNAPSHOT_FORMAT: i64 = 1;
+
+const SNAPSHOT_MAGIC: &[u8; 8] = b"CDINV\x001\x00";
+
+fn service_code(service: Service) -> u8 {
+    match service {
+        Service::Kms => 0,
+        Service::Pca => 1,
+        Service::Esa => 2,
+        Service::Vod => 3,
+        Service::Iotda => 4,
+    }
+}
+
+fn status_code(status: CertStatus) -> u8 {
+    match status {
+        CertStatus::Active => 0,
+        CertStatus::Inactive => 1,
+        CertStatus::Revoked => 2,
+        CertStatus::Pending => 3,
+        CertStatus::Unknown => 4,
+    }
+}
+
+fn status_of_code(code: u8) -> CertStatus {
+    match code {
+        0 => CertStatus::Active,
+        1 => CertStatus::Inactive,
+        2 => CertStatus::Revoked,
+        3 => CertStatus::Pending,
+        _ => CertStatus::Unknown,
+    }
+}
+
+/// Reads a snapshot, refusing anything truncated or inconsistent (never panics on bad bytes).
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.bytes.len() {
+            return None;
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Some(head)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.u64()?).ok()
+    }
+
+    fn i64s(&mut self, n: usize) -> Option<Vec<i64>> {
+        let raw = self.take(n.checked_mul(8)?)?;
+        Some(
+            raw.chunks_exact(8)
+                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+        )
+    }
+
+    fn column(&mut self, rows: usize) -> Option<StrColumn> {
+        let len = self.len()?;
+        let bytes = self.take(len)?.to_vec();
+        let count = self.len()?;
+        if count != rows && count != 0 {
+            return None;
+        }
+        let raw = self.take(count.checked_mul(4)?)?;
+        let ends: Vec<u32> = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        // Every row must lie inside the buffer, one separator after the previous one.
+        let mut min_end = 0usize;
+        for (i, &end) in ends.iter().enumerate() {
+            let end = end as usize;
+            if end < min_end || end > bytes.len() {
+                return None;
+            }
+            if i == 0 && end > bytes.len() {
+                return None;
+            }
+            min_end = end + 1;
+        }
+        Some(StrColumn { bytes, ends })
+    }
+}
+
+fn put_column(out: &mut Vec<u8>, c: &StrColumn) {
+    out.extend_from_slice(&(c.bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&c.bytes);
+    out.extend_from_slice(&(c.ends.len() as u64).to_le_bytes());
+    for e in &c.ends {
+        out.extend_from_slice(&e.to_le_bytes());
+    }
+}
+
+impl Inventory {
+    /// The inventory as one blob (everything but the PEMs), for the cache's snapshot.
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let d = &self.data;
+        let n = self.len();
+        let mut out = Vec::with_capacity(self.heap_bytes() + 64);
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.push(service_code(self.service));
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        for c in [&d.ids, &d.names, &d.serials, &d.fingerprints, &d.extras] {
+            put_column(&mut out, c);
+        }
+        for t in d.not_after.iter().chain(d.site_ids.iter()) {
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.raw_statuses.len() as u64).to_le_bytes());
+        for raw in &self.raw_statuses {
+            out.extend_from_slice(&(raw.len() as u64).to_le_bytes());
+            out.extend_from_slice(raw.as_bytes());
+        }
+        for st in self.states.iter() {
+            out.push(status_code(st.status));
+            out.push(u8::from(st.removed));
+            out.extend_from_slice(&st.raw_status.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Self::to_snapshot`]'s blob; `None` when it is not one (wrong service, truncated,
+    /// inconsistent).
+    pub fn from_snapshot(service: Service, bytes: &[u8]) -> Option<Inventory> {
+        let mut r = Reader { bytes };
+        if r.take(SNAPSHOT_MAGIC.len())? != SNAPSHOT_MAGIC || r.take(1)?[0] != service_code(service)
+        {
+            return None;
+        }
+        let n = r.len()?;
+        if n > u32::MAX as usize {
+            return None;
+        }
+        let ids = r.column(n)?;
+        let names = r.column(n)?;
+        let serials = r.column(n)?;
+        let fingerprints = r.column(n)?;
+        let extras = r.column(n)?;
+        if ids.ends.len() != n || names.ends.len() != n {
+            return None;
+        }
+        let not_after = r.i64s(n)?;
+        let site_ids = r.i64s(n)?;
+        let raw_count = r.len()?;
+        let mut raw_statuses = Vec::with_capacity(raw_count.min(1024));
+        for _ in 0..raw_count {
+            let len = r.len()?;
+            raw_statuses.push(String::from_utf8(r.take(len)?.to_vec()).ok()?);
+        }
+        let raw_states = r.take(n.checked_mul(4)?)?;
+        let mut removed_count = 0;
+        let states: Vec<RowState> = raw_states
+            .chunks_exact(4)
+            .map(|c| {
+                let removed = c[1] != 0;
+                removed_count += usize::from(removed);
+                RowState {
+                    status: status_of_code(c[0]),
+                    raw_status: u16::from_le_bytes([c[2], c[3]]),
+                    removed,
+                }
+            })
+            .collect();
+        if !r.bytes.is_empty() {
+            return None;
+        }
+        Some(Inventory {
+            service,
+            data: Arc::new(RowData {
+                ids,
+                names,
+                serials,
+                fingerprints,
+                extras,
+                not_after,
+                site_ids,
+                pems: HashMap::new(),
+            }),
+            states: Arc::new(states),
+            raw_statuses,
+            state_version: 0,
+            build_id: next_build_id(),
+            removed_count,
+        })
+    }
+
+    /// Applies changes recorded after a snapshot: new statuses, deleted rows.
+    pub fn apply_changes(&mut self, changes: &[crate::store::SnapshotChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        let wanted: HashMap<&str, &crate::store::SnapshotChange> =
+            changes.iter().map(|c| (c.id.as_str(), c)).collect();
+        let rows: Vec<(RowId, &crate::store::SnapshotChange)> = (0..self.len() as RowId)
+            .filter_map(|r| wanted.get(self.id(r)).map(|c| (r, *c)))
+            .collect();
+        for (row, change) in rows {
+            match &change.status {
+                Some((status, raw)) => self.set_status(row, *status, raw),
+                None => self.remove(row),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,6 +874,75 @@ mod tests {
         assert!(inv.is_removed(0));
         assert_eq!(inv.present_count(), 0);
         assert_eq!(inv.records().count(), 0);
+    }
+
+    #[test]
+    fn snapshots_round_trip_and_refuse_bad_bytes() {
+        let mut b = InventoryBuilder::new(Service::Iotda);
+        let mut odd = row("b", "Beta", CertStatus::Revoked);
+        odd.not_after = None;
+        odd.site_id = Some(9);
+        odd.fingerprint_sha256 = Some("ab".repeat(32));
+        b.push_row(&row("a", "Alpha", CertStatus::Active));
+        b.push_row_with_extra(&odd, Some("CLIENT"));
+        b.push_row(&row("", "", CertStatus::Unknown));
+        let mut inv = b.build();
+        inv.remove(2);
+        let bytes = inv.to_snapshot();
+        let back = Inventory::from_snapshot(Service::Iotda, &bytes).unwrap();
+        assert_eq!(back.len(), 3);
+        for r in 0..3 {
+            assert_eq!(back.record(r), inv.record(r));
+            assert_eq!(back.is_removed(r), inv.is_removed(r));
+        }
+        assert_eq!(back.present_count(), 2);
+        assert_eq!(back.extra(1), "CLIENT");
+        assert!(
+            Inventory::from_snapshot(Service::Kms, &bytes).is_none(),
+            "another service"
+        );
+        for cut in [0, 8, 20, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                Inventory::from_snapshot(Service::Iotda, &bytes[..cut]).is_none(),
+                "cut at {cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Inventory::from_snapshot(Service::Iotda, &longer).is_none());
+        // Row ends pointing outside the buffer are refused, not sliced.
+        let mut bad = bytes.clone();
+        let ends_at = 8 + 1 + 8 + 8 + inv.data().ids.raw().len() + 8;
+        bad[ends_at..ends_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Inventory::from_snapshot(Service::Iotda, &bad).is_none());
+    }
+
+    #[test]
+    fn changes_after_a_snapshot_are_applied() {
+        let mut inv = Inventory::from_rows(
+            Service::Iotda,
+            &[
+                row("a", "A", CertStatus::Active),
+                row("b", "B", CertStatus::Active),
+            ],
+        );
+        inv.apply_changes(&[
+            crate::store::SnapshotChange {
+                id: "a".into(),
+                status: Some((CertStatus::Inactive, "INACTIVE".into())),
+            },
+            crate::store::SnapshotChange {
+                id: "b".into(),
+                status: None,
+            },
+            crate::store::SnapshotChange {
+                id: "zz".into(),
+                status: None,
+            },
+        ]);
+        assert_eq!(inv.status(0), CertStatus::Inactive);
+        assert_eq!(inv.raw_status(0), "INACTIVE");
+        assert!(inv.is_removed(1));
     }
 
     #[test]

@@ -542,8 +542,14 @@ impl AppState {
             Action::SelectEsaSite(site) => {
                 self.esa.selected = Some(site);
                 let key = PaneKey::esa(site);
-                if !self.panes.contains_key(&key) {
-                    self.panes.insert(key, Pane::new(key));
+                let fresh = match self.panes.entry(key) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(Pane::new(key));
+                        true
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => false,
+                };
+                if fresh {
                     self.load_cache(key);
                 }
                 self.ensure_loaded();

@@ -218,7 +218,9 @@ impl StatusChange {
             (Service::Esa, Revoked) => vec![Activate],
             (Service::Esa, _) => vec![Revoke],
             (Service::Vod, Active) => vec![HttpsOff],
-            (Service::Vod, _) => vec![HttpsOn],
+            // SetVodDomainCertificate needs the certificate and its private key to switch HTTPS
+            // on; that comes with the PEM import flow.
+            (Service::Vod, _) => vec![],
             (Service::Iotda, Active) => vec![Deactivate, Delete],
             (Service::Iotda, _) => vec![Activate, Delete],
         }

@@ -187,8 +187,17 @@ impl AppState {
     pub(super) fn save_cache(&mut self, key: PaneKey, inventory: Inventory, fetched_at: i64) {
         let cache_key = self.cache_key(key);
         self.persist(move |s| {
-            s.save_inventory(&cache_key, fetched_at, inventory.records())
-                .map(|_| ())
+            s.save_inventory(&cache_key, fetched_at, inventory.records())?;
+            if inventory.len() >= SNAPSHOT_MIN_ROWS {
+                let data = inventory.to_snapshot();
+                s.save_snapshot(
+                    &cache_key,
+                    fetched_at,
+                    super::inventory::SNAPSHOT_FORMAT,
+                    &data,
+                )?;
+            }
+            Ok(())
         });
     }
 
@@ -261,6 +270,10 @@ impl AppState {
     }
 }
 
+/// Inventories at least this large also get a snapshot in the cache (reading it back is one
+/// blob instead of a row at a time; small inventories load fast enough row by row).
+pub(crate) const SNAPSHOT_MIN_ROWS: usize = 5_000;
+
 fn read_cache(
     store: &Mutex<Store>,
     key: &crate::store::CacheKey,
@@ -268,6 +281,13 @@ fn read_cache(
     let store = store
         .lock()
         .map_err(|_| "the cache is unavailable".to_string())?;
+    if let Some(snapshot) = store.load_snapshot(key).map_err(|e| e.to_string())?
+        && snapshot.format == super::inventory::SNAPSHOT_FORMAT
+        && let Some(mut inventory) = Inventory::from_snapshot(key.service, &snapshot.data)
+    {
+        inventory.apply_changes(&snapshot.changes);
+        return Ok(Some((inventory, snapshot.fetched_at)));
+    }
     let capacity = store
         .fetch_info(key)
         .map_err(|e| e.to_string())?

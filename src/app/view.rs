@@ -313,6 +313,50 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// The first 16 bytes of `s` (lower-cased when `fold`), big-endian, zero-padded: comparing these
+/// keys orders strings like comparing their first 16 bytes, and a shorter string sorts first.
+fn prefix_key(s: &str, fold: bool) -> u128 {
+    let mut key = [0u8; 16];
+    for (k, b) in key.iter_mut().zip(s.bytes()) {
+        *k = if fold { b.to_ascii_lowercase() } else { b };
+    }
+    u128::from_be_bytes(key)
+}
+
+/// Sorts rows by a string column. Sorting (16-byte prefix, row) pairs keeps the work in one
+/// contiguous array instead of chasing two strings per comparison; only rows whose prefixes tie
+/// are then ordered by their full strings.
+fn sort_strings(order: &mut [RowId], column: &super::inventory::StrColumn, fold: bool) {
+    let mut keyed: Vec<(u128, RowId)> = order
+        .iter()
+        .map(|&r| (prefix_key(column.get(r), fold), r))
+        .collect();
+    keyed.sort_unstable();
+    let full = |a: RowId, b: RowId| {
+        let (x, y) = (column.get(a), column.get(b));
+        let by_text = if fold {
+            cmp_ignore_ascii_case(x, y)
+        } else {
+            x.cmp(y)
+        };
+        by_text.then(a.cmp(&b))
+    };
+    let mut start = 0;
+    while start < keyed.len() {
+        let mut end = start + 1;
+        while end < keyed.len() && keyed[end].0 == keyed[start].0 {
+            end += 1;
+        }
+        if end - start > 1 {
+            keyed[start..end].sort_unstable_by(|a, b| full(a.1, b.1));
+        }
+        start = end;
+    }
+    for (slot, (_, r)) in order.iter_mut().zip(keyed) {
+        *slot = r;
+    }
+}
+
 fn sort_order(
     data: &RowData,
     states: &[RowState],
@@ -326,12 +370,8 @@ fn sort_order(
     // Ties fall back to row order, so equal keys never shuffle between runs; with that total
     // order the faster unstable sort gives the same result as a stable one.
     match column {
-        SortColumn::Name => order.sort_unstable_by(|&a, &b| {
-            cmp_ignore_ascii_case(data.names.get(a), data.names.get(b)).then(a.cmp(&b))
-        }),
-        SortColumn::Id => {
-            order.sort_unstable_by(|&a, &b| data.ids.get(a).cmp(data.ids.get(b)).then(a.cmp(&b)))
-        }
+        SortColumn::Name => sort_strings(&mut order, &data.names, true),
+        SortColumn::Id => sort_strings(&mut order, &data.ids, false),
         SortColumn::Status => {
             order.sort_unstable_by_key(|&r| (states.get(r as usize).map(|s| s.status), r))
         }
@@ -401,6 +441,17 @@ impl RowSet {
         present
     }
 
+    /// Adds every member of `other`.
+    pub fn union_with(&mut self, other: &RowSet) {
+        if self.words.len() < other.words.len() {
+            self.words.resize(other.words.len(), 0);
+        }
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w |= o;
+        }
+        self.count = self.words.iter().map(|w| w.count_ones() as usize).sum();
+    }
+
     /// Empties the set.
     pub fn clear(&mut self) {
         self.words.clear();
@@ -418,28 +469,72 @@ impl RowSet {
 }
 
 /// Rows whose id, name, serial or fingerprint contain `needle` (case-insensitive); `None` inside
-/// `Some` means "no text filter". Scans each column's whole buffer with one search, skipping to the
-/// next row after a hit, instead of testing a million strings one by one.
+/// `Some` means "no text filter". Scans each column's whole buffer with one search (on two
+/// threads), instead of testing a million strings one by one. Fingerprints are hex, so they are
+/// searched only for hex needles, with the colons of `AB:CD:…` dropped.
 fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<RowSet>> {
     if needle.is_empty() {
         return Some(None);
     }
     let needle: String = needle.chars().filter(|&c| c != '\0').collect();
-    // ASCII needles (the usual case: ids, hex, host names) get the byte-oriented engine, which
-    // is faster; others keep Unicode case folding.
-    let Ok(re) = regex::bytes::RegexBuilder::new(&regex::escape(&needle))
-        .case_insensitive(true)
-        .unicode(!needle.is_ascii())
-        .build()
-    else {
-        // An escaped literal always compiles; an impossibly long one matches nothing.
-        return Some(Some(RowSet::new()));
-    };
+    let hex_needle: String = needle.chars().filter(|&c| c != ':' && c != ' ').collect();
+    let mut jobs: Vec<(&super::inventory::StrColumn, &str)> = vec![
+        (&data.ids, &needle),
+        (&data.names, &needle),
+        (&data.serials, &needle),
+    ];
+    if !hex_needle.is_empty() && hex_needle.chars().all(|c| c.is_ascii_hexdigit()) {
+        jobs.push((&data.fingerprints, &hex_needle));
+    }
+    // The biggest buffers first, alternating threads, to balance the two halves.
+    jobs.sort_by_key(|(c, _)| std::cmp::Reverse(c.raw().len()));
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for (i, job) in jobs.into_iter().enumerate() {
+        if i % 2 == 0 {
+            left.push(job);
+        } else {
+            right.push(job);
+        }
+    }
+    let (a, b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| search_columns(&right, cancel));
+        let mine = search_columns(&left, cancel);
+        // A panic in the search thread is a bug; treat it as "no rows" rather than crash.
+        (mine, other.join().unwrap_or(None))
+    });
+    let (mut hits, other) = (a?, b?);
+    hits.union_with(&other);
+    Some(Some(hits))
+}
+
+fn search_columns(
+    jobs: &[(&super::inventory::StrColumn, &str)],
+    cancel: &Cancel,
+) -> Option<RowSet> {
     let mut hits = RowSet::new();
-    for column in [&data.ids, &data.names, &data.serials, &data.fingerprints] {
+    for (column, needle) in jobs {
         if cancel.is_cancelled() {
             return None;
         }
+        if needle.is_ascii() {
+            let lowered = needle.to_ascii_lowercase();
+            let mut row: RowId = 0;
+            ascii_ci_find(column.raw(), lowered.as_bytes(), |start| {
+                row = column.row_at_from(start, row);
+                hits.insert(row);
+                // One hit per row is enough: go on with the next row.
+                column.next_row_start(row)
+            });
+            continue;
+        }
+        // Non-ASCII needles keep Unicode case folding.
+        let Ok(re) = regex::bytes::RegexBuilder::new(&regex::escape(needle))
+            .case_insensitive(true)
+            .build()
+        else {
+            // An escaped literal always compiles; an impossibly long one matches nothing.
+            continue;
+        };
         // Matches come in increasing order: walk the row boundaries alongside instead of a
         // binary search per match.
         let mut row: RowId = 0;
@@ -448,7 +543,52 @@ fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<
             hits.insert(row);
         }
     }
-    Some(Some(hits))
+    Some(hits)
+}
+
+/// How common a byte is in certificate inventories (ids, host names, hex): the search anchors
+/// on the needle's least common byte so the SIMD scan stops as rarely as possible.
+fn commonness(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' | b'a'..=b'f' => 3,
+        b'g'..=b'z' => 2,
+        _ => 1,
+    }
+}
+
+/// Every occurrence of `needle` (already lower-case ASCII) in `hay`, ASCII case-insensitively.
+/// `found(start)` returns where to continue (at least `start + 1`).
+fn ascii_ci_find(hay: &[u8], needle: &[u8], mut found: impl FnMut(usize) -> usize) {
+    let k = needle.len();
+    if k == 0 || k > hay.len() {
+        return;
+    }
+    // The rarest byte, preferring later ones (prefixes are the most shared part of names).
+    let anchor = (0..k)
+        .rev()
+        .min_by_key(|&i| commonness(needle[i]))
+        .unwrap_or(0);
+    let lower = needle[anchor];
+    let upper = lower.to_ascii_uppercase();
+    // `from` is the smallest match start still to look at.
+    let mut from = 0usize;
+    while from + k <= hay.len() {
+        let window = &hay[from + anchor..=hay.len() - k + anchor];
+        let hit = if lower == upper {
+            memchr::memchr(lower, window)
+        } else {
+            memchr::memchr2(lower, upper, window)
+        };
+        let Some(offset) = hit else {
+            return;
+        };
+        let start = from + offset;
+        if hay[start..start + k].eq_ignore_ascii_case(needle) {
+            from = found(start).max(start + 1);
+        } else {
+            from = start + 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -550,6 +690,11 @@ mod tests {
         );
         assert_eq!(view(&inv, text("ser3"), sort), [3], "serial");
         assert_eq!(view(&inv, text("AB4C"), sort), [4], "fingerprint");
+        assert_eq!(
+            view(&inv, text("AB:4C"), sort),
+            [4],
+            "fingerprint pasted with colons"
+        );
         assert_eq!(
             view(&inv, text("nothing-like-this"), sort),
             Vec::<RowId>::new()
@@ -703,6 +848,74 @@ mod tests {
     }
 
     #[test]
+    fn string_sorts_match_a_plain_comparison_sort() {
+        // Long shared prefixes, case differences, prefixes of each other, equal names.
+        let names = [
+            "device-0000000000000000-b",
+            "DEVICE-0000000000000000-a",
+            "device-0000000000000000",
+            "device-00000000000000001",
+            "a",
+            "",
+            "A",
+            "zeta",
+            "device-0000000000000000-b",
+        ];
+        let rows: Vec<CertificateRow> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| row(&format!("{i}"), n, CertStatus::Active, None))
+            .collect();
+        let inv = Inventory::from_rows(Service::Iotda, &rows);
+        let mut expected: Vec<RowId> = (0..names.len() as RowId).collect();
+        expected.sort_by(|&a, &b| {
+            names[a as usize]
+                .to_ascii_lowercase()
+                .cmp(&names[b as usize].to_ascii_lowercase())
+                .then(a.cmp(&b))
+        });
+        let sorted = view(
+            &inv,
+            FilterSpec::default(),
+            SortSpec {
+                column: SortColumn::Name,
+                descending: false,
+            },
+        );
+        assert_eq!(sorted, expected);
+    }
+
+    #[test]
+    fn ascii_search_finds_every_case_insensitive_occurrence() {
+        let hay = b"abcABCxxaBc\0abc";
+        let find = |needle: &[u8]| {
+            let mut starts = Vec::new();
+            ascii_ci_find(hay, needle, |s| {
+                starts.push(s);
+                s + 1
+            });
+            starts
+        };
+        assert_eq!(find(b"abc"), [0, 3, 8, 12]);
+        assert_eq!(find(b"c\0a"), [10]);
+        assert_eq!(find(b"xxabc"), [6]);
+        assert_eq!(
+            find(b"abcabcxxabc\0abcd"),
+            Vec::<usize>::new(),
+            "longer than the haystack"
+        );
+        assert_eq!(find(b"-"), Vec::<usize>::new());
+        assert_eq!(find(b"abcabcxxabc\0abc"), [0], "the whole haystack");
+        // Resuming further skips matches in between.
+        let mut starts = Vec::new();
+        ascii_ci_find(hay, b"abc", |s| {
+            starts.push(s);
+            s + 7
+        });
+        assert_eq!(starts, [0, 8]);
+    }
+
+    #[test]
     fn row_set_counts_and_iterates() {
         let mut s = RowSet::new();
         assert!(s.insert(3));
@@ -710,6 +923,13 @@ mod tests {
         assert!(s.insert(200));
         assert!(s.insert(64));
         assert_eq!(s.len(), 3);
+        let mut other = RowSet::new();
+        other.insert(3);
+        other.insert(500);
+        let mut union = s.clone();
+        union.union_with(&other);
+        assert_eq!(union.iter().collect::<Vec<_>>(), [3, 64, 200, 500]);
+        assert_eq!(union.len(), 4);
         assert_eq!(s.iter().collect::<Vec<_>>(), [3, 64, 200]);
         assert!(s.remove(64));
         assert!(!s.remove(64));

@@ -112,7 +112,7 @@ pub struct FetchInfo {
     pub row_count: u64,
 }
 
-fn service_key(service: Service) -> &'static str {
+pub(super) fn service_key(service: Service) -> &'static str {
     match service {
         Service::Kms => "kms",
         Service::Pca => "pca",
@@ -122,7 +122,7 @@ fn service_key(service: Service) -> &'static str {
     }
 }
 
-fn status_key(status: CertStatus) -> &'static str {
+pub(super) fn status_key(status: CertStatus) -> &'static str {
     match status {
         CertStatus::Active => "active",
         CertStatus::Inactive => "inactive",
@@ -132,7 +132,7 @@ fn status_key(status: CertStatus) -> &'static str {
     }
 }
 
-fn status_from_key(key: &str) -> CertStatus {
+pub(super) fn status_from_key(key: &str) -> CertStatus {
     match key {
         "active" => CertStatus::Active,
         "inactive" => CertStatus::Inactive,
@@ -295,6 +295,8 @@ impl Store {
                 row.extra
             ],
         )?;
+        // The snapshot cannot hold a new row; it is rebuilt with the next full fetch.
+        self.drop_snapshot(key)?;
         Ok(())
     }
 
@@ -317,6 +319,7 @@ impl Store {
                 raw_status
             ],
         )?;
+        self.record_change(key, id, Some((status, raw_status)))?;
         Ok(n > 0)
     }
 
@@ -326,6 +329,7 @@ impl Store {
             "DELETE FROM inventory WHERE account = ?1 AND service = ?2 AND id = ?3",
             params![key.account, service_key(key.service), id],
         )?;
+        self.record_change(key, id, None)?;
         Ok(n > 0)
     }
 
@@ -445,7 +449,7 @@ mod tests {
             "never fetched is not an empty inventory"
         );
 
-        let first = vec![
+        let first = [
             row("a", CertStatus::Active, None),
             row("b", CertStatus::Inactive, None),
         ];
@@ -455,7 +459,7 @@ mod tests {
                 .unwrap(),
             2
         );
-        let second = vec![
+        let second = [
             row("b", CertStatus::Active, None),
             row("c", CertStatus::Revoked, None),
         ];

@@ -80,6 +80,25 @@ CREATE TABLE audit (
     job_id TEXT
 );
 CREATE INDEX audit_at ON audit(at);",
+    // 4: a columnar snapshot of each large inventory (loads a million rows at once instead of
+    //    row by row), and the single-row changes made since it was written.
+    "CREATE TABLE inventory_snapshot (
+        account    TEXT    NOT NULL,
+        service    TEXT    NOT NULL,
+        fetched_at INTEGER NOT NULL,
+        format     INTEGER NOT NULL,
+        data       BLOB    NOT NULL,
+        UNIQUE (account, service)
+    );
+    CREATE TABLE inventory_change (
+        account    TEXT    NOT NULL,
+        service    TEXT    NOT NULL,
+        id         TEXT    NOT NULL,
+        status     TEXT    NOT NULL,
+        raw_status TEXT    NOT NULL,
+        removed    INTEGER NOT NULL,
+        PRIMARY KEY (account, service, id)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version after every migration has run.

@@ -5,8 +5,10 @@
 mod cache;
 pub mod journal;
 pub mod migrations;
+mod snapshot;
 
 pub use cache::{CacheKey, FetchInfo, RowRecord};
+pub use snapshot::{Snapshot, SnapshotChange};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

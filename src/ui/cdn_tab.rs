@@ -18,8 +18,8 @@ pub const CONFIG: TableConfig = TableConfig {
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     ui.weak(
-        "HTTPS on/off uses SetVodDomainCertificate (Shanghai region). Replacing a domain's \
-         certificate with an imported PEM comes with the import flow.",
+        "HTTPS off uses SetVodDomainCertificate (Shanghai region). Switching HTTPS on needs a \
+         certificate and its private key: that, and replacing a certificate, come with PEM import.",
     );
     super::inventory_view(ui, state, PaneKey::service(Service::Vod), &CONFIG, actions);
 }

@@ -131,7 +131,8 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
         }
 
         let mut status = table.filter.status;
-        egui::ComboBox::from_label("Status filter")
+        let status_label = ui.label("Status:");
+        egui::ComboBox::from_id_salt(("status_filter", key.service, key.site_id))
             .selected_text(status.label())
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut status, StatusFilter::Any, StatusFilter::Any.label());
@@ -144,19 +145,24 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
                 ] {
                     ui.selectable_value(&mut status, StatusFilter::Only(s), s.label());
                 }
-            });
+            })
+            .response
+            .labelled_by(status_label.id);
         if status != table.filter.status {
             actions.push(Action::SetStatusFilter(key, status));
         }
 
         let mut expiry = table.filter.expiry;
-        egui::ComboBox::from_label("Expiry filter")
+        let expiry_label = ui.label("Expiry:");
+        egui::ComboBox::from_id_salt(("expiry_filter", key.service, key.site_id))
             .selected_text(expiry.label())
             .show_ui(ui, |ui| {
                 for e in ExpiryFilter::CHOICES {
                     ui.selectable_value(&mut expiry, e, e.label());
                 }
-            });
+            })
+            .response
+            .labelled_by(expiry_label.id);
         if expiry != table.filter.expiry {
             actions.push(Action::SetExpiryFilter(key, expiry));
         }

@@ -38,6 +38,12 @@ impl CertdeskApp {
         }
     }
 
+    /// Measures the first-frame time from `started` (process start) instead of from now.
+    pub fn started_at(mut self, started: Instant) -> Self {
+        self.started = started;
+        self
+    }
+
     /// Keeps `value` (a running simulator, the runtime) alive as long as the window.
     pub fn keep_alive(mut self, value: Box<dyn std::any::Any>) -> Self {
         self._keep_alive = Some(value);
@@ -222,6 +228,7 @@ fn confirm_dialog(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Actio
 /// Opens the desktop window. `profile` selects an account; without one (and without any profile
 /// configured) the app opens its demo workspace over the in-process simulator.
 pub fn run(profile: Option<String>) -> Result<(), String> {
+    let started = Instant::now();
     // The CLI may have installed a subscriber already; then this one is not needed.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -249,7 +256,9 @@ pub fn run(profile: Option<String>) -> Result<(), String> {
             let ctx = cc.egui_ctx.clone();
             state.set_repaint(move || ctx.request_repaint());
             let keep: Box<dyn std::any::Any> = Box::new((runtime, opened.keep_alive));
-            Ok(Box::new(CertdeskApp::new(state).keep_alive(keep)))
+            Ok(Box::new(
+                CertdeskApp::new(state).keep_alive(keep).started_at(started),
+            ))
         }),
     )
     .map_err(|e| format!("the window could not be opened: {e}"))
