@@ -24,27 +24,17 @@ impl From<CloudError> for ItemError {
 }
 
 fn unsupported(item: &BulkItem, operation: BulkOperation) -> ItemError {
-    ItemError {
-        code: "certdesk.UnsupportedOperation".into(),
-        message: format!("{} does not support {operation}", item.service),
-        request_id: None,
-        http_status: None,
-        retryable: false,
-        not_found: false,
-        retry_after: None,
-    }
+    ItemError::local(
+        "certdesk.UnsupportedOperation",
+        format!("{} does not support {operation}", item.service),
+    )
 }
 
 fn missing_site(item: &BulkItem) -> ItemError {
-    ItemError {
-        code: "MissingSiteId".into(),
-        message: format!("ESA certificate {} has no site id", item.id),
-        request_id: None,
-        http_status: None,
-        retryable: false,
-        not_found: false,
-        retry_after: None,
-    }
+    ItemError::local(
+        "MissingSiteId",
+        format!("ESA certificate {} has no site id", item.id),
+    )
 }
 
 fn some_request_id(id: String) -> Option<String> {

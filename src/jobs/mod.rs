@@ -132,6 +132,22 @@ pub struct ItemError {
     pub retry_after: Option<Duration>,
 }
 
+impl ItemError {
+    /// An error found before any request was sent (unsupported operation, missing site id):
+    /// final, so never retried.
+    pub fn local(code: &str, message: String) -> ItemError {
+        ItemError {
+            code: code.to_string(),
+            message,
+            request_id: None,
+            http_status: None,
+            retryable: false,
+            not_found: false,
+            retry_after: None,
+        }
+    }
+}
+
 impl fmt::Display for ItemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)?;

@@ -1,6 +1,6 @@
 //! ACS3-HMAC-SHA256, the signature of the current Alibaba Cloud SDKs (reference: alibaba.md §6.3).
 
-use super::{canonical_query, hmac_sha256, sha256_hex};
+use super::{canonical_query, header_block, hmac_sha256, sha256_hex};
 
 /// Name of the algorithm as it appears in the string to sign and the `Authorization` header.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
@@ -59,18 +59,7 @@ pub fn sign(request: &SignableRequest<'_>, access_key_id: &str, secret: &str) ->
     }
     headers.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let mut canonical_headers = String::new();
-    for (name, value) in &headers {
-        canonical_headers.push_str(name);
-        canonical_headers.push(':');
-        canonical_headers.push_str(value);
-        canonical_headers.push('\n');
-    }
-    let signed_headers = headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
+    let (canonical_headers, signed_headers) = header_block(&headers);
 
     let canonical_request = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",

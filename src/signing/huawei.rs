@@ -1,7 +1,9 @@
 //! Huawei Cloud AK/SK signing: SDK-HMAC-SHA256 (shared endpoints) and V11-HMAC-SHA256, the
 //! "derived AK/SK" that IoTDA standard/enterprise instance endpoints require (reference: huawei.md §4).
 
-use super::{EMPTY_SHA256, canonical_query, hmac_sha256, pct, pct_decode, sha256_hex};
+use super::{
+    EMPTY_SHA256, canonical_query, header_block, hmac_sha256, pct, pct_decode, sha256_hex,
+};
 use std::sync::OnceLock;
 
 /// Algorithm name of the basic signature.
@@ -102,18 +104,7 @@ pub fn sign(
         .filter(|d| d.len() == 16 && d.is_char_boundary(8))
         .ok_or(SignError::MissingDate)?;
 
-    let mut canonical_headers = String::new();
-    for (name, value) in &headers {
-        canonical_headers.push_str(name);
-        canonical_headers.push(':');
-        canonical_headers.push_str(value);
-        canonical_headers.push('\n');
-    }
-    let signed_headers = headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
+    let (canonical_headers, signed_headers) = header_block(&headers);
 
     let payload_hash = if request.body.is_empty() {
         EMPTY_SHA256.to_string()

@@ -42,6 +42,24 @@ pub fn signatures_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The canonical header block (`name:value\n` per header) and the signed-header list (`a;b;c`) of
+/// headers already lower-cased, trimmed and sorted — the part ACS3 and the Huawei signers share.
+pub(crate) fn header_block(sorted: &[(String, String)]) -> (String, String) {
+    let mut canonical = String::new();
+    for (name, value) in sorted {
+        canonical.push_str(name);
+        canonical.push(':');
+        canonical.push_str(value);
+        canonical.push('\n');
+    }
+    let signed = sorted
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    (canonical, signed)
+}
+
 /// Sorted `pct(name)=pct(value)` pairs joined by `&`, the canonical query string of ACS3 and ACS v1
 /// (and the exact wire query certdesk sends, so the wire and the signature cannot disagree).
 ///
