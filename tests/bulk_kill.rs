@@ -3,6 +3,9 @@
 //! simulator's state equals the journal, no item is lost, and no item whose success was journaled
 //! before the kill was sent again.
 
+// Helpers outside #[test] fns unwrap too: in a test, a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 use certdesk::sim::{self, SimOptions, SimSize, SimTuning};
 use certdesk::store::journal::{ItemState, Journal};
 use rand::{Rng, SeedableRng};

@@ -1,6 +1,9 @@
 //! The import corpus (tests/fixtures/import, made by make.sh with OpenSSL): every supported format
 //! parses, and every bad input gets its own specific error and changes nothing.
 
+// Helpers outside #[test] fns unwrap too: in a test, a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 use certdesk::credentials::Secret;
 use certdesk::import::{self, Bundle, ImportError, Target, Verdict};
 use std::path::PathBuf;
@@ -134,9 +137,12 @@ fn domain_coverage_follows_wildcard_rules() {
     assert!(!import::passes(&checks));
 }
 
+/// A fixture, its passphrase, and the error it must produce.
+type BadInput = (&'static str, Option<&'static str>, fn(&ImportError) -> bool);
+
 #[test]
 fn bad_inputs_get_specific_errors() {
-    let cases: [(&str, Option<&str>, fn(&ImportError) -> bool); 10] = [
+    let cases: [BadInput; 10] = [
         ("empty.pem", None, |e| {
             matches!(e, ImportError::Empty { .. })
         }),

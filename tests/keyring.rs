@@ -4,6 +4,9 @@
 //! gnome-keyring. Without a usable keyring these tests fail loudly when `CI` is set, and skip with a
 //! printed warning otherwise (a developer's shell without a Secret Service).
 
+// Helpers outside #[test] fns unwrap too: in a test, a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 use certdesk::credentials::Secret;
 use certdesk::model::Provider;
 use certdesk::profiles::{
