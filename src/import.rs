@@ -27,6 +27,22 @@ pub const MAX_CERT_NAME_CHARS: usize = 128;
 /// front ends accept, and no real chain comes near it.
 pub const MAX_UPLOAD_PEM_BYTES: usize = 64 * 1024;
 
+/// Most PBKDF2 iterations an encrypted key may ask for before certdesk derives its key. OpenSSL
+/// writes 2048 and OWASP's advice is 600 000; the count is a u32 the file chooses, and 2^32
+/// iterations keep an import busy for hours. The same bound p12-keystore puts on a PKCS#12 file.
+pub const MAX_KDF_ITERATIONS: u32 = 1_000_000;
+
+/// Most memory (128·N·r bytes) an encrypted key's scrypt parameters may ask for: a file choosing
+/// N = 2^40 would otherwise make the allocation abort the whole program. Same bound as for PKCS#12.
+pub const MAX_SCRYPT_MEMORY_BYTES: u64 = 1 << 30;
+
+/// Most scrypt lanes (p) an encrypted key may ask for; each costs another full pass.
+pub const MAX_SCRYPT_PARALLELISM: u16 = 16;
+
+/// Largest RSA modulus certdesk reads. The clouds take at most 4096-bit keys; checking a crafted
+/// key of a megabit or so (it still fits in [`MAX_FILE_BYTES`]) costs minutes of big-number maths.
+pub const MAX_RSA_BITS: usize = 16_384;
+
 /// Why an input could not be used. Every variant says what was wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
@@ -127,6 +143,27 @@ pub enum ImportError {
         name: String,
         /// Algorithm label or OID.
         algorithm: String,
+    },
+    /// An encrypted key whose key-derivation parameters ask for far more work or memory than any
+    /// tool writes (a crafted file would hang or abort the import).
+    #[error(
+        "{name}: the key's encryption asks for {detail}, far more than any tool writes; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+    )]
+    KeyDerivationTooCostly {
+        /// File name.
+        name: String,
+        /// The parameter and its limit.
+        detail: String,
+    },
+    /// An RSA key far larger than any certificate's.
+    #[error("{name}: a {bits}-bit RSA key is larger than certdesk reads (at most {limit} bits)")]
+    KeyTooLarge {
+        /// File name.
+        name: String,
+        /// The modulus size.
+        bits: usize,
+        /// The limit.
+        limit: usize,
     },
     /// More than one private key across the imported files.
     #[error(
@@ -521,13 +558,15 @@ fn decode_key(
     };
     match format {
         KeyFormat::EncryptedPkcs8 => {
+            // Structure and cost first: a malformed or crafted file is not worth a passphrase.
+            let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
+                .map_err(|e| malformed(e.to_string()))?;
+            check_kdf_cost(name, &info.encryption_algorithm)?;
             let Some(passphrase) = passphrase else {
                 return Err(ImportError::NeedsPassphrase {
                     name: name.to_string(),
                 });
             };
-            let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der)
-                .map_err(|e| malformed(e.to_string()))?;
             let document =
                 info.decrypt(passphrase.expose())
                     .map_err(|_| ImportError::WrongPassphrase {
@@ -539,6 +578,7 @@ fn decode_key(
         }
         KeyFormat::Pkcs1 => {
             use rsa::pkcs1::DecodeRsaPrivateKey;
+            check_rsa_size(name, der)?;
             let key =
                 rsa::RsaPrivateKey::from_pkcs1_der(der).map_err(|e| malformed(e.to_string()))?;
             rsa_key(name, "PKCS#1", &key)
@@ -570,6 +610,7 @@ fn decode_key(
             match algorithm.as_str() {
                 OID_RSA => {
                     use rsa::pkcs8::DecodePrivateKey;
+                    check_rsa_size(name, info.private_key)?;
                     let key = rsa::RsaPrivateKey::from_pkcs8_der(der)
                         .map_err(|e| malformed(e.to_string()))?;
                     rsa_key(name, "PKCS#8", &key)
@@ -608,6 +649,69 @@ fn decode_key(
             }
         }
     }
+}
+
+/// Refuses PBES2 parameters whose key derivation would take far longer, or far more memory, than
+/// any real file's (see [`MAX_KDF_ITERATIONS`]). PBES1 counts are 16-bit: always cheap.
+fn check_kdf_cost(
+    name: &str,
+    scheme: &pkcs8::pkcs5::EncryptionScheme<'_>,
+) -> Result<(), ImportError> {
+    use pkcs8::pkcs5::{EncryptionScheme, pbes2::Kdf};
+    let EncryptionScheme::Pbes2(params) = scheme else {
+        return Ok(());
+    };
+    let too_costly = match &params.kdf {
+        Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_KDF_ITERATIONS => Some(format!(
+            "{} PBKDF2 iterations (certdesk allows {MAX_KDF_ITERATIONS})",
+            pbkdf2.iteration_count
+        )),
+        Kdf::Scrypt(scrypt) => {
+            let memory = 128u64
+                .checked_mul(scrypt.cost_parameter)
+                .and_then(|m| m.checked_mul(u64::from(scrypt.block_size)));
+            let within = memory.is_some_and(|m| m <= MAX_SCRYPT_MEMORY_BYTES)
+                && scrypt.parallelization <= MAX_SCRYPT_PARALLELISM;
+            (!within).then(|| {
+                format!(
+                    "scrypt with N={} r={} p={} (certdesk allows 128·N·r up to {} MiB and p up to {MAX_SCRYPT_PARALLELISM})",
+                    scrypt.cost_parameter,
+                    scrypt.block_size,
+                    scrypt.parallelization,
+                    MAX_SCRYPT_MEMORY_BYTES >> 20
+                )
+            })
+        }
+        _ => None,
+    };
+    match too_costly {
+        Some(detail) => Err(ImportError::KeyDerivationTooCostly {
+            name: name.to_string(),
+            detail,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an RSA key (PKCS#1 DER) whose modulus exceeds [`MAX_RSA_BITS`], before the rsa crate
+/// checks it. A structure that does not parse is left to the decoder's own error.
+fn check_rsa_size(name: &str, pkcs1_der: &[u8]) -> Result<(), ImportError> {
+    let Ok(key) = pkcs1::RsaPrivateKey::from_der(pkcs1_der) else {
+        return Ok(());
+    };
+    let modulus = key.modulus.as_bytes();
+    let bits = match modulus.first() {
+        Some(&top) => modulus.len() * 8 - top.leading_zeros() as usize,
+        None => 0,
+    };
+    if bits > MAX_RSA_BITS {
+        return Err(ImportError::KeyTooLarge {
+            name: name.to_string(),
+            bits,
+            limit: MAX_RSA_BITS,
+        });
+    }
+    Ok(())
 }
 
 enum EcKey {

@@ -287,3 +287,46 @@ fn private_keys_never_print() {
     assert!(!shown.contains(&body_line), "{shown}");
     assert!(shown.contains("redacted"));
 }
+
+/// Crafted inputs (tests/fixtures/import/fuzz-regressions, made by make.py there) that once kept
+/// an import busy for hours or aborted the program; each now gets its own error at once.
+fn regression(name: &str, passphrase: Option<&str>) -> Result<Bundle, ImportError> {
+    load(&format!("fuzz-regressions/{name}"), passphrase)
+}
+
+#[test]
+fn costly_key_derivation_is_refused_before_deriving() {
+    for name in ["pbkdf2-2e31-iterations.key", "scrypt-n2e40.key"] {
+        for passphrase in [None, Some("correct-horse")] {
+            let err = regression(name, passphrase).expect_err(name);
+            assert!(
+                matches!(err, ImportError::KeyDerivationTooCostly { .. }),
+                "{name}: {err:?}"
+            );
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+    let err = regression("pbkdf2-2e31-iterations.key", Some("x")).unwrap_err();
+    assert!(
+        err.to_string().contains("2147483647 PBKDF2 iterations"),
+        "{err}"
+    );
+    let err = regression("scrypt-n2e40.key", Some("x")).unwrap_err();
+    assert!(err.to_string().contains("N=1099511627776 r=8"), "{err}");
+    // The ordinary cost (OpenSSL's 2048 iterations) still decrypts.
+    assert!(load("leaf-encrypted.key", Some("correct-horse")).is_ok());
+}
+
+#[test]
+fn oversized_rsa_keys_are_refused_before_key_maths() {
+    for name in ["rsa-16400-bit.key", "rsa-16400-bit-pkcs8.key"] {
+        let err = regression(name, None).expect_err(name);
+        assert!(
+            matches!(err, ImportError::KeyTooLarge { bits, limit, .. } if bits > limit && limit == import::MAX_RSA_BITS),
+            "{name}: {err:?}"
+        );
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    let ordinary = load("rsa-pkcs1.key", None).unwrap().key.unwrap();
+    assert_eq!(ordinary.bits, Some(2048));
+}
