@@ -106,46 +106,22 @@ fn journal() -> Result<Arc<Mutex<Journal>>, Failure> {
     Ok(Arc::new(Mutex::new(journal)))
 }
 
-fn backend(g: &Globals, service: Service) -> Result<(Arc<dyn BulkBackend>, String), Failure> {
+fn backend(g: &Globals, service: Service) -> Result<Arc<dyn BulkBackend>, Failure> {
     let transport = g.transport_for_jobs()?;
+    let failure = super::setup_failure;
     Ok(match service {
-        Service::Kms => {
-            let config = g.alibaba()?;
-            let profile = g.profile_name();
-            (
-                Arc::new(KmsBulk(
-                    KmsClient::new(&transport, &config).map_err(super::setup_failure)?,
-                )),
-                profile,
-            )
-        }
-        Service::Pca => {
-            let config = g.alibaba()?;
-            (
-                Arc::new(PcaBulk(
-                    PcaClient::new(&transport, &config).map_err(super::setup_failure)?,
-                )),
-                g.profile_name(),
-            )
-        }
-        Service::Esa => {
-            let config = g.alibaba()?;
-            (
-                Arc::new(EsaBulk(
-                    EsaClient::new(&transport, &config).map_err(super::setup_failure)?,
-                )),
-                g.profile_name(),
-            )
-        }
-        Service::Iotda => {
-            let config = g.huawei()?;
-            (
-                Arc::new(IotdaBulk(
-                    IotdaClient::new(&transport, &config).map_err(super::setup_failure)?,
-                )),
-                g.profile_name(),
-            )
-        }
+        Service::Kms => Arc::new(KmsBulk(
+            KmsClient::new(&transport, &g.alibaba()?).map_err(failure)?,
+        )),
+        Service::Pca => Arc::new(PcaBulk(
+            PcaClient::new(&transport, &g.alibaba()?).map_err(failure)?,
+        )),
+        Service::Esa => Arc::new(EsaBulk(
+            EsaClient::new(&transport, &g.alibaba()?).map_err(failure)?,
+        )),
+        Service::Iotda => Arc::new(IotdaBulk(
+            IotdaClient::new(&transport, &g.huawei()?).map_err(failure)?,
+        )),
         Service::Vod => return Err(Failure::Usage("VOD domains have no bulk operations".into())),
     })
 }
@@ -222,7 +198,8 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
             name: String::new(),
         })
         .collect();
-    let (backend, profile) = backend(g, service)?;
+    let backend = backend(g, service)?;
+    let profile = g.profile_name();
     let config = config(service, args.qps);
 
     if args.dry_run {
@@ -404,7 +381,7 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                         record.service
                     ))
                 })?;
-            let (backend, _) = backend(g, service)?;
+            let backend = backend(g, service)?;
             let handle = resume_job(journal, backend, &job, config(service, qps))
                 .map_err(|e| Failure::Run(e.to_string()))?;
             eprintln!("job {job} resumed");
