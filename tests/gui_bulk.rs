@@ -147,8 +147,7 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
         assert_eq!(g.sim.pca_status(id).as_deref(), Some("REVOKE"), "{id}");
         // Each was sent exactly once.
         assert_eq!(
-            g.sim
-                .mutation_requests("CreateRevokeClientCertificate", id),
+            g.sim.mutation_requests("CreateRevokeClientCertificate", id),
             1
         );
     }
@@ -172,9 +171,14 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
     for (_, id) in &rows {
         assert!(g.harness.query_by_label(id).is_some(), "{id} in the audit");
     }
-    assert!(g.app().bulk.audit.entries.iter().all(|e| e.profile == "demo"
-        && e.result == "applied"
-        && e.request_id.is_some()));
+    assert!(
+        g.app()
+            .bulk
+            .audit
+            .entries
+            .iter()
+            .all(|e| e.profile == "demo" && e.result == "applied" && e.request_id.is_some())
+    );
     g.type_into("Audit filter:", &rows[1].1);
     assert!(g.harness.query_by_label("1 of 3 audit entries").is_some());
 }

@@ -598,7 +598,10 @@ impl AppState {
         else {
             self.notice(
                 NoticeLevel::Error,
-                format!("Job {job_id} has an unknown service {:?}.", offer.job.service),
+                format!(
+                    "Job {job_id} has an unknown service {:?}.",
+                    offer.job.service
+                ),
             );
             return;
         };
@@ -653,9 +656,7 @@ impl AppState {
     /// progress and results until it stops.
     fn run_job(
         &mut self,
-        start: impl FnOnce() -> Result<JobHandle, crate::store::journal::JournalError>
-        + Send
-        + 'static,
+        start: impl FnOnce() -> Result<JobHandle, crate::store::journal::JournalError> + Send + 'static,
     ) {
         let cancel = CancellationToken::new();
         self.bulk.cancel = Some(cancel.clone());

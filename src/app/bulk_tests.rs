@@ -149,9 +149,12 @@ fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
     r.act(Action::SelectTab(crate::app::Tab::Audit));
     let audit = &r.app.bulk.audit;
     assert_eq!(audit.entries.len(), 4);
-    assert!(audit.entries.iter().all(|e| e.profile == "ops"
-        && e.operation == "revoke"
-        && e.result == "applied"));
+    assert!(
+        audit
+            .entries
+            .iter()
+            .all(|e| e.profile == "ops" && e.operation == "revoke" && e.result == "applied")
+    );
     r.bulk(BulkAction::SetAuditFilter(ids[2].clone()));
     assert_eq!(r.app.bulk.audit.shown.len(), 1);
     r.bulk(BulkAction::SetAuditFilter("nothing-like-it".into()));
@@ -236,7 +239,14 @@ fn cancelled_job_stops_cleanly_is_offered_for_resume_and_resumes_to_the_end() {
     }
     // Nothing was applied twice.
     assert_eq!(r.changes(), 30);
-    assert!(r.journal.lock().unwrap().unfinished_jobs().unwrap().is_empty());
+    assert!(
+        r.journal
+            .lock()
+            .unwrap()
+            .unfinished_jobs()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -229,7 +229,7 @@ pub enum SettingsAction {
     /// Open the form on a saved profile.
     Edit(String),
     /// Edit the form.
-    SetDraft(ProfileDraft),
+    SetDraft(Box<ProfileDraft>),
     /// Close the form.
     CloseDraft,
     /// Save the form (file + keyring).
@@ -389,7 +389,7 @@ impl AppState {
                     s.draft = Some(ProfileDraft::from_profile(&p, default));
                 }
             }
-            SettingsAction::SetDraft(d) => s.draft = Some(d),
+            SettingsAction::SetDraft(d) => s.draft = Some(*d),
             SettingsAction::CloseDraft => s.draft = None,
             SettingsAction::Save => self.save_draft(),
             SettingsAction::Delete(name) => s.confirm_delete = Some(name),

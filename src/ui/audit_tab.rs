@@ -32,7 +32,10 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             actions.push(Action::Bulk(BulkAction::SetAuditFilter(text)));
         }
         if ui
-            .add_enabled(!audit.shown.is_empty(), egui::Button::new("Export audit CSV…"))
+            .add_enabled(
+                !audit.shown.is_empty(),
+                egui::Button::new("Export audit CSV…"),
+            )
             .on_hover_text("Save the shown entries as CSV")
             .clicked()
         {
@@ -91,30 +94,34 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             }
         })
         .body(|body| {
-            body.rows(super::cert_table::ROW_HEIGHT, audit.shown.len(), |mut row| {
-                let Some(e) = audit.entries.get(audit.shown[row.index()]) else {
-                    return;
-                };
-                let target = match e.site_id {
-                    Some(site) => format!("{} (site {site})", e.target),
-                    None => e.target.clone(),
-                };
-                let cells = [
-                    super::cert_table::format_datetime(e.at),
-                    e.profile.clone(),
-                    e.provider.clone(),
-                    e.service.clone(),
-                    e.operation.clone(),
-                    target,
-                    e.result.clone(),
-                    e.code.clone().unwrap_or_default(),
-                    e.request_id.clone().unwrap_or_default(),
-                ];
-                for cell in cells {
-                    row.col(|ui| {
-                        ui.label(cell);
-                    });
-                }
-            });
+            body.rows(
+                super::cert_table::ROW_HEIGHT,
+                audit.shown.len(),
+                |mut row| {
+                    let Some(e) = audit.entries.get(audit.shown[row.index()]) else {
+                        return;
+                    };
+                    let target = match e.site_id {
+                        Some(site) => format!("{} (site {site})", e.target),
+                        None => e.target.clone(),
+                    };
+                    let cells = [
+                        super::cert_table::format_datetime(e.at),
+                        e.profile.clone(),
+                        e.provider.clone(),
+                        e.service.clone(),
+                        e.operation.clone(),
+                        target,
+                        e.result.clone(),
+                        e.code.clone().unwrap_or_default(),
+                        e.request_id.clone().unwrap_or_default(),
+                    ];
+                    for cell in cells {
+                        row.col(|ui| {
+                            ui.label(cell);
+                        });
+                    }
+                },
+            );
         });
 }

@@ -3,8 +3,8 @@
 //! resume offer for unfinished jobs. Drawing only: reads `app::bulk` state and returns actions.
 
 use crate::app::bulk::{
-    BulkAction, BulkDialog, BulkPhase, DryRunState, button_label, format_eta,
-    operations_for, outcome_text,
+    BulkAction, BulkDialog, BulkPhase, DryRunState, button_label, format_eta, operations_for,
+    outcome_text,
 };
 use crate::app::{Action, AppState, Pane};
 use crate::jobs::BulkOperation;
@@ -302,10 +302,7 @@ fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
             } else {
                 "- items/s".to_string()
             };
-            let eta = p
-                .eta
-                .map(format_eta)
-                .unwrap_or_else(|| "-".to_string());
+            let eta = p.eta.map(format_eta).unwrap_or_else(|| "-".to_string());
             ui.label(format!(
                 "Done {} (applied {}, already {}) · Failed {} · Remaining {} · {rate} · ETA {eta}",
                 p.applied + p.already,

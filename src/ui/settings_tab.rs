@@ -347,6 +347,6 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
         test_result(ui, state.settings.tests.get(""));
     });
     if changed {
-        act(actions, SettingsAction::SetDraft(d));
+        act(actions, SettingsAction::SetDraft(Box::new(d)));
     }
 }
