@@ -240,3 +240,48 @@ fn iot_disable_selected_runs_from_the_iot_tab() {
         assert_eq!(g.sim.iotda_status(id).as_deref(), Some("INACTIVE"), "{id}");
     }
 }
+
+#[test]
+fn an_unfinished_job_is_offered_at_start_and_resume_finishes_it() {
+    use certdesk::store::journal::{JobRecord, Journal};
+    let mut g = gui();
+    // A job killed before it sent anything: every item pending in the journal.
+    let pca = PaneKey::service(Service::Pca);
+    g.click("Client certificates");
+    let rows = g.first_n_with(pca, CertStatus::Active, 3);
+    let mut journal = Journal::in_memory().unwrap();
+    journal
+        .create_job(
+            &JobRecord {
+                id: "0f0e0d0c-killed-job".into(),
+                created_at: 1_700_000_000,
+                profile: "demo".into(),
+                service: "Pca".into(),
+                operation: "revoke".into(),
+                state: "running".into(),
+            },
+            &rows
+                .iter()
+                .map(|(name, id)| (id.clone(), None, name.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    g.harness
+        .state_mut()
+        .state
+        .set_journal(Arc::new(Mutex::new(journal)));
+    g.settle();
+    assert!(g.harness.query_by_label("Unfinished bulk job").is_some());
+    g.click("Resume");
+    let d = g.app().bulk.dialog.as_ref().unwrap();
+    assert!(d.resumed);
+    assert_eq!(d.phase, BulkPhase::Finished, "{:?}", d.error);
+    assert!(g.harness.query_by_label("Unfinished bulk job").is_none());
+    for (_, id) in &rows {
+        assert_eq!(g.sim.pca_status(id).as_deref(), Some("REVOKE"), "{id}");
+    }
+    // Closing the window's dialog leaves a line under the tabs only while a job is kept.
+    g.click("Close dialog");
+    assert!(g.app().bulk.dialog.is_none());
+    assert!(g.harness.query_by_label("Show bulk job").is_none());
+}

@@ -747,3 +747,38 @@ impl InventorySource for CloudSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::{AlibabaCredentials, Secret};
+
+    #[test]
+    fn bulk_targets_carry_the_profiles_rate_limits() {
+        let transport = Transport::new().unwrap();
+        let ali = AlibabaClientConfig {
+            credentials: AlibabaCredentials {
+                access_key_id: "id".into(),
+                access_key_secret: Secret::new("s"),
+                security_token: None,
+            },
+            region: "cn-hangzhou".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            signature: Default::default(),
+        };
+        let limited =
+            CloudSource::new("a", &transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));
+        let pca = limited.bulk_target(Service::Pca).unwrap();
+        assert_eq!(pca.rate_limit_qps, Some(3));
+        assert!(limited.bulk_target(Service::Vod).is_none());
+        assert!(
+            limited.bulk_target(Service::Iotda).is_none(),
+            "no Huawei account"
+        );
+        let plain = CloudSource::new("a", &transport, Some(&ali), None);
+        assert_eq!(
+            plain.bulk_target(Service::Kms).unwrap().rate_limit_qps,
+            None
+        );
+    }
+}
