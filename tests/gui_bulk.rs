@@ -151,6 +151,7 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
             1
         );
     }
+    g.harness.check_accessibility();
     // The live table shows every item's result and RequestId.
     assert!(g.harness.query_by_label_contains("Done 3").is_some());
     assert_eq!(g.harness.query_all_by_label("applied").count(), 3);
@@ -181,6 +182,7 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
     );
     g.type_into("Audit filter:", &rows[1].1);
     assert!(g.harness.query_by_label("1 of 3 audit entries").is_some());
+    g.harness.check_accessibility();
 }
 
 #[test]

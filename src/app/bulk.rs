@@ -140,7 +140,7 @@ impl BulkDialog {
     pub fn description(&self) -> String {
         let n = self.items.len();
         let what = match self.operation {
-            BulkOperation::Revoke => "revoked. Revocation is final: it cannot be undone",
+            BulkOperation::Revoke => "revoked",
             BulkOperation::Disable => "disabled (they can be enabled again)",
             BulkOperation::Enable => "enabled (they can be disabled again)",
             BulkOperation::Activate => "activated",

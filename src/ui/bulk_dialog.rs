@@ -141,6 +141,8 @@ pub fn show(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
         .open(&mut open)
         .collapsible(false)
         .resizable(true)
+        // Below the tab bar and the bulk status line, which stay visible and usable.
+        .default_pos(egui::pos2(180.0, 150.0))
         .default_width(720.0)
         .default_height(520.0)
         .show(ctx, |ui| body(ui, d, actions));
