@@ -258,22 +258,20 @@ fn confirm(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
                 ))
                 .strong(),
             );
-            let rows: Vec<[String; 4]> = verdicts
-                .iter()
-                .map(|v| {
+            rows_table(
+                ui,
+                "bulk_dry_run",
+                ["Id", "Name", "Current status", "Verdict"],
+                verdicts.len(),
+                |i| {
+                    let v = &verdicts[i];
                     [
                         v.item.id.clone(),
                         v.item.name.clone(),
                         v.current.map(|s| s.label()).unwrap_or("-").to_string(),
                         v.verdict.clone(),
                     ]
-                })
-                .collect();
-            rows_table(
-                ui,
-                "bulk_dry_run",
-                ["Id", "Name", "Current status", "Verdict"],
-                &rows,
+                },
             );
         }
     }
@@ -359,11 +357,15 @@ fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
             }
         }
     });
-    let rows: Vec<[String; 5]> = d
-        .results
-        .iter()
-        .rev()
-        .map(|r| {
+    // Newest first, so the live table shows what just happened.
+    let n = d.results.len();
+    rows_table(
+        ui,
+        "bulk_results",
+        ["Id", "Name", "Result", "Provider code", "RequestId"],
+        n,
+        |i| {
+            let r = &d.results[n - 1 - i];
             [
                 r.item.id.clone(),
                 r.item.name.clone(),
@@ -371,22 +373,18 @@ fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
                 r.code.clone().unwrap_or_default(),
                 r.request_id.clone().unwrap_or_default(),
             ]
-        })
-        .collect();
-    rows_table(
-        ui,
-        "bulk_results",
-        ["Id", "Name", "Result", "Provider code", "RequestId"],
-        &rows,
+        },
     );
 }
 
-/// A virtual-scrolling table of text rows (thousands of items draw only what is visible).
+/// A virtual-scrolling table of text rows: only the visible rows are built (`row(i)`), so
+/// thousands of items cost no more per frame than a screenful.
 fn rows_table<const N: usize>(
     ui: &mut egui::Ui,
     salt: &str,
     headers: [&str; N],
-    rows: &[[String; N]],
+    len: usize,
+    row: impl Fn(usize) -> [String; N],
 ) {
     let mut builder = TableBuilder::new(ui)
         .id_salt(salt)
@@ -410,10 +408,9 @@ fn rows_table<const N: usize>(
             }
         })
         .body(|body| {
-            body.rows(super::cert_table::ROW_HEIGHT, rows.len(), |mut row| {
-                let cells = &rows[row.index()];
-                for cell in cells {
-                    row.col(|ui| {
+            body.rows(super::cert_table::ROW_HEIGHT, len, |mut table_row| {
+                for cell in row(table_row.index()) {
+                    table_row.col(|ui| {
                         ui.label(cell);
                     });
                 }
