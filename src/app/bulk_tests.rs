@@ -266,3 +266,24 @@ fn dismissed_offers_are_not_shown_again() {
     r.bulk(BulkAction::Dismiss("j1".into()));
     assert!(r.app.bulk.resumable.is_empty());
 }
+
+#[test]
+fn the_profile_form_reads_the_rate_limit_and_refuses_what_is_not_a_number() {
+    use crate::app::ProfileDraft;
+    let mut draft = ProfileDraft::new(Provider::Alibaba);
+    assert_eq!(draft.rate_limit(), Ok(None));
+    assert_eq!(draft.profile().rate_limit_qps, None);
+    draft.rate_limit_qps = " 25 ".into();
+    assert_eq!(draft.profile().rate_limit_qps, Some(25));
+    draft.rate_limit_qps = "0".into();
+    assert_eq!(draft.profile().rate_limit_qps, Some(0));
+    draft.rate_limit_qps = "fast".into();
+    assert!(draft.rate_limit().unwrap_err().contains("whole number"));
+    // A saved profile shows its limit in the form again.
+    let mut profile = draft.profile();
+    profile.rate_limit_qps = Some(7);
+    assert_eq!(
+        ProfileDraft::from_profile(&profile, false).rate_limit_qps,
+        "7"
+    );
+}
