@@ -218,6 +218,9 @@ pub struct BulkState {
     pub audit: AuditView,
     journal: Option<Arc<Mutex<Journal>>>,
     cancel: Option<CancellationToken>,
+    /// Panes whose rows changed since their view was last recomputed, and when that was.
+    dirty: Vec<PaneKey>,
+    last_view_update: Option<std::time::Instant>,
     /// Bumped per plan, so a late dry run of an older plan is dropped.
     generation: u64,
 }
@@ -321,6 +324,14 @@ pub fn button_label(operation: BulkOperation) -> &'static str {
         BulkOperation::Disable => "Disable selected",
         BulkOperation::Enable => "Enable selected",
         BulkOperation::Activate => "Activate selected",
+    }
+}
+
+/// The pane an item of `service` (and ESA site) is listed in.
+fn pane_of(service: Service, site_id: Option<i64>) -> PaneKey {
+    match (service, site_id) {
+        (Service::Esa, Some(site)) => PaneKey::esa(site),
+        (service, _) => PaneKey::service(service),
     }
 }
 
@@ -748,9 +759,20 @@ impl AppState {
                 }
             }
             BulkEvent::Item(result, progress) => {
-                if let Some(d) = &mut self.bulk.dialog {
-                    d.results.push(*result);
-                    d.progress = Some(progress);
+                let Some(d) = &mut self.bulk.dialog else {
+                    return;
+                };
+                let status = d.operation.target_status();
+                let success = result.outcome.is_success();
+                let (service, site_id, id) = (
+                    result.item.service,
+                    result.item.site_id,
+                    result.item.id.clone(),
+                );
+                d.results.push(*result);
+                d.progress = Some(progress);
+                if success {
+                    self.show_status_live(service, site_id, &id, status);
                 }
             }
             BulkEvent::Finished(result) => {
@@ -820,6 +842,37 @@ impl AppState {
         }
     }
 
+    /// Shows one item's new status in its pane while the job runs; views are recomputed at most
+    /// four times a second, so thousands of items per second do not redo the sort per item.
+    fn show_status_live(
+        &mut self,
+        service: Service,
+        site_id: Option<i64>,
+        id: &str,
+        status: CertStatus,
+    ) {
+        let key = pane_of(service, site_id);
+        if let Some(pane) = self.panes.get_mut(&key)
+            && let Some(row) = pane.inventory.find(id)
+        {
+            pane.inventory
+                .set_status(row, status, &raw_status(service, status));
+            if !self.bulk.dirty.contains(&key) {
+                self.bulk.dirty.push(key);
+            }
+        }
+        let due = self
+            .bulk
+            .last_view_update
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_millis(250));
+        if due {
+            self.bulk.last_view_update = Some(std::time::Instant::now());
+            for key in std::mem::take(&mut self.bulk.dirty) {
+                self.recompute_view(key);
+            }
+        }
+    }
+
     /// Shows the job's successes in the panes (and the cache), so statuses are current without
     /// a refresh.
     fn update_rows_after_job(&mut self) {
@@ -829,13 +882,9 @@ impl AppState {
         let status = d.operation.target_status();
         let mut changed: Vec<(PaneKey, String)> = Vec::new();
         for r in d.results.iter().filter(|r| r.outcome.is_success()) {
-            let key = match (r.item.service, r.item.site_id) {
-                (Service::Esa, Some(site)) => PaneKey::esa(site),
-                (service, _) => PaneKey::service(service),
-            };
-            changed.push((key, r.item.id.clone()));
+            changed.push((pane_of(r.item.service, r.item.site_id), r.item.id.clone()));
         }
-        let mut keys: Vec<PaneKey> = Vec::new();
+        let mut keys: Vec<PaneKey> = std::mem::take(&mut self.bulk.dirty);
         let mut writes: Vec<(crate::store::CacheKey, String, String)> = Vec::new();
         for (key, id) in changed {
             let raw = raw_status(key.service, status);

@@ -206,6 +206,13 @@ fn cancelled_job_stops_cleanly_is_offered_for_resume_and_resumes_to_the_end() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(r.app.bulk.is_running());
+    // Rows change status while the job runs, not only at its end.
+    let first = r.dialog().results[0].item.id.clone();
+    let pane = &r.app.panes[&PCA];
+    assert_eq!(
+        pane.inventory.status(pane.inventory.find(&first).unwrap()),
+        CertStatus::Revoked
+    );
     // The dialog can be hidden while the job runs, and shown again.
     r.app.apply(Action::Bulk(BulkAction::Close));
     assert!(!r.app.bulk.visible && r.app.bulk.dialog.is_some());
