@@ -557,6 +557,9 @@ impl AppState {
     }
 
     fn start_bulk(&mut self) {
+        let Some(journal) = self.journal() else {
+            return;
+        };
         let Some(d) = &mut self.bulk.dialog else {
             return;
         };
@@ -580,9 +583,6 @@ impl AppState {
         };
         let target = self.bulk_target(job.service);
         let config = Self::engine_config(job.service, &target);
-        let Some(journal) = self.journal() else {
-            return;
-        };
         self.run_job(move || crate::jobs::start_job(journal, target.backend, job, config));
     }
 
@@ -630,6 +630,9 @@ impl AppState {
             );
             return;
         }
+        let Some(journal) = self.journal() else {
+            return;
+        };
         self.bulk.resumable.retain(|o| o.job.id != job_id);
         let open = offer.counts.pending + offer.counts.sent;
         self.bulk.generation += 1;
@@ -657,9 +660,6 @@ impl AppState {
         self.bulk.visible = true;
         let target = self.bulk_target(service);
         let config = Self::engine_config(service, &target);
-        let Some(journal) = self.journal() else {
-            return;
-        };
         self.run_job(move || crate::jobs::resume_job(journal, target.backend, &job_id, config));
     }
 
