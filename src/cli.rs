@@ -428,15 +428,14 @@ impl Globals {
         .map_err(|e| Failure::Run(e.to_string()))
     }
 
-    /// The profile name recorded in the journal and audit log.
-    fn profile_name(&self) -> String {
-        self.profile
-            .clone()
-            .unwrap_or_else(|| "default".to_string())
-    }
-
     /// The resolved Alibaba account with the global flags applied on top.
     fn alibaba(&self) -> Result<AlibabaClientConfig, Failure> {
+        self.alibaba_account().map(|(config, _)| config)
+    }
+
+    /// [`Globals::alibaba`] plus the profile `profiles::resolve` chose (its name is what the
+    /// journal and audit log record; `env` for the SDK environment variables).
+    fn alibaba_account(&self) -> Result<(AlibabaClientConfig, profiles::Profile), Failure> {
         let account = profiles::resolve(self.profile.as_deref(), Provider::Alibaba)
             .map_err(|e| Failure::Config(e.to_string()))?;
         let AccountCredentials::Alibaba(credentials) = account.credentials else {
@@ -445,7 +444,8 @@ impl Globals {
                 account.profile.name
             )));
         };
-        Ok(AlibabaClientConfig {
+        let profile = account.profile.clone();
+        let config = AlibabaClientConfig {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
             endpoint: self.endpoint.clone().or(account.profile.endpoint),
@@ -454,13 +454,20 @@ impl Globals {
                 Some(AlibabaSignatureArg::V1) => AlibabaSignatureVersion::V1,
                 None => account.profile.alibaba_signature,
             },
-        })
+        };
+        Ok((config, profile))
     }
 
     /// The resolved Huawei account with the global flags applied on top.
     fn huawei(&self) -> Result<HuaweiClientConfig, Failure> {
+        self.huawei_account().map(|(config, _)| config)
+    }
+
+    /// [`Globals::huawei`] plus the profile `profiles::resolve` chose.
+    fn huawei_account(&self) -> Result<(HuaweiClientConfig, profiles::Profile), Failure> {
         let account = profiles::resolve(self.profile.as_deref(), Provider::Huawei)
             .map_err(|e| Failure::Config(e.to_string()))?;
+        let profile = account.profile.clone();
         let AccountCredentials::Huawei(credentials) = account.credentials else {
             return Err(Failure::Config(format!(
                 "profile {:?} is not a Huawei Cloud profile",
@@ -478,7 +485,7 @@ impl Globals {
                         .to_string(),
                 )
             })?;
-        Ok(HuaweiClientConfig {
+        let config = HuaweiClientConfig {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
             endpoint: self.endpoint.clone().or(account.profile.endpoint),
@@ -490,7 +497,8 @@ impl Globals {
             },
             project_id,
             instance_id: self.instance_id.clone().or(account.profile.instance_id),
-        })
+        };
+        Ok((config, profile))
     }
 }
 

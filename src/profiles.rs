@@ -58,6 +58,10 @@ pub struct Profile {
     /// Huawei IoTDA instance id (`Instance-Id` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
+    /// Requests per second for bulk jobs under this profile (GUI and CLI); `None` keeps the
+    /// API's published limit, `0` turns the limit off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_qps: Option<u32>,
 }
 
 /// Why credentials or profiles could not be found, read or stored. No variant ever carries a secret.
@@ -976,6 +980,7 @@ fn resolve_from_env(
         huawei_signing: HuaweiSigning::default(),
         project_id,
         instance_id: None,
+        rate_limit_qps: None,
     };
     match provider {
         Provider::Alibaba => alibaba_from_lookup(env)
@@ -1056,6 +1061,7 @@ mod tests {
             huawei_signing: HuaweiSigning::Auto,
             project_id: None,
             instance_id: None,
+            rate_limit_qps: None,
         }
     }
 
@@ -1098,6 +1104,7 @@ mod tests {
         huawei.instance_id = Some("i1".into());
         huawei.huawei_signing = HuaweiSigning::Derived;
         huawei.endpoint = Some("http://127.0.0.1:8080".into());
+        huawei.rate_limit_qps = Some(25);
         store.add(profile("a1", Provider::Alibaba)).expect("add");
         store.add(profile("a2", Provider::Alibaba)).expect("add");
         store.add(huawei.clone()).expect("add");
@@ -1123,6 +1130,9 @@ mod tests {
         );
         let text = std::fs::read_to_string(store.path()).expect("read");
         assert!(text.contains("Secrets are NOT here"), "{text}");
+        assert!(text.contains("rate_limit_qps = 25"), "{text}");
+        // Profiles without a limit do not write the key (older files stay as they were).
+        assert_eq!(text.matches("rate_limit_qps").count(), 1, "{text}");
     }
 
     #[test]

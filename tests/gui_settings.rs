@@ -129,7 +129,7 @@ fn add_test_and_use_a_profile_from_the_settings_tab() {
         .state_mut()
         .state
         .apply(certdesk::app::Action::Settings(
-            certdesk::app::SettingsAction::SetDraft(draft),
+            certdesk::app::SettingsAction::SetDraft(Box::new(draft)),
         ));
     g.harness.get_by_label("Test these settings").click();
     g.settle();

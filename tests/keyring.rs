@@ -58,6 +58,7 @@ fn alibaba_profile(name: &str) -> Profile {
         huawei_signing: Default::default(),
         project_id: None,
         instance_id: None,
+        rate_limit_qps: None,
     }
 }
 

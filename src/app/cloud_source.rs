@@ -43,6 +43,11 @@ pub struct CloudSource {
     account: String,
     alibaba: Result<Arc<AlibabaClients>, ProviderError>,
     huawei: Result<Arc<crate::cloud::IotdaClient>, ProviderError>,
+    /// The same accounts over a transport without retries, for the bulk engine.
+    bulk_alibaba: Option<Arc<AlibabaClients>>,
+    bulk_huawei: Option<crate::cloud::IotdaClient>,
+    /// Bulk rate limits of the profiles (Alibaba, Huawei).
+    rate_limits: (Option<u32>, Option<u32>),
 }
 
 fn no_account(provider: Provider) -> ProviderError {
@@ -63,6 +68,7 @@ impl CloudSource {
         alibaba: Option<&AlibabaClientConfig>,
         huawei: Option<&HuaweiClientConfig>,
     ) -> Self {
+        let (alibaba_cfg, huawei_cfg) = (alibaba, huawei);
         let alibaba = match alibaba {
             None => Err(no_account(Provider::Alibaba)),
             Some(c) => (|| {
@@ -81,11 +87,37 @@ impl CloudSource {
                 .map(Arc::new)
                 .map_err(ProviderError::from),
         };
+        // The bulk engine retries itself (journaling every attempt), so its clients must not.
+        let jobs_transport = Transport::with_options(crate::cloud::TransportOptions {
+            max_retries: 0,
+            ..transport.options().clone()
+        })
+        .unwrap_or_else(|_| transport.clone());
+        let bulk_alibaba = alibaba_cfg.and_then(|c| {
+            Some(Arc::new(AlibabaClients {
+                kms: KmsClient::new(&jobs_transport, c).ok()?,
+                pca: PcaClient::new(&jobs_transport, c).ok()?,
+                esa: EsaClient::new(&jobs_transport, c).ok()?,
+                vod: VodClient::new(&jobs_transport, c).ok()?,
+            }))
+        });
+        let bulk_huawei =
+            huawei_cfg.and_then(|c| crate::cloud::IotdaClient::new(&jobs_transport, c).ok());
         CloudSource {
             account: account.to_string(),
             alibaba,
             huawei,
+            bulk_alibaba,
+            bulk_huawei,
+            rate_limits: (None, None),
         }
+    }
+
+    /// Sets the profiles' bulk rate limits (requests per second; `0` = none; `None` = the API's
+    /// published limit).
+    pub fn with_rate_limits(mut self, alibaba: Option<u32>, huawei: Option<u32>) -> Self {
+        self.rate_limits = (alibaba, huawei);
+        self
     }
 
     fn ali(&self) -> Result<Arc<AlibabaClients>, ProviderError> {
@@ -205,6 +237,25 @@ async fn kms_describe(c: &KmsClient, id: &str) -> Result<CertificateDetail, Prov
 impl InventorySource for CloudSource {
     fn account(&self) -> &str {
         &self.account
+    }
+
+    fn bulk_target(&self, service: Service) -> Option<super::bulk::BulkTarget> {
+        use crate::jobs::backends::{EsaBulk, IotdaBulk, KmsBulk, PcaBulk};
+        let backend: Arc<dyn crate::jobs::BulkBackend> = match service {
+            Service::Kms => Arc::new(KmsBulk(self.bulk_alibaba.as_ref()?.kms.clone())),
+            Service::Pca => Arc::new(PcaBulk(self.bulk_alibaba.as_ref()?.pca.clone())),
+            Service::Esa => Arc::new(EsaBulk(self.bulk_alibaba.as_ref()?.esa.clone())),
+            Service::Iotda => Arc::new(IotdaBulk(self.bulk_huawei.clone()?)),
+            Service::Vod => return None,
+        };
+        let rate_limit_qps = match service.provider() {
+            Provider::Alibaba => self.rate_limits.0,
+            Provider::Huawei => self.rate_limits.1,
+        };
+        Some(super::bulk::BulkTarget {
+            backend,
+            rate_limit_qps,
+        })
     }
 
     fn list_page(&self, target: &ListTarget, cursor: PageCursor) -> SourceFuture<Page> {
@@ -694,5 +745,40 @@ impl InventorySource for CloudSource {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::{AlibabaCredentials, Secret};
+
+    #[test]
+    fn bulk_targets_carry_the_profiles_rate_limits() {
+        let transport = Transport::new().unwrap();
+        let ali = AlibabaClientConfig {
+            credentials: AlibabaCredentials {
+                access_key_id: "id".into(),
+                access_key_secret: Secret::new("s"),
+                security_token: None,
+            },
+            region: "cn-hangzhou".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            signature: Default::default(),
+        };
+        let limited =
+            CloudSource::new("a", &transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));
+        let pca = limited.bulk_target(Service::Pca).unwrap();
+        assert_eq!(pca.rate_limit_qps, Some(3));
+        assert!(limited.bulk_target(Service::Vod).is_none());
+        assert!(
+            limited.bulk_target(Service::Iotda).is_none(),
+            "no Huawei account"
+        );
+        let plain = CloudSource::new("a", &transport, Some(&ali), None);
+        assert_eq!(
+            plain.bulk_target(Service::Kms).unwrap().rate_limit_qps,
+            None
+        );
     }
 }

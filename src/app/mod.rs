@@ -4,6 +4,7 @@
 //! that [`AppState::poll`] drains once per frame, after which the app asks for a repaint.
 //! Testable without a window; knows nothing of egui.
 
+pub mod bulk;
 pub mod cloud_source;
 pub mod fake;
 pub mod inventory;
@@ -49,16 +50,19 @@ pub enum Tab {
     IotDevices,
     /// Profiles and preferences.
     Settings,
+    /// Every change certdesk made.
+    Audit,
 }
 
 impl Tab {
     /// Every tab in order.
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Kms,
         Tab::ClientCertificates,
         Tab::CdnDomains,
         Tab::IotDevices,
         Tab::Settings,
+        Tab::Audit,
     ];
 
     /// Tab title.
@@ -69,6 +73,7 @@ impl Tab {
             Tab::CdnDomains => "CDN domains",
             Tab::IotDevices => "IoT device certificates",
             Tab::Settings => "Settings",
+            Tab::Audit => "Audit",
         }
     }
 }
@@ -360,6 +365,8 @@ pub enum Action {
     Settings(SettingsAction),
     /// Drop a notice.
     DismissNotice(usize),
+    /// Bulk jobs, the resume offer and the Audit tab.
+    Bulk(bulk::BulkAction),
 }
 
 /// The whole application state.
@@ -388,6 +395,8 @@ pub struct AppState {
     pub settings: SettingsState,
     /// A workspace is being opened (accounts resolved, clients built).
     pub opening: bool,
+    /// Bulk jobs, the resume offer and the audit log.
+    pub bulk: bulk::BulkState,
     profiles: Option<ProfilesConfig>,
     /// Bumped when the workspace changes; results of the previous one are dropped.
     epoch: u64,
@@ -443,6 +452,7 @@ impl AppState {
             notices: Vec::new(),
             settings: SettingsState::default(),
             opening: false,
+            bulk: bulk::BulkState::default(),
             profiles: config.profiles,
             epoch: 0,
             source: config.source,
@@ -487,7 +497,7 @@ impl AppState {
             },
             Tab::CdnDomains => Some(PaneKey::service(Service::Vod)),
             Tab::IotDevices => Some(PaneKey::service(Service::Iotda)),
-            Tab::Settings => None,
+            Tab::Settings | Tab::Audit => None,
         }
     }
 
@@ -532,6 +542,9 @@ impl AppState {
                 self.tab = tab;
                 if tab == Tab::Settings && self.settings.store.is_none() && !self.settings.busy {
                     self.load_profiles();
+                }
+                if tab == Tab::Audit {
+                    self.ensure_audit_loaded();
                 }
                 self.ensure_loaded();
             }
@@ -631,6 +644,7 @@ impl AppState {
                     self.notices.remove(i);
                 }
             }
+            Action::Bulk(a) => self.apply_bulk(a),
         }
     }
 
@@ -973,6 +987,7 @@ impl AppState {
                 self.settings.tests.insert(key, r);
             }
             Event::Opened(result) => self.workspace_opened(result),
+            Event::Bulk(e) => self.bulk_event(e),
             Event::KmsCreated(result) => {
                 self.kms.creating = false;
                 if let Ok(created) = &result {
@@ -1099,6 +1114,7 @@ impl AppState {
         change: StatusChange,
         result: Result<source::ChangeOutcome, ProviderError>,
     ) {
+        self.audit_change(key, &id, change, &result);
         let cache_key = self.cache_key(key);
         let Some(pane) = self.panes.get_mut(&key) else {
             return;

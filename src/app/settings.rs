@@ -65,6 +65,9 @@ pub struct ProfileDraft {
     pub project_id: String,
     /// IoTDA instance id.
     pub instance_id: String,
+    /// Bulk-job rate limit in requests per second ("" for the API's published limit, "0" for
+    /// none).
+    pub rate_limit_qps: String,
     /// Make it the default profile of its cloud.
     pub make_default: bool,
 }
@@ -103,6 +106,7 @@ impl ProfileDraft {
             huawei_signing: Default::default(),
             project_id: String::new(),
             instance_id: String::new(),
+            rate_limit_qps: String::new(),
             make_default: true,
         }
     }
@@ -122,6 +126,7 @@ impl ProfileDraft {
             huawei_signing: p.huawei_signing,
             project_id: p.project_id.clone().unwrap_or_default(),
             instance_id: p.instance_id.clone().unwrap_or_default(),
+            rate_limit_qps: p.rate_limit_qps.map(|q| q.to_string()).unwrap_or_default(),
             make_default: is_default,
         }
     }
@@ -142,7 +147,22 @@ impl ProfileDraft {
             huawei_signing: self.huawei_signing,
             project_id: Self::opt(&self.project_id),
             instance_id: Self::opt(&self.instance_id),
+            rate_limit_qps: self.rate_limit().ok().flatten(),
         }
+    }
+
+    /// The typed rate limit: `None` when empty, or why it is not a number of requests per second.
+    pub fn rate_limit(&self) -> Result<Option<u32>, String> {
+        let text = self.rate_limit_qps.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse::<u32>().map(Some).map_err(|_| {
+            format!(
+                "the bulk rate limit must be a whole number of requests per second \
+                 (0 = no limit, empty = the API's published limit), not {text:?}"
+            )
+        })
     }
 
     /// The secrets typed in the form, if any.
@@ -209,7 +229,7 @@ pub enum SettingsAction {
     /// Open the form on a saved profile.
     Edit(String),
     /// Edit the form.
-    SetDraft(ProfileDraft),
+    SetDraft(Box<ProfileDraft>),
     /// Close the form.
     CloseDraft,
     /// Save the form (file + keyring).
@@ -321,7 +341,14 @@ pub fn resolve_workspace(
         .flatten()
         .collect::<Vec<_>>()
         .join("+");
-    let source = CloudSource::new(&label, &config.transport, ali.as_ref(), hw.as_ref());
+    let limit_of = |p: Provider| {
+        accounts
+            .iter()
+            .find(|a| a.profile.provider == p)
+            .and_then(|a| a.profile.rate_limit_qps)
+    };
+    let source = CloudSource::new(&label, &config.transport, ali.as_ref(), hw.as_ref())
+        .with_rate_limits(limit_of(Provider::Alibaba), limit_of(Provider::Huawei));
     let mut description = workspace.description.clone();
     if !problems.is_empty() {
         description.push_str(&format!(" (not opened: {})", problems.join("; ")));
@@ -362,7 +389,7 @@ impl AppState {
                     s.draft = Some(ProfileDraft::from_profile(&p, default));
                 }
             }
-            SettingsAction::SetDraft(d) => s.draft = Some(d),
+            SettingsAction::SetDraft(d) => s.draft = Some(*d),
             SettingsAction::CloseDraft => s.draft = None,
             SettingsAction::Save => self.save_draft(),
             SettingsAction::Delete(name) => s.confirm_delete = Some(name),
@@ -382,6 +409,10 @@ impl AppState {
         ) else {
             return;
         };
+        if let Err(e) = draft.rate_limit() {
+            self.settings.error = Some(e);
+            return;
+        }
         let profile = draft.profile();
         if let Err(e) = profiles::validate_profile(&profile) {
             self.settings.error = Some(e.to_string());

@@ -357,6 +357,14 @@ pub trait InventorySource: Send + Sync + 'static {
     /// One cheap read call against `provider`, answering what it found (Settings' "Test
     /// connection").
     fn test_connection(&self, provider: crate::model::Provider) -> SourceFuture<String>;
+
+    /// The bulk engine's backend for `service` under this source's account (the real clients,
+    /// without transport-level retries: the engine retries and journals each attempt), with the
+    /// profile's rate limit. `None`: the app adapts [`InventorySource::describe`] and
+    /// [`InventorySource::change_status`] instead (fakes).
+    fn bulk_target(&self, _service: Service) -> Option<super::bulk::BulkTarget> {
+        None
+    }
 }
 
 /// Shared handle to a source.

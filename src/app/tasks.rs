@@ -93,12 +93,18 @@ pub(crate) enum Event {
     Tested(String, Result<String, ProviderError>),
     /// A workspace was resolved.
     Opened(Result<(SharedSource, super::Workspace), String>),
+    /// Bulk work (dry run, job progress, journal and audit reads).
+    Bulk(super::bulk::BulkEvent),
 }
 
 impl Event {
     /// `true` for the one event each spawned task ends with (progress events are extra).
     pub(crate) fn completes_task(&self) -> bool {
-        !matches!(self, Event::Progress { .. })
+        match self {
+            Event::Progress { .. } => false,
+            Event::Bulk(e) => e.completes_task(),
+            _ => true,
+        }
     }
 
     /// `true` for results that belong to the workspace that started them.
@@ -111,6 +117,7 @@ impl Event {
                 | Event::Profiles(..)
                 | Event::Tested(..)
                 | Event::Opened(..)
+                | Event::Bulk(..)
         )
     }
 }

@@ -13,6 +13,7 @@ use crate::model::Provider;
 use crate::profiles::{self, OsKeyring, ProfileStore};
 use crate::sim::{RunningSimulator, SimOptions, SimSize};
 use crate::store::Store;
+use crate::store::journal::Journal;
 use std::sync::{Arc, Mutex};
 
 /// An opened workspace: the app state and whatever must live as long as it.
@@ -47,6 +48,22 @@ pub fn open_store() -> (Option<Arc<Mutex<Store>>>, Option<String>) {
             )),
         ),
     }
+}
+
+/// Opens the bulk-job journal and audit log (the same database file as the cache, like the CLI's
+/// `certdesk jobs` and `certdesk audit`). Without it, bulk jobs are journaled for the session only.
+pub fn open_journal() -> Result<Arc<Mutex<Journal>>, String> {
+    let path = crate::store::default_path().ok_or_else(|| {
+        "no data directory: bulk jobs and the audit log last only this session".to_string()
+    })?;
+    Journal::open(&path)
+        .map(|j| Arc::new(Mutex::new(j)))
+        .map_err(|e| {
+            format!(
+                "the job journal at {} is unusable ({e}); bulk jobs are journaled for this session only",
+                path.display()
+            )
+        })
 }
 
 /// The simulator's demo accounts as client configurations.
@@ -164,6 +181,10 @@ pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<O
         };
     if let Some(problem) = store_problem {
         state.notice(NoticeLevel::Error, problem);
+    }
+    match open_journal() {
+        Ok(journal) => state.set_journal(journal),
+        Err(problem) => state.notice(NoticeLevel::Error, problem),
     }
     Ok(Opened { state, keep_alive })
 }

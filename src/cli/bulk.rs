@@ -12,7 +12,6 @@ use crate::model::Service;
 use crate::store::journal::{Journal, write_audit_csv};
 use clap::{Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -106,23 +105,60 @@ fn journal() -> Result<Arc<Mutex<Journal>>, Failure> {
     Ok(Arc::new(Mutex::new(journal)))
 }
 
-fn backend(g: &Globals, service: Service) -> Result<Arc<dyn BulkBackend>, Failure> {
+/// A backend plus the account it was built for: the profile `profiles::resolve` actually chose
+/// (recorded in the journal and audit log) and that profile's rate limit.
+struct Wired {
+    backend: Arc<dyn BulkBackend>,
+    profile: String,
+    rate_limit_qps: Option<u32>,
+}
+
+fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     let transport = g.transport_for_jobs()?;
     let failure = super::setup_failure;
-    Ok(match service {
-        Service::Kms => Arc::new(KmsBulk(
-            KmsClient::new(&transport, &g.alibaba()?).map_err(failure)?,
-        )),
-        Service::Pca => Arc::new(PcaBulk(
-            PcaClient::new(&transport, &g.alibaba()?).map_err(failure)?,
-        )),
-        Service::Esa => Arc::new(EsaBulk(
-            EsaClient::new(&transport, &g.alibaba()?).map_err(failure)?,
-        )),
-        Service::Iotda => Arc::new(IotdaBulk(
-            IotdaClient::new(&transport, &g.huawei()?).map_err(failure)?,
-        )),
+    let (backend, profile): (Arc<dyn BulkBackend>, _) = match service {
+        Service::Kms => {
+            let (config, profile) = g.alibaba_account()?;
+            (
+                Arc::new(KmsBulk(
+                    KmsClient::new(&transport, &config).map_err(failure)?,
+                )),
+                profile,
+            )
+        }
+        Service::Pca => {
+            let (config, profile) = g.alibaba_account()?;
+            (
+                Arc::new(PcaBulk(
+                    PcaClient::new(&transport, &config).map_err(failure)?,
+                )),
+                profile,
+            )
+        }
+        Service::Esa => {
+            let (config, profile) = g.alibaba_account()?;
+            (
+                Arc::new(EsaBulk(
+                    EsaClient::new(&transport, &config).map_err(failure)?,
+                )),
+                profile,
+            )
+        }
+        Service::Iotda => {
+            let (config, profile) = g.huawei_account()?;
+            (
+                Arc::new(IotdaBulk(
+                    IotdaClient::new(&transport, &config).map_err(failure)?,
+                )),
+                profile,
+            )
+        }
         Service::Vod => return Err(Failure::Usage("VOD domains have no bulk operations".into())),
+    };
+    Ok(Wired {
+        backend,
+        profile: profile.name,
+        rate_limit_qps: profile.rate_limit_qps,
     })
 }
 
@@ -144,13 +180,11 @@ fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
     Ok(ids)
 }
 
-fn config(service: Service, qps: Option<u32>) -> EngineConfig {
-    let mut config = EngineConfig::for_service(service);
-    if let Some(q) = qps {
-        // 0 means "no limit" (e.g. against the simulator with --no-rate-limit).
-        config.qps = NonZeroU32::new(q);
-    }
-    config
+/// The engine configuration: `--qps` wins over the profile's `rate_limit_qps`, which wins over
+/// the API's published limit (`0` turns the limit off, e.g. against the simulator with
+/// --no-rate-limit).
+fn config(service: Service, flag_qps: Option<u32>, profile_qps: Option<u32>) -> EngineConfig {
+    EngineConfig::for_service(service).with_rate_limit(flag_qps.or(profile_qps))
 }
 
 /// Asks for the typed count on stdin, as the GUI does.
@@ -198,9 +232,12 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
             name: String::new(),
         })
         .collect();
-    let backend = backend(g, service)?;
-    let profile = g.profile_name();
-    let config = config(service, args.qps);
+    let Wired {
+        backend,
+        profile,
+        rate_limit_qps,
+    } = backend(g, service)?;
+    let config = config(service, args.qps, rate_limit_qps);
 
     if args.dry_run {
         let verdicts = dry_run(backend, operation, items, config).await;
@@ -381,8 +418,9 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                         record.service
                     ))
                 })?;
-            let backend = backend(g, service)?;
-            let handle = resume_job(journal, backend, &job, config(service, qps))
+            let wired = backend(g, service)?;
+            let config = config(service, qps, wired.rate_limit_qps);
+            let handle = resume_job(journal, wired.backend, &job, config)
                 .map_err(|e| Failure::Run(e.to_string()))?;
             eprintln!("job {job} resumed");
             follow(g, handle).await

@@ -66,6 +66,15 @@ impl EngineConfig {
             retry: RetryPolicy::default(),
         }
     }
+
+    /// Applies a profile's or the user's rate limit: `None` keeps the published default,
+    /// `Some(0)` turns the limit off, `Some(n)` runs at `n` requests per second.
+    pub fn with_rate_limit(mut self, qps: Option<u32>) -> EngineConfig {
+        if let Some(q) = qps {
+            self.qps = NonZeroU32::new(q);
+        }
+        self
+    }
 }
 
 /// How one item ended.
@@ -938,6 +947,14 @@ mod tests {
             "{:?}",
             enable[1]
         );
+    }
+
+    #[test]
+    fn rate_limit_override_keeps_default_turns_off_or_sets() {
+        let base = EngineConfig::for_service(Service::Pca);
+        assert_eq!(base.with_rate_limit(None).qps, NonZeroU32::new(10));
+        assert_eq!(base.with_rate_limit(Some(0)).qps, None);
+        assert_eq!(base.with_rate_limit(Some(3)).qps, NonZeroU32::new(3));
     }
 
     #[tokio::test]

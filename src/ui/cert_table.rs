@@ -182,6 +182,7 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
         {
             actions.push(Action::ClearSelection(key));
         }
+        super::bulk_dialog::selection_buttons(ui, pane, actions);
 
         let shown = table.index.len();
         let total = pane.inventory.present_count();

@@ -2,6 +2,8 @@
 //! the detail panel are shared widgets every tab configures. Never waits on the network or the
 //! disk: everything slow is an [`Action`] the app runs in the background.
 
+pub mod audit_tab;
+pub mod bulk_dialog;
 pub mod cdn_tab;
 pub mod cert_table;
 pub mod client_tab;
@@ -81,7 +83,10 @@ impl eframe::App for CertdeskApp {
 /// Draws the whole window from `state` and returns what the user asked for.
 pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     let mut actions = Vec::new();
-    egui::Panel::top("top_bar").show(ui, |ui| top_bar(ui, state, &mut actions));
+    egui::Panel::top("top_bar").show(ui, |ui| {
+        top_bar(ui, state, &mut actions);
+        bulk_dialog::status_line(ui, state, &mut actions);
+    });
     if !state.notices.is_empty() {
         egui::Panel::bottom("notices").show(ui, |ui| notices(ui, state, &mut actions));
     }
@@ -91,8 +96,10 @@ pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
         Tab::CdnDomains => cdn_tab::show(ui, state, &mut actions),
         Tab::IotDevices => iot_tab::show(ui, state, &mut actions),
         Tab::Settings => settings_tab::show(ui, state, &mut actions),
+        Tab::Audit => audit_tab::show(ui, state, &mut actions),
     });
     confirm_dialog(ui.ctx(), state, &mut actions);
+    bulk_dialog::show(ui.ctx(), state, &mut actions);
     actions
 }
 

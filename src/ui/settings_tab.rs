@@ -312,6 +312,13 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                         false,
                     );
                 }
+                changed |= text_row(
+                    ui,
+                    "Bulk rate limit (requests/s)",
+                    "empty: the API's published limit (10); 0: no limit",
+                    &mut d.rate_limit_qps,
+                    false,
+                );
                 ui.label("");
                 changed |= ui
                     .checkbox(&mut d.make_default, "Default profile for this cloud")
@@ -340,6 +347,6 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
         test_result(ui, state.settings.tests.get(""));
     });
     if changed {
-        act(actions, SettingsAction::SetDraft(d));
+        act(actions, SettingsAction::SetDraft(Box::new(d)));
     }
 }

@@ -1,0 +1,127 @@
+//! The Audit tab: every change certdesk made (time, profile, provider, operation, target, result,
+//! provider code, RequestId — never a secret), a text filter and CSV export. Drawing only: the
+//! journal is read by the app on a worker.
+
+use crate::app::bulk::BulkAction;
+use crate::app::{Action, AppState};
+use eframe::egui::{self, RichText};
+use egui_extras::{Column, TableBuilder};
+
+/// Draws the tab.
+pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
+    let audit = &state.bulk.audit;
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .button("Reload")
+            .on_hover_text("Read the audit log again")
+            .clicked()
+        {
+            actions.push(Action::Bulk(BulkAction::RefreshAudit));
+        }
+        let label = ui.label("Audit filter:");
+        let mut text = audit.filter.clone();
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .id_salt("audit_filter")
+                    .hint_text("profile, service, target, result, code or RequestId")
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
+        if edit.changed() {
+            actions.push(Action::Bulk(BulkAction::SetAuditFilter(text)));
+        }
+        if ui
+            .add_enabled(
+                !audit.shown.is_empty(),
+                egui::Button::new("Export audit CSV…"),
+            )
+            .on_hover_text("Save the shown entries as CSV")
+            .clicked()
+        {
+            actions.push(Action::Bulk(BulkAction::ExportAudit));
+        }
+        ui.label(if audit.shown.len() == audit.entries.len() {
+            format!("{} audit entries", audit.entries.len())
+        } else {
+            format!(
+                "{} of {} audit entries",
+                audit.shown.len(),
+                audit.entries.len()
+            )
+        });
+        if audit.loading {
+            ui.spinner().on_hover_text("Reading the journal");
+        }
+    });
+    if let Some(e) = &audit.error {
+        ui.label(
+            RichText::new(format!("Reading the audit log failed: {e}"))
+                .color(ui.visuals().error_fg_color),
+        );
+    }
+    ui.separator();
+    if audit.loaded && audit.entries.is_empty() {
+        ui.label("No changes yet: bulk jobs write every change they make here.");
+        return;
+    }
+    let headers = [
+        "Time",
+        "Profile",
+        "Provider",
+        "Service",
+        "Operation",
+        "Target",
+        "Result",
+        "Code",
+        "RequestId",
+    ];
+    let mut builder = TableBuilder::new(ui)
+        .id_salt("audit_table")
+        .striped(true)
+        .resizable(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    for width in [140.0, 90.0, 70.0, 60.0, 80.0, 220.0, 70.0, 160.0] {
+        builder = builder.column(Column::initial(width).at_least(40.0).clip(true));
+    }
+    builder = builder.column(Column::remainder().at_least(80.0).clip(true));
+    builder
+        .header(super::cert_table::ROW_HEIGHT, |mut header| {
+            for h in headers {
+                header.col(|ui| {
+                    ui.strong(h);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(
+                super::cert_table::ROW_HEIGHT,
+                audit.shown.len(),
+                |mut row| {
+                    let Some(e) = audit.entries.get(audit.shown[row.index()]) else {
+                        return;
+                    };
+                    let target = match e.site_id {
+                        Some(site) => format!("{} (site {site})", e.target),
+                        None => e.target.clone(),
+                    };
+                    let cells = [
+                        super::cert_table::format_datetime(e.at),
+                        e.profile.clone(),
+                        e.provider.clone(),
+                        e.service.clone(),
+                        e.operation.clone(),
+                        target,
+                        e.result.clone(),
+                        e.code.clone().unwrap_or_default(),
+                        e.request_id.clone().unwrap_or_default(),
+                    ];
+                    for cell in cells {
+                        row.col(|ui| {
+                            ui.label(cell);
+                        });
+                    }
+                },
+            );
+        });
+}
