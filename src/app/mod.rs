@@ -6,6 +6,7 @@
 
 pub mod cloud_source;
 pub mod fake;
+pub mod import_flow;
 pub mod inventory;
 pub mod pane;
 pub mod settings;
@@ -18,8 +19,9 @@ pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, RowNote, TableSt
 pub use settings::{ProfileDraft, ProfilesConfig, SettingsAction, SettingsState, TestResult};
 pub use source::{
     CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated, KmsKeySpec,
-    ProviderError, SharedSource, StatusChange,
+    ProviderError, SharedSource, StatusChange, VodCertificateUpload,
 };
+pub use import_flow::{ImportAction, ImportPurpose};
 
 use crate::certs::{self, CertError, CertificateInfo};
 use crate::model::{Provider, Service};
@@ -360,6 +362,8 @@ pub enum Action {
     Settings(SettingsAction),
     /// Drop a notice.
     DismissNotice(usize),
+    /// Something in the import dialog (files, passphrase, checks, upload).
+    Import(ImportAction),
 }
 
 /// The whole application state.
@@ -388,6 +392,8 @@ pub struct AppState {
     pub settings: SettingsState,
     /// A workspace is being opened (accounts resolved, clients built).
     pub opening: bool,
+    /// The import dialog, when open.
+    pub import: Option<import_flow::ImportFlow>,
     profiles: Option<ProfilesConfig>,
     /// Bumped when the workspace changes; results of the previous one are dropped.
     epoch: u64,
@@ -443,6 +449,7 @@ impl AppState {
             notices: Vec::new(),
             settings: SettingsState::default(),
             opening: false,
+            import: None,
             profiles: config.profiles,
             epoch: 0,
             source: config.source,
@@ -631,6 +638,7 @@ impl AppState {
                     self.notices.remove(i);
                 }
             }
+            Action::Import(a) => self.apply_import(a),
         }
     }
 
@@ -781,6 +789,7 @@ impl AppState {
         self.details.clear();
         self.detail_in_flight = None;
         self.confirm = None;
+        self.import = None;
         self.load_kms_ids();
         for service in FIXED_PANES {
             self.load_cache(PaneKey::service(service));
@@ -973,6 +982,7 @@ impl AppState {
                 self.settings.tests.insert(key, r);
             }
             Event::Opened(result) => self.workspace_opened(result),
+            Event::Import(e) => self.handle_import(*e),
             Event::KmsCreated(result) => {
                 self.kms.creating = false;
                 if let Ok(created) = &result {

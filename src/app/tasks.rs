@@ -93,6 +93,8 @@ pub(crate) enum Event {
     Tested(String, Result<String, ProviderError>),
     /// A workspace was resolved.
     Opened(Result<(SharedSource, super::Workspace), String>),
+    /// Something of the import flow.
+    Import(Box<super::import_flow::ImportEvent>),
 }
 
 impl Event {
