@@ -472,8 +472,8 @@ fn with_row(
     inventory: &super::inventory::Inventory,
     detail: &CertificateDetail,
 ) -> super::inventory::Inventory {
-    let mut builder =
-        super::inventory::InventoryBuilder::with_unique_ids(inventory.service(), inventory.len());
+    // `new` tracks ids, which `update_by_id` needs.
+    let mut builder = super::inventory::InventoryBuilder::new(inventory.service());
     for r in inventory.records() {
         builder.push(r);
     }
