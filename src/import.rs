@@ -1139,7 +1139,10 @@ pub fn csr_public_key(csr_pem: &str) -> Result<Vec<u8>, String> {
     use x509_parser::certification_request::X509CertificationRequest;
     let block = pem::parse(csr_pem.trim()).map_err(|e| format!("the CSR is not PEM: {e}"))?;
     if !block.tag().contains("CERTIFICATE REQUEST") {
-        return Err(format!("expected a CERTIFICATE REQUEST, found {}", block.tag()));
+        return Err(format!(
+            "expected a CERTIFICATE REQUEST, found {}",
+            block.tag()
+        ));
     }
     let (_, csr) = X509CertificationRequest::from_der(block.contents())
         .map_err(|e| format!("the CSR is malformed: {e}"))?;
@@ -1156,7 +1159,10 @@ pub fn csr_public_key(csr_pem: &str) -> Result<Vec<u8>, String> {
 pub fn csr_key_check(bundle: &Bundle, csr_key: &[u8]) -> Check {
     const NAME: &str = "public key matches CSR";
     let leaf = order_chain(bundle).and_then(|c| bundle.certificates.get(c.order[0]).cloned());
-    match leaf.as_ref().and_then(|l| cert_key_bits(&l.der).map(|k| (l, k))) {
+    match leaf
+        .as_ref()
+        .and_then(|l| cert_key_bits(&l.der).map(|k| (l, k)))
+    {
         None => Check {
             name: NAME,
             verdict: Verdict::Fail,

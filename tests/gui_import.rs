@@ -153,7 +153,9 @@ impl Gui {
             assert!(Instant::now() < deadline, "background work did not finish");
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.harness.run_steps(3);
+        // Enough frames for the dialog's open animations (collapsing sections) to finish, so
+        // clicks land where the widgets are.
+        self.harness.run_steps(20);
     }
 
     fn app(&self) -> &AppState {
@@ -204,7 +206,11 @@ impl Gui {
 
     fn open_domain(&mut self, domain: &str) {
         self.click("CDN domains");
-        self.harness.get_all_by_label(domain).next().unwrap().click();
+        self.harness
+            .get_all_by_label(domain)
+            .next()
+            .unwrap()
+            .click();
         self.settle();
         self.click("Replace certificate…");
         assert_eq!(
@@ -244,7 +250,7 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
     assert!(g.shows(&format!("{domain} is covered")));
     assert!(g.shows("links verified, ends at root gui test CA"));
     assert!(g.shows(&issued.sha256), "SHA-256 of the leaf shown");
-    assert!(g.shows("Chain (leaf first): media.certdesk-demo.com → gui test CA"));
+    assert!(g.shows("Chain (leaf first): media.certdesk-demo.com > gui test CA"));
     assert_eq!(
         g.sim.mutation_requests("SetVodDomainCertificate", domain),
         0,
@@ -261,7 +267,10 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
         flow.stage
     );
     let cert_name = flow.cert_name.clone();
-    assert_eq!(g.sim.mutation_requests("SetVodDomainCertificate", domain), 1);
+    assert_eq!(
+        g.sim.mutation_requests("SetVodDomainCertificate", domain),
+        1
+    );
     let served = g.sim.vod_ssl(domain).unwrap();
     assert_eq!(served.ssl_protocol, "on");
     assert_eq!(served.cert_common_name, domain);
@@ -281,14 +290,28 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
     let vod = PaneKey::service(Service::Vod);
     let p = &g.app().panes[&vod];
     let row = p.inventory.find(domain).unwrap();
-    assert!(p.inventory.extra(row).contains(&cert_name), "{}", p.inventory.extra(row));
+    assert!(
+        p.inventory.extra(row).contains(&cert_name),
+        "{}",
+        p.inventory.extra(row)
+    );
     assert_eq!(p.inventory.raw_status(row), "on");
     let entry = &g.app().details[&(vod, domain.to_string())];
     assert_eq!(
-        entry.parsed.as_ref().unwrap().as_ref().unwrap().sha256.colon_hex(),
+        entry
+            .parsed
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .sha256
+            .colon_hex(),
         issued.sha256
     );
-    assert!(g.shows(&issued.sha256), "detail panel shows the new certificate");
+    assert!(
+        g.shows(&issued.sha256),
+        "detail panel shows the new certificate"
+    );
     g.harness.check_accessibility();
 }
 
@@ -312,8 +335,14 @@ fn bad_inputs_show_their_message_and_send_nothing() {
 
     // Garbage, and other files that are not certificates.
     for (name, says) in [
-        ("garbage.bin", "garbage.bin is binary data that is not a DER certificate"),
-        ("corrupt-base64.pem", "the PEM text is corrupted or truncated"),
+        (
+            "garbage.bin",
+            "garbage.bin is binary data that is not a DER certificate",
+        ),
+        (
+            "corrupt-base64.pem",
+            "the PEM text is corrupted or truncated",
+        ),
         ("empty.pem", "empty.pem is empty"),
         ("ed25519.key", "unsupported key algorithm"),
     ] {
@@ -329,7 +358,10 @@ fn bad_inputs_show_their_message_and_send_nothing() {
     let other = issue(domain, 1);
     let cert = g.write("video.pem", &issued.leaf_and_chain);
     let other_key = g.write("other.key", &other.key);
-    g.act(Action::Import(ImportAction::AddFiles(vec![cert.clone(), other_key])));
+    g.act(Action::Import(ImportAction::AddFiles(vec![
+        cert.clone(),
+        other_key,
+    ])));
     assert!(g.shows("does not belong to video.certdesk-demo.com"));
     assert!(!g.is_enabled("Review and replace…"));
     g.force_send();
@@ -348,7 +380,9 @@ fn bad_inputs_show_their_message_and_send_nothing() {
     let old = issue(domain, 500);
     let old_cert = g.write("old.pem", &old.leaf_and_chain);
     let old_key = g.write("old.key", &old.key);
-    g.act(Action::Import(ImportAction::AddFiles(vec![old_cert, old_key])));
+    g.act(Action::Import(ImportAction::AddFiles(vec![
+        old_cert, old_key,
+    ])));
     assert!(g.shows("sending it needs the explicit override"));
     assert!(g.shows("warning"));
     assert!(!g.is_enabled("Review and replace…"));
@@ -361,7 +395,10 @@ fn bad_inputs_show_their_message_and_send_nothing() {
     assert!(g.is_enabled("Review and replace…"));
     g.act(Action::Import(ImportAction::SetAllowExpired(false)));
 
-    assert_eq!(g.sim.mutation_requests("SetVodDomainCertificate", domain), 0);
+    assert_eq!(
+        g.sim.mutation_requests("SetVodDomainCertificate", domain),
+        0
+    );
     assert_eq!(g.sim.vod_ssl(domain).unwrap(), before);
     assert!(g.store.lock().unwrap().audit_entries().unwrap().is_empty());
 }
@@ -382,7 +419,9 @@ fn an_encrypted_key_asks_for_its_passphrase_in_the_dialog() {
     assert!(g.shows("leaf-encrypted.key: wrong passphrase"));
     let flow = g.app().import.as_ref().unwrap();
     assert_eq!(flow.passphrase.expose(), "wrong");
-    g.act(Action::Import(ImportAction::SetPassphrase("correct-horse".into())));
+    g.act(Action::Import(ImportAction::SetPassphrase(
+        "correct-horse".into(),
+    )));
     g.click("Unlock");
     let flow = g.app().import.as_ref().unwrap();
     assert!(
@@ -433,9 +472,11 @@ fn a_kms_signed_certificate_is_uploaded_only_when_it_matches_the_csr() {
 
     // Another certificate's request: the key differs, nothing is sent.
     let (id2, _) = create(&mut g, "upload-bad.certdesk-demo.com");
-    g.act(Action::Import(ImportAction::Open(ImportPurpose::KmsUpload {
-        certificate_id: id2.clone(),
-    })));
+    g.act(Action::Import(ImportAction::Open(
+        ImportPurpose::KmsUpload {
+            certificate_id: id2.clone(),
+        },
+    )));
     let wrong = g.write("wrong.pem", &sign_csr(&csr));
     g.act(Action::Import(ImportAction::AddFiles(vec![wrong])));
     assert!(g.shows("was not issued for this certificate request"));

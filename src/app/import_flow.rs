@@ -71,7 +71,9 @@ impl ImportPurpose {
     fn pane_key(&self) -> Option<(PaneKey, String)> {
         match self {
             ImportPurpose::Inspect => None,
-            ImportPurpose::VodReplace { id, .. } => Some((PaneKey::service(Service::Vod), id.clone())),
+            ImportPurpose::VodReplace { id, .. } => {
+                Some((PaneKey::service(Service::Vod), id.clone()))
+            }
             ImportPurpose::KmsUpload { certificate_id } => {
                 Some((PaneKey::service(Service::Kms), certificate_id.clone()))
             }
@@ -349,7 +351,8 @@ pub(crate) fn read_files(
     let mut merged: Option<Bundle> = None;
     for path in paths {
         let name = import::display_name(path);
-        let parsed = import::read_file(path).and_then(|bytes| import::parse(&name, &bytes, passphrase));
+        let parsed =
+            import::read_file(path).and_then(|bytes| import::parse(&name, &bytes, passphrase));
         let status = match parsed {
             Ok(bundle) => {
                 let text = summary(&bundle);
@@ -364,8 +367,12 @@ pub(crate) fn read_files(
                     },
                 }
             }
-            Err(e @ ImportError::NeedsPassphrase { .. }) => FileStatus::NeedsPassphrase(e.to_string()),
-            Err(e @ ImportError::WrongPassphrase { .. }) => FileStatus::WrongPassphrase(e.to_string()),
+            Err(e @ ImportError::NeedsPassphrase { .. }) => {
+                FileStatus::NeedsPassphrase(e.to_string())
+            }
+            Err(e @ ImportError::WrongPassphrase { .. }) => {
+                FileStatus::WrongPassphrase(e.to_string())
+            }
             Err(e) => FileStatus::Failed(e.to_string()),
         };
         statuses.push(status);
@@ -934,7 +941,10 @@ impl AppState {
             flow.stage = stage;
         }
         match result {
-            Err(e) => self.notice(NoticeLevel::Error, format!("{} failed: {e}", purpose.title())),
+            Err(e) => self.notice(
+                NoticeLevel::Error,
+                format!("{} failed: {e}", purpose.title()),
+            ),
             Ok(outcome) => {
                 self.notice(
                     NoticeLevel::Info,
@@ -1007,7 +1017,9 @@ async fn audited(
                 Err(e) => {
                     return Err(ProviderError::local(
                         "AuditFailed",
-                        format!("not sent: the change could not be recorded in the audit log ({e})"),
+                        format!(
+                            "not sent: the change could not be recorded in the audit log ({e})"
+                        ),
                     ));
                 }
             }
@@ -1184,10 +1196,16 @@ mod tests {
         r.import(ImportAction::AddFiles(vec![cert, key]));
         let flow = r.flow();
         assert!(matches!(&flow.files[0].status, FileStatus::Read(s) if s == "1 certificate"));
-        assert!(matches!(&flow.files[1].status, FileStatus::Read(s) if s.starts_with("private key")));
+        assert!(
+            matches!(&flow.files[1].status, FileStatus::Read(s) if s.starts_with("private key"))
+        );
         assert_eq!(verdict(flow, "key matches certificate"), Verdict::Pass);
         assert_eq!(verdict(flow, "covers domain"), Verdict::Pass);
-        assert!(flow.cert_name.starts_with("cdn00002.example.com-"), "{}", flow.cert_name);
+        assert!(
+            flow.cert_name.starts_with("cdn00002.example.com-"),
+            "{}",
+            flow.cert_name
+        );
         assert_eq!(flow.blocker(), None);
 
         // Nothing is sent before the confirmation.
@@ -1251,7 +1269,10 @@ mod tests {
 
         // Garbage, empty, not a certificate, unsupported algorithm: the importer's own message.
         for (name, says) in [
-            ("garbage.bin", "is binary data that is not a DER certificate"),
+            (
+                "garbage.bin",
+                "is binary data that is not a DER certificate",
+            ),
             ("empty.pem", "empty.pem is empty"),
             ("not-a-cert.txt", "holds no PEM block"),
             ("truncated.pem", "corrupted or truncated"),
@@ -1303,7 +1324,13 @@ mod tests {
         let (cert, key) = r.pair("old", &domain, 400);
         r.import(ImportAction::AddFiles(vec![cert, key]));
         assert_eq!(verdict(r.flow(), "validity"), Verdict::Warn);
-        assert!(r.flow().date_problem.as_deref().unwrap().starts_with("expired"));
+        assert!(
+            r.flow()
+                .date_problem
+                .as_deref()
+                .unwrap()
+                .starts_with("expired")
+        );
         assert_eq!(
             r.flow().blocker().as_deref(),
             Some("the certificate's dates need the explicit override")
@@ -1357,11 +1384,21 @@ mod tests {
             .unwrap()
             .order
             .iter()
-            .map(|&i| flow.bundle.as_ref().unwrap().certificates[i].info.common_name.clone().unwrap())
+            .map(|&i| {
+                flow.bundle.as_ref().unwrap().certificates[i]
+                    .info
+                    .common_name
+                    .clone()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(
             names,
-            ["www.example.com", "certdesk test intermediate", "certdesk test root"]
+            [
+                "www.example.com",
+                "certdesk test intermediate",
+                "certdesk test root"
+            ]
         );
     }
 
@@ -1371,7 +1408,9 @@ mod tests {
         let params = rcgen::CertificateParams::new(vec!["kms.example.com".to_string()]).unwrap();
         let csr = params.serialize_request(&key).unwrap().pem().unwrap();
         let good = params.clone().self_signed(&key).unwrap();
-        let other = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap();
+        let other = params
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap();
         (
             csr,
             r.write("signed.pem", &good.pem()),

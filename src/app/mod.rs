@@ -15,13 +15,13 @@ mod tasks;
 pub mod view;
 pub mod workspace;
 
+pub use import_flow::{ImportAction, ImportPurpose};
 pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, RowNote, TableState};
 pub use settings::{ProfileDraft, ProfilesConfig, SettingsAction, SettingsState, TestResult};
 pub use source::{
     CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated, KmsKeySpec,
     ProviderError, SharedSource, StatusChange, VodCertificateUpload,
 };
-pub use import_flow::{ImportAction, ImportPurpose};
 
 use crate::certs::{self, CertError, CertificateInfo};
 use crate::model::{Provider, Service};

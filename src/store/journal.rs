@@ -397,7 +397,10 @@ impl Journal {
         Self::read_audit(&self.conn, filter)
     }
 
-    fn read_audit(conn: &Connection, filter: Option<&str>) -> Result<Vec<AuditEntry>, JournalError> {
+    fn read_audit(
+        conn: &Connection,
+        filter: Option<&str>,
+    ) -> Result<Vec<AuditEntry>, JournalError> {
         let mut stmt = ctx(
             "prepare",
             conn.prepare(

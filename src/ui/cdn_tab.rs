@@ -25,8 +25,12 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
              certificate and its private key, and switches HTTPS on.",
         );
         let cursor = state.panes.get(&key).and_then(|p| {
-            p.cursor_row()
-                .map(|r| (p.inventory.id(r).to_string(), p.inventory.name(r).to_string()))
+            p.cursor_row().map(|r| {
+                (
+                    p.inventory.id(r).to_string(),
+                    p.inventory.name(r).to_string(),
+                )
+            })
         });
         if let Some((id, domain)) = cursor
             && ui

@@ -226,33 +226,30 @@ fn files(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
         ui.weak("No files yet.");
         return;
     }
-    egui::Grid::new("import_files")
-        .num_columns(3)
-        .striped(true)
-        .show(ui, |ui| {
-            for (i, file) in flow.files.iter().enumerate() {
-                ui.label(RichText::new(&file.name).strong())
-                    .on_hover_text(file.path.display().to_string());
-                let error = ui.visuals().error_fg_color;
-                let warn = ui.visuals().warn_fg_color;
-                match &file.status {
-                    FileStatus::Reading => ui.weak("reading…"),
-                    FileStatus::Read(what) => ui.label(what),
-                    FileStatus::NeedsPassphrase(m) => ui.label(RichText::new(m).color(warn)),
-                    FileStatus::WrongPassphrase(m) | FileStatus::Failed(m) => {
-                        ui.add(egui::Label::new(RichText::new(m).color(error)).wrap())
-                    }
-                };
-                if ui
-                    .small_button(format!("Remove {}", file.name))
-                    .on_hover_text("Take this file out of the import")
-                    .clicked()
-                {
-                    actions.push(Action::Import(ImportAction::RemoveFile(i)));
-                }
-                ui.end_row();
+    // Wrapped rows rather than a grid: wrapping labels in a grid inside a modal grow it every frame.
+    for (i, file) in flow.files.iter().enumerate() {
+        ui.horizontal_wrapped(|ui| {
+            if ui
+                .small_button(format!("Remove {}", file.name))
+                .on_hover_text("Take this file out of the import")
+                .clicked()
+            {
+                actions.push(Action::Import(ImportAction::RemoveFile(i)));
             }
+            ui.label(RichText::new(&file.name).strong())
+                .on_hover_text(file.path.display().to_string());
+            let error = ui.visuals().error_fg_color;
+            let warn = ui.visuals().warn_fg_color;
+            match &file.status {
+                FileStatus::Reading => ui.weak("reading…"),
+                FileStatus::Read(what) => ui.label(what),
+                FileStatus::NeedsPassphrase(m) => ui.label(RichText::new(m).color(warn)),
+                FileStatus::WrongPassphrase(m) | FileStatus::Failed(m) => {
+                    ui.label(RichText::new(m).color(error))
+                }
+            };
         });
+    }
 }
 
 fn passphrase(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
@@ -281,14 +278,14 @@ fn passphrase(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
 }
 
 fn field(ui: &mut egui::Ui, label: &str, value: &str, mono: bool) {
-    ui.label(label);
-    let text = if mono {
-        RichText::new(value).monospace()
-    } else {
-        RichText::new(value)
-    };
-    ui.add(egui::Label::new(text).wrap());
-    ui.end_row();
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("{label}:")).strong());
+        ui.label(if mono {
+            RichText::new(value).monospace()
+        } else {
+            RichText::new(value)
+        });
+    });
 }
 
 fn label_of(info: &CertificateInfo) -> String {
@@ -319,7 +316,7 @@ fn inspection(ui: &mut egui::Ui, flow: &ImportFlow) {
             .map(|c| label_of(&c.info))
             .collect();
         ui.add_space(4.0);
-        ui.label(format!("Chain (leaf first): {}", names.join(" → ")));
+        ui.label(format!("Chain (leaf first): {}", names.join(" > ")));
     }
     for (pos, &i) in order.iter().enumerate() {
         let Some(cert) = bundle.certificates.get(i) else {
@@ -336,31 +333,28 @@ fn inspection(ui: &mut egui::Ui, flow: &ImportFlow) {
             .id_salt(("import_cert", i))
             .default_open(pos == 0)
             .show(ui, |ui| {
-                egui::Grid::new(("import_cert_grid", i))
-                    .num_columns(2)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        field(ui, "Subject", &info.subject, false);
-                        field(ui, "Issuer", &info.issuer, false);
-                        let sans = if info.subject_alt_names.is_empty() {
-                            "none".to_string()
-                        } else {
-                            info.subject_alt_names
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        };
-                        field(ui, "SANs", &sans, false);
-                        field(ui, "Serial", &info.serial, true);
-                        field(ui, "Not before", &format_datetime(info.not_before), false);
-                        field(ui, "Not after", &format_datetime(info.not_after), false);
-                        field(ui, "Validity", &info.validity_at(now).to_string(), false);
-                        field(ui, "SHA-256", &info.sha256.colon_hex(), true);
-                        field(ui, "SHA-1", &info.sha1.colon_hex(), true);
-                        field(ui, "Public key", &info.public_key.to_string(), false);
-                        field(ui, "From", &cert.source, false);
-                    });
+                ui.vertical(|ui| {
+                    field(ui, "Subject", &info.subject, false);
+                    field(ui, "Issuer", &info.issuer, false);
+                    let sans = if info.subject_alt_names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        info.subject_alt_names
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    field(ui, "SANs", &sans, false);
+                    field(ui, "Serial", &info.serial, true);
+                    field(ui, "Not before", &format_datetime(info.not_before), false);
+                    field(ui, "Not after", &format_datetime(info.not_after), false);
+                    field(ui, "Validity", &info.validity_at(now).to_string(), false);
+                    field(ui, "SHA-256", &info.sha256.colon_hex(), true);
+                    field(ui, "SHA-1", &info.sha1.colon_hex(), true);
+                    field(ui, "Public key", &info.public_key.to_string(), false);
+                    field(ui, "From", &cert.source, false);
+                });
             });
     }
     if let Some(key) = &bundle.key {
@@ -379,22 +373,18 @@ fn checks(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
     }
     ui.add_space(6.0);
     ui.strong("Checks");
-    egui::Grid::new("import_checks")
-        .num_columns(3)
-        .striped(true)
-        .show(ui, |ui| {
-            for c in &flow.checks {
-                let (text, color) = match c.verdict {
-                    Verdict::Pass => ("ok", egui::Color32::from_rgb(60, 160, 80)),
-                    Verdict::Warn => ("warning", ui.visuals().warn_fg_color),
-                    Verdict::Fail => ("error", ui.visuals().error_fg_color),
-                };
-                ui.label(RichText::new(text).color(color).strong());
-                ui.label(c.name);
-                ui.add(egui::Label::new(&c.detail).wrap());
-                ui.end_row();
-            }
+    for c in &flow.checks {
+        let (text, color) = match c.verdict {
+            Verdict::Pass => ("ok", egui::Color32::from_rgb(60, 160, 80)),
+            Verdict::Warn => ("warning", ui.visuals().warn_fg_color),
+            Verdict::Fail => ("error", ui.visuals().error_fg_color),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(text).color(color).strong());
+            ui.label(RichText::new(c.name).strong());
+            ui.label(&c.detail);
         });
+    }
     if let Some(problem) = &flow.date_problem
         && flow.purpose.send_label().is_some()
     {
