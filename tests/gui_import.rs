@@ -257,6 +257,7 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
         "nothing sent before the confirmation"
     );
 
+    g.harness.check_accessibility();
     g.click("Review and replace…");
     assert!(g.shows("switch HTTPS on?"));
     g.click("Yes, replace the certificate");

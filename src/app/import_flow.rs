@@ -939,6 +939,10 @@ impl AppState {
             && flow.stage == ImportStage::Sending
         {
             flow.stage = stage;
+            // The key and the passphrase are not needed any more: drop (and so zeroize) them
+            // now rather than when the dialog closes.
+            flow.bundle = None;
+            flow.passphrase = Secret::default();
         }
         match result {
             Err(e) => self.notice(
@@ -1223,6 +1227,9 @@ mod tests {
             r.flow().stage,
             ImportStage::Done(Ok(Some("FAKE-REQUEST".into())))
         );
+        // The key (and the passphrase) are dropped, so zeroized, once sent.
+        assert!(r.flow().bundle.is_none());
+        assert!(r.flow().passphrase.is_empty());
         // Sent once only: a second confirmation does nothing.
         r.import(ImportAction::ConfirmSend);
         assert_eq!(r.vod_calls().len(), 1);

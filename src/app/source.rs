@@ -219,7 +219,7 @@ impl StatusChange {
             (Service::Esa, _) => vec![Revoke],
             (Service::Vod, Active) => vec![HttpsOff],
             // SetVodDomainCertificate needs the certificate and its private key to switch HTTPS
-            // on; that comes with the PEM import flow.
+            // on: that is "Replace certificate" (the import flow), not a status change.
             (Service::Vod, _) => vec![],
             (Service::Iotda, Active) => vec![Deactivate, Delete],
             (Service::Iotda, _) => vec![Activate, Delete],

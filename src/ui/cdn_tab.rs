@@ -20,10 +20,6 @@ pub const CONFIG: TableConfig = TableConfig {
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     let key = PaneKey::service(Service::Vod);
     ui.horizontal(|ui| {
-        ui.weak(
-            "SetVodDomainCertificate (Shanghai region). Replacing the certificate needs the \
-             certificate and its private key, and switches HTTPS on.",
-        );
         let cursor = state.panes.get(&key).and_then(|p| {
             p.cursor_row().map(|r| {
                 (
@@ -44,6 +40,10 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 ImportPurpose::VodReplace { id, domain },
             )));
         }
+        ui.weak(
+            "SetVodDomainCertificate (Shanghai region). Replacing the certificate needs the \
+             certificate and its private key, and switches HTTPS on.",
+        );
     });
     super::inventory_view(ui, state, key, &CONFIG, actions);
 }

@@ -91,7 +91,7 @@ pub fn show(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
                 }
                 ImportStage::Done(Err(e)) => {
                     ui.label(
-                        RichText::new("The upload failed; nothing was changed by certdesk.")
+                        RichText::new("The upload failed.")
                             .color(ui.visuals().error_fg_color)
                             .strong(),
                     );
