@@ -1269,8 +1269,19 @@ mod tests {
         r.try_send();
         assert_eq!(r.flow().stage, ImportStage::Editing);
 
+        // A key without its certificate.
+        r.import(ImportAction::RemoveFile(0));
+        assert_eq!(verdict(r.flow(), "certificate present"), Verdict::Fail);
+        assert!(
+            r.flow().checks[0]
+                .detail
+                .contains("a private key without its certificate")
+        );
+        r.try_send();
+
         // A certificate without its key.
-        r.import(ImportAction::RemoveFile(1));
+        r.import(ImportAction::RemoveFile(0));
+        r.import(ImportAction::AddFiles(vec![cert.clone()]));
         assert_eq!(verdict(r.flow(), "key matches certificate"), Verdict::Fail);
         r.try_send();
 
