@@ -1132,3 +1132,58 @@ pub fn covers_domain(info: &CertificateInfo, domain: &str) -> bool {
 pub fn passes(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.verdict != Verdict::Fail)
 }
+
+/// The public key a certificate signing request (PEM) asks to be certified, as the raw key bits
+/// of its SubjectPublicKeyInfo (what [`csr_key_check`] compares with a certificate's).
+pub fn csr_public_key(csr_pem: &str) -> Result<Vec<u8>, String> {
+    use x509_parser::certification_request::X509CertificationRequest;
+    let block = pem::parse(csr_pem.trim()).map_err(|e| format!("the CSR is not PEM: {e}"))?;
+    if !block.tag().contains("CERTIFICATE REQUEST") {
+        return Err(format!(
+            "expected a CERTIFICATE REQUEST, found {}",
+            block.tag()
+        ));
+    }
+    let (_, csr) = X509CertificationRequest::from_der(block.contents())
+        .map_err(|e| format!("the CSR is malformed: {e}"))?;
+    Ok(csr
+        .certification_request_info
+        .subject_pki
+        .subject_public_key
+        .data
+        .to_vec())
+}
+
+/// The check that a signed certificate belongs to a CSR: its public key must be the one the CSR
+/// asked to be certified (KMS UploadCertificate answers Certificate.MissMatch otherwise).
+pub fn csr_key_check(bundle: &Bundle, csr_key: &[u8]) -> Check {
+    const NAME: &str = "public key matches CSR";
+    let leaf = order_chain(bundle).and_then(|c| bundle.certificates.get(c.order[0]).cloned());
+    match leaf
+        .as_ref()
+        .and_then(|l| cert_key_bits(&l.der).map(|k| (l, k)))
+    {
+        None => Check {
+            name: NAME,
+            verdict: Verdict::Fail,
+            detail: "no certificate imported".into(),
+        },
+        Some((leaf, key)) if key == csr_key => Check {
+            name: NAME,
+            verdict: Verdict::Pass,
+            detail: format!(
+                "{} carries the public key of the certificate request",
+                label_of(&leaf.info)
+            ),
+        },
+        Some((leaf, _)) => Check {
+            name: NAME,
+            verdict: Verdict::Fail,
+            detail: format!(
+                "{} ({}) was not issued for this certificate request: its public key differs from the CSR's",
+                label_of(&leaf.info),
+                leaf.info.public_key
+            ),
+        },
+    }
+}

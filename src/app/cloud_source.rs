@@ -5,7 +5,7 @@
 use super::source::{
     CertificateDetail, ChangeOutcome, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
     KmsKeySpec, ListTarget, Page, PageCursor, ProviderError, SerialStatus, SourceFuture,
-    StatusChange,
+    StatusChange, VodCertificateUpload,
 };
 use crate::cloud::{
     AlibabaClientConfig, CloudError, EsaClient, HuaweiClientConfig, KmsCertificateStatus,
@@ -745,6 +745,71 @@ impl InventorySource for CloudSource {
                 })
             }
         }
+    }
+
+    fn vod_set_certificate(&self, upload: VodCertificateUpload) -> SourceFuture<ChangeOutcome> {
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        Box::pin(async move {
+            let r = clients
+                .vod
+                .set_vod_domain_certificate(
+                    &upload.domain,
+                    true,
+                    Some(&upload.cert_name),
+                    Some(&upload.certificate_pem),
+                    Some(&upload.private_key),
+                )
+                .await?;
+            // `upload` (and the key in it) is dropped, and zeroized, when this future ends.
+            Ok(ChangeOutcome {
+                status: Some((vod::normalize_ssl("on"), "on".to_string())),
+                request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+            })
+        })
+    }
+
+    fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String> {
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        let id = certificate_id.to_string();
+        Box::pin(async move {
+            let r = clients.kms.get_certificate(&id).await?;
+            if r.csr.trim().is_empty() {
+                return Err(ProviderError::local(
+                    "NoCsr",
+                    format!("KMS returned no CSR for {id}"),
+                ));
+            }
+            Ok(r.csr)
+        })
+    }
+
+    fn kms_upload(
+        &self,
+        certificate_id: &str,
+        certificate_pem: String,
+        chain_pem: Option<String>,
+    ) -> SourceFuture<ChangeOutcome> {
+        let clients = match self.ali() {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        let id = certificate_id.to_string();
+        Box::pin(async move {
+            let r = clients
+                .kms
+                .upload_certificate(&id, &certificate_pem, chain_pem.as_deref())
+                .await?;
+            Ok(ChangeOutcome {
+                status: Some((kms::normalize_status("ACTIVE"), "ACTIVE".to_string())),
+                request_id: Some(r.request_id).filter(|s| !s.is_empty()),
+            })
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 use super::source::{
     CertificateDetail, ChangeOutcome, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
     ListTarget, Page, PageCursor, ProviderError, SerialStatus, SourceFuture, StatusChange,
+    VodCertificateUpload,
 };
 use crate::model::{CertStatus, CertificateRow, Service};
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ struct FakeState {
     fail_after: Option<(usize, ProviderError)>,
     calls: Vec<String>,
     created: u32,
+    csrs: HashMap<String, String>,
 }
 
 /// The fake. Clones share state.
@@ -124,6 +126,25 @@ impl FakeSource {
             .flat_map(|(_, rows)| rows.iter())
             .find(|r| r.id == id)
             .map(|r| r.status)
+    }
+
+    /// Sets the CSR `kms_csr` answers for a KMS certificate (a PEM the test made).
+    pub fn set_kms_csr(&self, id: &str, csr: &str) {
+        self.lock().csrs.insert(id.to_string(), csr.to_string());
+    }
+
+    /// A row's PEM as the fake now has it (VOD after a certificate was installed).
+    pub fn pem_of(&self, service: Service, id: &str) -> Option<String> {
+        let s = self.lock();
+        if service == Service::Kms {
+            return s.kms.get(id).and_then(|r| r.pem.clone());
+        }
+        s.rows
+            .iter()
+            .filter(|((svc, _), _)| *svc == service)
+            .flat_map(|(_, rows)| rows.iter())
+            .find(|r| r.id == id)
+            .and_then(|r| r.pem.clone())
     }
 
     /// KMS ids the fake can describe.
@@ -372,5 +393,66 @@ impl InventorySource for FakeSource {
     fn test_connection(&self, provider: crate::model::Provider) -> SourceFuture<String> {
         self.lock().calls.push(format!("test {provider}"));
         Box::pin(async move { Ok(format!("fake {provider} answered")) })
+    }
+
+    fn vod_set_certificate(&self, upload: VodCertificateUpload) -> SourceFuture<ChangeOutcome> {
+        let mut s = self.lock();
+        s.calls.push(format!(
+            "vod set-certificate {} {}",
+            upload.domain, upload.cert_name
+        ));
+        let row = s
+            .rows
+            .iter_mut()
+            .filter(|((svc, _), _)| *svc == Service::Vod)
+            .flat_map(|(_, rows)| rows.iter_mut())
+            .find(|r| r.id == upload.domain || r.name == upload.domain);
+        let outcome = match row {
+            None => Err(not_found(&upload.domain)),
+            Some(row) => {
+                row.status = CertStatus::Active;
+                row.raw_status = "on".into();
+                row.pem = Some(upload.certificate_pem.clone());
+                Ok(ChangeOutcome {
+                    status: Some((CertStatus::Active, "on".into())),
+                    request_id: Some("FAKE-REQUEST".into()),
+                })
+            }
+        };
+        Box::pin(async move { outcome })
+    }
+
+    fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String> {
+        let mut s = self.lock();
+        s.calls.push(format!("kms csr {certificate_id}"));
+        let csr = s.csrs.get(certificate_id).cloned();
+        let id = certificate_id.to_string();
+        Box::pin(async move { csr.ok_or_else(|| not_found(&id)) })
+    }
+
+    fn kms_upload(
+        &self,
+        certificate_id: &str,
+        certificate_pem: String,
+        chain_pem: Option<String>,
+    ) -> SourceFuture<ChangeOutcome> {
+        let mut s = self.lock();
+        s.calls.push(format!(
+            "kms upload {certificate_id} chain={}",
+            chain_pem.is_some()
+        ));
+        let outcome = match s.kms.get_mut(certificate_id) {
+            None => Err(not_found(certificate_id)),
+            Some(row) => {
+                row.status = CertStatus::Active;
+                row.raw_status = "ACTIVE".into();
+                row.pem = Some(certificate_pem);
+                Ok(ChangeOutcome {
+                    status: Some((CertStatus::Active, "ACTIVE".into())),
+                    request_id: Some("FAKE-REQUEST".into()),
+                })
+            }
+        };
+        Box::pin(async move { outcome })
     }
 }

@@ -7,6 +7,7 @@
 pub mod bulk;
 pub mod cloud_source;
 pub mod fake;
+pub mod import_flow;
 pub mod inventory;
 pub mod pane;
 pub mod settings;
@@ -15,11 +16,12 @@ mod tasks;
 pub mod view;
 pub mod workspace;
 
+pub use import_flow::{ImportAction, ImportPurpose};
 pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, RowNote, TableState};
 pub use settings::{ProfileDraft, ProfilesConfig, SettingsAction, SettingsState, TestResult};
 pub use source::{
     CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated, KmsKeySpec,
-    ProviderError, SharedSource, StatusChange,
+    ProviderError, SharedSource, StatusChange, VodCertificateUpload,
 };
 
 use crate::certs::{self, CertError, CertificateInfo};
@@ -367,6 +369,8 @@ pub enum Action {
     DismissNotice(usize),
     /// Bulk jobs, the resume offer and the Audit tab.
     Bulk(bulk::BulkAction),
+    /// Something in the import dialog (files, passphrase, checks, upload).
+    Import(ImportAction),
 }
 
 /// The whole application state.
@@ -397,6 +401,8 @@ pub struct AppState {
     pub opening: bool,
     /// Bulk jobs, the resume offer and the audit log.
     pub bulk: bulk::BulkState,
+    /// The import dialog, when open.
+    pub import: Option<import_flow::ImportFlow>,
     profiles: Option<ProfilesConfig>,
     /// Bumped when the workspace changes; results of the previous one are dropped.
     epoch: u64,
@@ -453,6 +459,7 @@ impl AppState {
             settings: SettingsState::default(),
             opening: false,
             bulk: bulk::BulkState::default(),
+            import: None,
             profiles: config.profiles,
             epoch: 0,
             source: config.source,
@@ -645,6 +652,7 @@ impl AppState {
                 }
             }
             Action::Bulk(a) => self.apply_bulk(a),
+            Action::Import(a) => self.apply_import(a),
         }
     }
 
@@ -795,6 +803,7 @@ impl AppState {
         self.details.clear();
         self.detail_in_flight = None;
         self.confirm = None;
+        self.import = None;
         self.load_kms_ids();
         for service in FIXED_PANES {
             self.load_cache(PaneKey::service(service));
@@ -988,6 +997,7 @@ impl AppState {
             }
             Event::Opened(result) => self.workspace_opened(result),
             Event::Bulk(e) => self.bulk_event(e),
+            Event::Import(e) => self.handle_import(*e),
             Event::KmsCreated(result) => {
                 self.kms.creating = false;
                 if let Ok(created) = &result {

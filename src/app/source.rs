@@ -219,7 +219,7 @@ impl StatusChange {
             (Service::Esa, _) => vec![Revoke],
             (Service::Vod, Active) => vec![HttpsOff],
             // SetVodDomainCertificate needs the certificate and its private key to switch HTTPS
-            // on; that comes with the PEM import flow.
+            // on: that is "Replace certificate" (the import flow), not a status change.
             (Service::Vod, _) => vec![],
             (Service::Iotda, Active) => vec![Deactivate, Delete],
             (Service::Iotda, _) => vec![Activate, Delete],
@@ -319,6 +319,20 @@ pub struct KmsCreated {
     pub request_id: Option<String>,
 }
 
+/// A certificate to install on a VOD domain (SetVodDomainCertificate with HTTPS on). The key is a
+/// [`Secret`](crate::credentials::Secret): redacted in `Debug`, zeroized when dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VodCertificateUpload {
+    /// The domain.
+    pub domain: String,
+    /// Certificate name shown in the console (at most 128 characters).
+    pub cert_name: String,
+    /// The certificate and its chain, leaf first (PEM).
+    pub certificate_pem: String,
+    /// The private key (PKCS#8 PEM).
+    pub private_key: crate::credentials::Secret,
+}
+
 /// The calls the app makes, for every service. Implementations must be cheap to share (`Arc`) and
 /// return `'static` futures that run on the app's tokio runtime.
 pub trait InventorySource: Send + Sync + 'static {
@@ -365,6 +379,19 @@ pub trait InventorySource: Send + Sync + 'static {
     fn bulk_target(&self, _service: Service) -> Option<super::bulk::BulkTarget> {
         None
     }
+    /// VOD: installs a certificate and its key on a domain and switches HTTPS on.
+    fn vod_set_certificate(&self, upload: VodCertificateUpload) -> SourceFuture<ChangeOutcome>;
+
+    /// KMS: the CSR of a certificate (GetCertificate's `Csr`).
+    fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String>;
+
+    /// KMS: uploads the signed certificate (and its chain) of a PENDING certificate.
+    fn kms_upload(
+        &self,
+        certificate_id: &str,
+        certificate_pem: String,
+        chain_pem: Option<String>,
+    ) -> SourceFuture<ChangeOutcome>;
 }
 
 /// Shared handle to a source.

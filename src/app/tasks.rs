@@ -95,6 +95,8 @@ pub(crate) enum Event {
     Opened(Result<(SharedSource, super::Workspace), String>),
     /// Bulk work (dry run, job progress, journal and audit reads).
     Bulk(super::bulk::BulkEvent),
+    /// Something of the import flow.
+    Import(Box<super::import_flow::ImportEvent>),
 }
 
 impl Event {

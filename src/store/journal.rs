@@ -394,9 +394,16 @@ impl Journal {
 
     /// Audit entries, oldest first, optionally only those whose fields contain `filter`.
     pub fn audit(&self, filter: Option<&str>) -> Result<Vec<AuditEntry>, JournalError> {
+        Self::read_audit(&self.conn, filter)
+    }
+
+    fn read_audit(
+        conn: &Connection,
+        filter: Option<&str>,
+    ) -> Result<Vec<AuditEntry>, JournalError> {
         let mut stmt = ctx(
             "prepare",
-            self.conn.prepare(
+            conn.prepare(
                 "SELECT at, profile, provider, service, operation, target, site_id, result, code, message, request_id, job_id FROM audit ORDER BY id",
             ),
         )?;
@@ -469,6 +476,51 @@ fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), JournalError> {
         ),
     )
     .map(|_| ())
+}
+
+/// Single changes made from the window (outside a bulk job) are written to the audit log through
+/// the app's [`super::Store`] — the same database file as the journal — before the request is sent
+/// (result `sent`) and updated with the answer afterwards, so a crash in between leaves an entry
+/// that says the change may have been applied.
+impl super::Store {
+    /// Appends an audit entry for a change about to be sent; returns its row id for
+    /// [`Self::finish_audit`].
+    pub fn begin_audit(&self, entry: &AuditEntry) -> Result<i64, JournalError> {
+        insert_audit(&self.conn, entry)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the answer of a change begun with [`Self::begin_audit`].
+    pub fn finish_audit(
+        &self,
+        id: i64,
+        result: &str,
+        code: Option<&str>,
+        message: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Result<(), JournalError> {
+        ctx(
+            "finish audit",
+            self.conn.execute(
+                "UPDATE audit SET result = ?2, code = ?3, message = COALESCE(?4, message), request_id = ?5 WHERE id = ?1",
+                params![id, result, code, message, request_id],
+            ),
+        )
+        .map(|_| ())
+    }
+
+    /// Every audit entry, oldest first (what `certdesk audit` lists).
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, JournalError> {
+        Journal::read_audit(&self.conn, None)
+    }
+}
+
+#[cfg(test)]
+impl super::Store {
+    /// Drops the audit table so the next audit write fails (tests of "not recorded, not sent").
+    pub(crate) fn break_audit_for_tests(&self) {
+        let _ = self.conn.execute_batch("DROP TABLE audit");
+    }
 }
 
 /// Writes audit entries as CSV (header + one line each) to `out`.

@@ -1,8 +1,9 @@
 //! CDN domains (Alibaba VOD): each domain's HTTPS state and certificate (name, CN, expiry, type
-//! in the detail panel), switching HTTPS on or off.
+//! in the detail panel), switching HTTPS off, and replacing a domain's certificate (which switches
+//! HTTPS on) through the import dialog.
 
 use super::cert_table::{ExtraColumn, TableConfig};
-use crate::app::{Action, AppState, PaneKey};
+use crate::app::{Action, AppState, ImportAction, ImportPurpose, PaneKey};
 use crate::model::Service;
 use eframe::egui;
 
@@ -17,9 +18,32 @@ pub const CONFIG: TableConfig = TableConfig {
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-    ui.weak(
-        "HTTPS off uses SetVodDomainCertificate (Shanghai region). Switching HTTPS on needs a \
-         certificate and its private key: that, and replacing a certificate, come with PEM import.",
-    );
-    super::inventory_view(ui, state, PaneKey::service(Service::Vod), &CONFIG, actions);
+    let key = PaneKey::service(Service::Vod);
+    ui.horizontal(|ui| {
+        let cursor = state.panes.get(&key).and_then(|p| {
+            p.cursor_row().map(|r| {
+                (
+                    p.inventory.id(r).to_string(),
+                    p.inventory.name(r).to_string(),
+                )
+            })
+        });
+        if let Some((id, domain)) = cursor
+            && ui
+                .button("Replace certificate…")
+                .on_hover_text(format!(
+                    "Import a certificate and key for {domain}, check them, and install them"
+                ))
+                .clicked()
+        {
+            actions.push(Action::Import(ImportAction::Open(
+                ImportPurpose::VodReplace { id, domain },
+            )));
+        }
+        ui.weak(
+            "SetVodDomainCertificate (Shanghai region). Replacing the certificate needs the \
+             certificate and its private key, and switches HTTPS on.",
+        );
+    });
+    super::inventory_view(ui, state, key, &CONFIG, actions);
 }

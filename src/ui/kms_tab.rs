@@ -3,7 +3,8 @@
 //! copy or save. Status ACTIVE / INACTIVE / REVOKED from the shared detail panel.
 
 use super::cert_table::{ExtraColumn, TableConfig};
-use crate::app::{Action, AppState, KmsKeySpec, PaneKey};
+use crate::app::{Action, AppState, ImportAction, ImportPurpose, KmsKeySpec, PaneKey};
+use crate::model::CertStatus;
 use crate::model::Service;
 use eframe::egui::{self, RichText};
 
@@ -61,11 +62,33 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             }
         });
     });
+    let pending = state.panes.get(&key).and_then(|p| {
+        p.cursor_row()
+            .filter(|&r| p.inventory.status(r) == CertStatus::Pending)
+            .map(|r| p.inventory.id(r).to_string())
+    });
+    if let Some(id) = pending {
+        upload_button(ui, &id, actions);
+    }
     egui::CollapsingHeader::new("Create certificate")
         .id_salt("kms_create")
         .show(ui, |ui| create_form(ui, state, actions));
     ui.separator();
     super::inventory_view(ui, state, key, &CONFIG, actions);
+}
+
+fn upload_button(ui: &mut egui::Ui, certificate_id: &str, actions: &mut Vec<Action>) {
+    if ui
+        .button("Upload signed certificate…")
+        .on_hover_text(format!(
+            "Import the certificate signed from {certificate_id}'s CSR (and its chain), check it against the CSR, and upload it"
+        ))
+        .clicked()
+    {
+        actions.push(Action::Import(ImportAction::Open(ImportPurpose::KmsUpload {
+            certificate_id: certificate_id.to_string(),
+        })));
+    }
 }
 
 fn text_field(ui: &mut egui::Ui, label: &str, hint: &str, value: &str) -> Option<String> {
@@ -175,6 +198,7 @@ fn create_form(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 {
                     actions.push(Action::SaveCsr);
                 }
+                upload_button(ui, &created.certificate_id, actions);
             });
             let l = ui.weak("CSR (read-only)");
             let mut csr = created.csr.as_str();

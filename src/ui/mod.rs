@@ -8,6 +8,7 @@ pub mod cdn_tab;
 pub mod cert_table;
 pub mod client_tab;
 pub mod detail_panel;
+pub mod import_dialog;
 pub mod iot_tab;
 pub mod kms_tab;
 pub mod settings_tab;
@@ -100,6 +101,8 @@ pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     });
     confirm_dialog(ui.ctx(), state, &mut actions);
     bulk_dialog::show(ui.ctx(), state, &mut actions);
+    import_dialog::drop_target(ui.ctx(), &mut actions);
+    import_dialog::show(ui.ctx(), state, &mut actions);
     actions
 }
 
@@ -118,6 +121,13 @@ fn top_bar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 .clicked()
             {
                 actions.push(Action::SetTheme(next));
+            }
+            if ui
+                .button("Inspect files…")
+                .on_hover_text("Read certificate, key or PKCS#12 files and check them (or drop them on the window)")
+                .clicked()
+            {
+                actions.push(Action::Import(crate::app::ImportAction::PickFiles));
             }
         });
     });
