@@ -7,6 +7,7 @@
 pub mod cloud_source;
 pub mod fake;
 pub mod inventory;
+pub mod overview;
 pub mod pane;
 pub mod settings;
 pub mod source;
@@ -39,6 +40,8 @@ pub const INLINE_VIEW_LIMIT: usize = 20_000;
 /// Top-level tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
+    /// Counts, expiry timeline and the soonest to expire, over every inventory.
+    Overview,
     /// KMS certificates.
     Kms,
     /// Private CA and ESA client certificates.
@@ -53,7 +56,8 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab in order.
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
+        Tab::Overview,
         Tab::Kms,
         Tab::ClientCertificates,
         Tab::CdnDomains,
@@ -64,6 +68,7 @@ impl Tab {
     /// Tab title.
     pub fn label(self) -> &'static str {
         match self {
+            Tab::Overview => "Overview",
             Tab::Kms => "KMS certificates",
             Tab::ClientCertificates => "Client certificates",
             Tab::CdnDomains => "CDN domains",
@@ -360,6 +365,15 @@ pub enum Action {
     Settings(SettingsAction),
     /// Drop a notice.
     DismissNotice(usize),
+    /// Overview: open an inventory's tab showing only the rows of an expiry filter.
+    ShowExpiring(PaneKey, ExpiryFilter),
+    /// Overview: open an inventory's tab filtered by expiry with one certificate (provider id)
+    /// selected under the cursor.
+    ShowCertificate(PaneKey, String, ExpiryFilter),
+    /// Change the expiry thresholds (saved with the preferences).
+    SetThresholds(overview::Thresholds),
+    /// Fetch every inventory again (the Overview's refresh).
+    RefreshAll,
 }
 
 /// The whole application state.
@@ -388,6 +402,8 @@ pub struct AppState {
     pub settings: SettingsState,
     /// A workspace is being opened (accounts resolved, clients built).
     pub opening: bool,
+    /// The Overview's cached aggregate and the expiry thresholds.
+    pub overview: overview::OverviewState,
     profiles: Option<ProfilesConfig>,
     /// Bumped when the workspace changes; results of the previous one are dropped.
     epoch: u64,
@@ -429,7 +445,7 @@ impl AppState {
         let (tx, rx) = std::sync::mpsc::channel();
         let mut state = AppState {
             workspace: config.workspace,
-            tab: Tab::Kms,
+            tab: Tab::Overview,
             client_section: ClientSection::default(),
             theme: Theme::default(),
             panes: FIXED_PANES
@@ -443,6 +459,7 @@ impl AppState {
             notices: Vec::new(),
             settings: SettingsState::default(),
             opening: false,
+            overview: overview::OverviewState::default(),
             profiles: config.profiles,
             epoch: 0,
             source: config.source,
@@ -455,6 +472,7 @@ impl AppState {
             detail_in_flight: None,
             auto_refresh: config.auto_refresh,
         };
+        state.load_preferences();
         state.load_kms_ids();
         for service in FIXED_PANES {
             state.load_cache(PaneKey::service(service));
@@ -469,7 +487,7 @@ impl AppState {
 
     /// `true` while background work is running (tests wait for it).
     pub fn is_busy(&self) -> bool {
-        self.in_flight > 0
+        self.in_flight > 0 || self.overview.computing
     }
 
     /// The source in use.
@@ -487,7 +505,7 @@ impl AppState {
             },
             Tab::CdnDomains => Some(PaneKey::service(Service::Vod)),
             Tab::IotDevices => Some(PaneKey::service(Service::Iotda)),
-            Tab::Settings => None,
+            Tab::Overview | Tab::Settings => None,
         }
     }
 
@@ -631,6 +649,10 @@ impl AppState {
                     self.notices.remove(i);
                 }
             }
+            Action::ShowExpiring(key, expiry) => self.show_expiring(key, expiry),
+            Action::ShowCertificate(key, id, expiry) => self.show_certificate(key, &id, expiry),
+            Action::SetThresholds(t) => self.set_thresholds(t),
+            Action::RefreshAll => self.refresh_all(),
         }
     }
 
@@ -644,6 +666,10 @@ impl AppState {
     /// Starts the first fetch of the shown inventory (once per session) and the ESA site list.
     pub fn ensure_loaded(&mut self) {
         if self.opening {
+            return;
+        }
+        if self.tab == Tab::Overview {
+            self.ensure_overview_loaded();
             return;
         }
         if self.tab == Tab::ClientCertificates
@@ -724,6 +750,7 @@ impl AppState {
         while let Ok((epoch, event)) = self.rx.try_recv() {
             self.receive(epoch, event);
         }
+        self.refresh_overview();
     }
 
     /// Blocks until no background work is left or `timeout` passes (tests and benchmarks only:
@@ -963,6 +990,7 @@ impl AppState {
                     }
                     Err(e) => self.esa.error = Some(e),
                 }
+                self.add_esa_site_panes();
             }
             Event::Profiles(result, message) => self.profiles_loaded(result, message),
             Event::Tested(key, result) => {

@@ -8,6 +8,7 @@ pub mod client_tab;
 pub mod detail_panel;
 pub mod iot_tab;
 pub mod kms_tab;
+pub mod overview_tab;
 pub mod settings_tab;
 
 use crate::app::{Action, AppState, PaneKey, Tab, Theme};
@@ -81,11 +82,13 @@ impl eframe::App for CertdeskApp {
 /// Draws the whole window from `state` and returns what the user asked for.
 pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     let mut actions = Vec::new();
+    overview_tab::publish_thresholds(ui.ctx(), state.overview.thresholds);
     egui::Panel::top("top_bar").show(ui, |ui| top_bar(ui, state, &mut actions));
     if !state.notices.is_empty() {
         egui::Panel::bottom("notices").show(ui, |ui| notices(ui, state, &mut actions));
     }
     egui::CentralPanel::default().show(ui, |ui| match state.tab {
+        Tab::Overview => overview_tab::show(ui, state, &mut actions),
         Tab::Kms => kms_tab::show(ui, state, &mut actions),
         Tab::ClientCertificates => client_tab::show(ui, state, &mut actions),
         Tab::CdnDomains => cdn_tab::show(ui, state, &mut actions),
