@@ -34,21 +34,27 @@ fn main() {
     let small = rows / 100;
     let t = Instant::now();
     let invs = [
-        (PaneKey::service(Service::Kms), inventory(Service::Kms, small, None)),
-        (PaneKey::service(Service::Pca), inventory(Service::Pca, small, None)),
+        (
+            PaneKey::service(Service::Kms),
+            inventory(Service::Kms, small, None),
+        ),
+        (
+            PaneKey::service(Service::Pca),
+            inventory(Service::Pca, small, None),
+        ),
         (PaneKey::esa(1), inventory(Service::Esa, small, Some(1))),
         (PaneKey::esa(2), inventory(Service::Esa, small, Some(2))),
-        (PaneKey::service(Service::Vod), inventory(Service::Vod, small, None)),
+        (
+            PaneKey::service(Service::Vod),
+            inventory(Service::Vod, small, None),
+        ),
         (
             PaneKey::service(Service::Iotda),
             inventory(Service::Iotda, rows - 5 * small, None),
         ),
     ];
     let total: usize = invs.iter().map(|(_, i)| i.len()).sum();
-    println!(
-        "setup: {total} rows in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    println!("setup: {total} rows in {:.1} s", t.elapsed().as_secs_f64());
     // fake_row spreads expiries from 30 days before to ~3 years after 1,700,000,000.
     let now = 1_700_000_000 + 86_400 * 10;
     let mut times: Vec<f64> = (0..runs)

@@ -196,7 +196,11 @@ fn overview_counts_match_the_simulator_and_clicks_open_exactly_those_rows() {
                 .filter(|c| c.not_after.and_then(|t| week_of(t, now)) == Some(w as i64))
                 .count();
             if n > 0 {
-                let label = format!("{} {}: {n}", service.label(), bucket_name(&o, Bucket::Week(w)));
+                let label = format!(
+                    "{} {}: {n}",
+                    service.label(),
+                    bucket_name(&o, Bucket::Week(w))
+                );
                 g.harness.get_by_label(&label);
                 cells += 1;
             }
@@ -221,12 +225,20 @@ fn overview_counts_match_the_simulator_and_clicks_open_exactly_those_rows() {
     }
     // A list row: its tab opens filtered to its week, the row selected under the cursor.
     let first = o.soonest[0].clone();
-    g.harness.get_all_by_label(&first.name).next().unwrap().click();
+    g.harness
+        .get_all_by_label(&first.name)
+        .next()
+        .unwrap()
+        .click();
     g.settle();
     let ExpiryFilter::Between { from, to } = g.expiry_filter(first.key) else {
         panic!("{:?}", g.expiry_filter(first.key));
     };
-    assert_eq!((to - from, (from - now) % WEEK), (WEEK, 0), "a week of the chart");
+    assert_eq!(
+        (to - from, (from - now) % WEEK),
+        (WEEK, 0),
+        "a week of the chart"
+    );
     assert!(from <= first.not_after && first.not_after < to);
     assert_eq!(g.shown(first.key), ids_between(&certs, first.key, from, to));
     {

@@ -624,9 +624,7 @@ impl AppState {
             .panes
             .iter()
             .filter(|(_, p)| {
-                !p.refreshed_once
-                    && !p.is_fetching()
-                    && p.load != super::LoadState::ReadingCache
+                !p.refreshed_once && !p.is_fetching() && p.load != super::LoadState::ReadingCache
             })
             .map(|(k, _)| *k)
             .collect();
@@ -673,7 +671,12 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
-    fn row(service: Service, n: usize, status: CertStatus, not_after: Option<i64>) -> CertificateRow {
+    fn row(
+        service: Service,
+        n: usize,
+        status: CertStatus,
+        not_after: Option<i64>,
+    ) -> CertificateRow {
         CertificateRow {
             service,
             id: format!("{service:?}-{n}"),
@@ -692,13 +695,18 @@ mod tests {
     fn week_boundaries_expired_and_missing_expiry() {
         let rows = [
             row(Service::Iotda, 0, CertStatus::Active, Some(NOW - 1)), // expired
-            row(Service::Iotda, 1, CertStatus::Active, Some(NOW)), // week 0 (first second)
+            row(Service::Iotda, 1, CertStatus::Active, Some(NOW)),     // week 0 (first second)
             row(Service::Iotda, 2, CertStatus::Active, Some(NOW + WEEK - 1)), // week 0 (last)
             row(Service::Iotda, 3, CertStatus::Inactive, Some(NOW + WEEK)), // week 1
-            row(Service::Iotda, 4, CertStatus::Active, Some(NOW + 26 * WEEK - 1)), // week 25
+            row(
+                Service::Iotda,
+                4,
+                CertStatus::Active,
+                Some(NOW + 26 * WEEK - 1),
+            ), // week 25
             row(Service::Iotda, 5, CertStatus::Active, Some(NOW + 26 * WEEK)), // later
-            row(Service::Iotda, 6, CertStatus::Revoked, None),                 // unknown
-            row(Service::Iotda, 7, CertStatus::Active, Some(i64::MIN + 1)),    // long expired
+            row(Service::Iotda, 6, CertStatus::Revoked, None),         // unknown
+            row(Service::Iotda, 7, CertStatus::Active, Some(i64::MIN + 1)), // long expired
         ];
         let inv = Inventory::from_rows(Service::Iotda, &rows);
         let key = PaneKey::service(Service::Iotda);
@@ -717,10 +725,8 @@ mod tests {
         assert_eq!(o.count(Service::Iotda, CertStatus::Revoked), 1);
         assert_eq!(o.status_total(CertStatus::Pending), 0);
         // Every row is in exactly one place.
-        let placed = o.expired[i]
-            + o.weeks.iter().map(|w| w[i]).sum::<u64>()
-            + o.later[i]
-            + o.no_expiry[i];
+        let placed =
+            o.expired[i] + o.weeks.iter().map(|w| w[i]).sum::<u64>() + o.later[i] + o.no_expiry[i];
         assert_eq!(placed, 8);
         // Soonest: not expired, in expiry order, with days left.
         let names: Vec<&str> = o.soonest.iter().map(|e| e.name.as_str()).collect();
@@ -775,7 +781,12 @@ mod tests {
         esa.remove(1);
         let esa2 = Inventory::from_rows(
             Service::Esa,
-            &[row(Service::Esa, 9, CertStatus::Active, Some(NOW + 4 * DAY))],
+            &[row(
+                Service::Esa,
+                9,
+                CertStatus::Active,
+                Some(NOW + 4 * DAY),
+            )],
         );
         let o = aggregate(
             [
@@ -794,21 +805,35 @@ mod tests {
             .iter()
             .map(|e| (e.id.as_str(), e.key.site_id))
             .collect();
-        assert_eq!(ids, [("Kms-1", None), ("Esa-0", Some(1)), ("Esa-9", Some(2))]);
+        assert_eq!(
+            ids,
+            [("Kms-1", None), ("Esa-0", Some(1)), ("Esa-9", Some(2))]
+        );
     }
 
     #[test]
     fn soonest_keeps_the_fifty_closest() {
         // Reverse order of expiry so the heap has to replace entries.
         let rows: Vec<CertificateRow> = (0..500)
-            .map(|n| row(Service::Pca, n, CertStatus::Active, Some(NOW + (500 - n as i64) * 3_600)))
+            .map(|n| {
+                row(
+                    Service::Pca,
+                    n,
+                    CertStatus::Active,
+                    Some(NOW + (500 - n as i64) * 3_600),
+                )
+            })
             .collect();
         let inv = Inventory::from_rows(Service::Pca, &rows);
         let o = aggregate([(PaneKey::service(Service::Pca), &inv)], NOW);
         assert_eq!(o.soonest.len(), SOONEST);
         assert_eq!(o.soonest[0].name, "name-499");
         assert_eq!(o.soonest[49].name, "name-450");
-        assert!(o.soonest.windows(2).all(|w| w[0].not_after <= w[1].not_after));
+        assert!(
+            o.soonest
+                .windows(2)
+                .all(|w| w[0].not_after <= w[1].not_after)
+        );
     }
 
     #[test]

@@ -84,10 +84,7 @@ impl ExpiryFilter {
                 if from == i64::MIN {
                     format!("Expired before {end}")
                 } else {
-                    format!(
-                        "Expires {} – {end}",
-                        utc_minute(from)
-                    )
+                    format!("Expires {} – {end}", utc_minute(from))
                 }
             }
         }

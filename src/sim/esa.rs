@@ -110,7 +110,12 @@ impl EsaState {
             .iter()
             .flat_map(|s| {
                 s.certs.iter().filter(|c| !c.deleted).map(|c| {
-                    (s.id, c.id.clone(), status_of(c).to_string(), Some(c.not_after))
+                    (
+                        s.id,
+                        c.id.clone(),
+                        status_of(c).to_string(),
+                        Some(c.not_after),
+                    )
                 })
             })
             .collect()

@@ -87,7 +87,13 @@ impl PcaState {
         self.rows
             .iter()
             .filter(|r| !r.deleted)
-            .map(|r| (r.identifier.clone(), status_of(r).to_string(), Some(r.not_after)))
+            .map(|r| {
+                (
+                    r.identifier.clone(),
+                    status_of(r).to_string(),
+                    Some(r.not_after),
+                )
+            })
             .collect()
     }
 

@@ -483,10 +483,8 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                 let status = inventory.status(r);
                 let id = inventory.id(r);
                 let not_after = inventory.not_after(r);
-                let level_color = super::overview_tab::level_color(
-                    thresholds.level(not_after, now),
-                    &visuals,
-                );
+                let level_color =
+                    super::overview_tab::level_color(thresholds.level(not_after, now), &visuals);
                 let paint = |t: RichText| match level_color {
                     Some(c) => t.color(c),
                     None => t,

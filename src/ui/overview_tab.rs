@@ -52,7 +52,8 @@ pub fn publish_thresholds(ctx: &egui::Context, thresholds: Thresholds) {
 
 /// The thresholds tables colour rows by (the defaults before the first frame).
 pub fn thresholds(ctx: &egui::Context) -> Thresholds {
-    ctx.data(|d| d.get_temp(thresholds_id())).unwrap_or_default()
+    ctx.data(|d| d.get_temp(thresholds_id()))
+        .unwrap_or_default()
 }
 
 /// Id under which the chart's last transform is kept (tests click bars through it).
@@ -77,7 +78,10 @@ pub fn bucket_cell_label(o: &Overview, bucket: Bucket, service: Service) -> Stri
 
 /// Accessible label of a count cell.
 pub fn count_label(service: Option<Service>, status: &str, n: u64) -> String {
-    format!("{} {status}: {n}", service.map_or("All services", Service::label))
+    format!(
+        "{} {status}: {n}",
+        service.map_or("All services", Service::label)
+    )
 }
 
 /// "Expired" or "week of YYYY-MM-DD".
@@ -156,7 +160,10 @@ fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     for (key, rows, total) in loading {
         ui.horizontal(|ui| {
             ui.spinner();
-            let site = key.site_id.map(|s| format!(" site {s}")).unwrap_or_default();
+            let site = key
+                .site_id
+                .map(|s| format!(" site {s}"))
+                .unwrap_or_default();
             ui.label(match total {
                 Some(t) => format!("{}{site}: fetching, {rows} of {t} rows", key.service),
                 None => format!("{}{site}: fetching, {rows} rows", key.service),
@@ -406,9 +413,12 @@ fn chart(ui: &mut egui::Ui, o: &Overview, actions: &mut Vec<Action>) {
     {
         open_bucket(o, bucket, service, actions);
     }
-    if plot.hovered() && plot.ctx.input(|i| i.pointer.hover_pos()).is_some_and(|p| {
-        hit(o, transform.value_from_position(p)).is_some()
-    }) {
+    if plot.hovered()
+        && plot
+            .ctx
+            .input(|i| i.pointer.hover_pos())
+            .is_some_and(|p| hit(o, transform.value_from_position(p)).is_some())
+    {
         plot.ctx.set_cursor_icon(egui::CursorIcon::PointingHand);
     }
 }
@@ -502,7 +512,8 @@ fn soonest(ui: &mut egui::Ui, o: &Overview, thresholds: Thresholds, actions: &mu
                     ));
                 }
                 ui.label(
-                    RichText::new(e.status.label()).color(status_color(e.status, visuals.dark_mode)),
+                    RichText::new(e.status.label())
+                        .color(status_color(e.status, visuals.dark_mode)),
                 );
                 ui.monospace(&e.id);
                 ui.end_row();
