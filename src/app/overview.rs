@@ -656,8 +656,8 @@ impl AppState {
         let sites: Vec<i64> = self.esa.sites.iter().map(|s| s.id).collect();
         for site in sites {
             let key = PaneKey::esa(site);
-            if !self.panes.contains_key(&key) {
-                self.panes.insert(key, super::Pane::new(key));
+            if let std::collections::hash_map::Entry::Vacant(e) = self.panes.entry(key) {
+                e.insert(super::Pane::new(key));
                 self.load_cache(key);
             }
         }

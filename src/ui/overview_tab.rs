@@ -99,6 +99,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         ui.spinner();
         return;
     };
+    log_first_draw(ui, &o);
     let thresholds = state.overview.thresholds;
     egui::ScrollArea::vertical()
         .id_salt("overview_scroll")
@@ -114,6 +115,22 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.heading(format!("The {} soonest to expire", o.soonest.len()));
             soonest(ui, &o, thresholds, actions);
         });
+}
+
+/// Logs once when the Overview first shows certificates (the GUI smoke test waits for it).
+fn log_first_draw(ui: &egui::Ui, o: &Overview) {
+    if o.total() == 0 {
+        return;
+    }
+    let id = egui::Id::unique("certdesk_overview_drawn");
+    let first = ui.data_mut(|d| {
+        let seen = d.get_temp::<bool>(id).unwrap_or(false);
+        d.insert_temp(id, true);
+        !seen
+    });
+    if first {
+        tracing::info!(rows = o.total(), "overview drawn");
+    }
 }
 
 fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -538,5 +555,85 @@ pub fn thresholds_settings(ui: &mut egui::Ui, state: &AppState, actions: &mut Ve
     });
     if t != state.overview.thresholds {
         actions.push(Action::SetThresholds(t));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::PaneKey;
+    use crate::app::inventory::Inventory;
+    use crate::app::overview::{DAY, aggregate};
+    use crate::model::{CertStatus, CertificateRow};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn inv(service: Service, days: &[i64]) -> Inventory {
+        let rows: Vec<CertificateRow> = days
+            .iter()
+            .enumerate()
+            .map(|(n, d)| CertificateRow {
+                service,
+                id: format!("{n}"),
+                name: format!("n{n}"),
+                status: CertStatus::Active,
+                raw_status: "ACTIVE".into(),
+                not_after: Some(NOW + d * DAY),
+                serial: None,
+                fingerprint_sha256: None,
+                site_id: None,
+                pem: None,
+            })
+            .collect();
+        Inventory::from_rows(service, &rows)
+    }
+
+    #[test]
+    fn threshold_levels_have_colours() {
+        let v = egui::Visuals::dark();
+        assert_eq!(
+            level_color(ExpiryLevel::Expired, &v),
+            Some(v.error_fg_color)
+        );
+        assert_eq!(
+            level_color(ExpiryLevel::Critical, &v),
+            Some(v.error_fg_color)
+        );
+        assert_eq!(level_color(ExpiryLevel::Warning, &v), Some(v.warn_fg_color));
+        assert_eq!(level_color(ExpiryLevel::Ok, &v), None);
+        assert_eq!(level_color(ExpiryLevel::Unknown, &v), None);
+        // Thresholds reach the tables through the context.
+        let ctx = egui::Context::default();
+        assert_eq!(thresholds(&ctx), Thresholds::default());
+        let t = Thresholds {
+            warning_days: 90,
+            critical_days: 3,
+        };
+        publish_thresholds(&ctx, t);
+        assert_eq!(thresholds(&ctx), t);
+    }
+
+    #[test]
+    fn a_point_on_the_chart_hits_the_stacked_segment_under_it() {
+        // Week 0: KMS 2 at the bottom, IoTDA 3 on top; expired: IoTDA 1.
+        let kms = inv(Service::Kms, &[1, 2]);
+        let iot = inv(Service::Iotda, &[1, 2, 3, -4]);
+        let o = aggregate(
+            [
+                (PaneKey::service(Service::Kms), &kms),
+                (PaneKey::service(Service::Iotda), &iot),
+            ],
+            NOW,
+        );
+        let at = |x, y| hit(&o, PlotPoint::new(x, y));
+        assert_eq!(at(0.0, 1.0), Some((Bucket::Week(0), Service::Kms)));
+        assert_eq!(at(0.3, 2.5), Some((Bucket::Week(0), Service::Iotda)));
+        assert_eq!(at(0.0, 5.5), None, "above the bar");
+        assert_eq!(at(0.5, 1.0), None, "between bars");
+        assert_eq!(at(EXPIRED_X, 0.5), Some((Bucket::Expired, Service::Iotda)));
+        assert_eq!(at(-1.0, 0.5), None, "the gap");
+        let c = segment_center(&o, Bucket::Week(0), Service::Iotda).unwrap();
+        assert_eq!((c.x, c.y), (0.0, 3.5));
+        assert_eq!(segment_center(&o, Bucket::Week(1), Service::Kms), None);
     }
 }
