@@ -164,27 +164,39 @@ fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             );
         }
     });
-    // Fetches in progress, one line each.
-    let mut loading: Vec<_> = state
-        .panes
-        .values()
-        .filter_map(|p| match &p.load {
-            LoadState::Fetching { rows, total, .. } => Some((p.key, *rows, *total)),
-            _ => None,
-        })
-        .collect();
-    loading.sort_by_key(|(k, _, _)| (k.service, k.site_id));
-    for (key, rows, total) in loading {
-        ui.horizontal(|ui| {
+    // Fetches in progress, one line: rows so far per service (ESA sites added up).
+    let mut loading: Vec<(Service, u64, Option<u64>, usize)> = Vec::new();
+    for p in state.panes.values() {
+        if let LoadState::Fetching { rows, total, .. } = &p.load {
+            match loading.iter_mut().find(|(s, ..)| *s == p.key.service) {
+                Some(entry) => {
+                    entry.1 += rows;
+                    entry.2 = entry.2.zip(*total).map(|(a, b)| a + b);
+                    entry.3 += 1;
+                }
+                None => loading.push((p.key.service, *rows, *total, 1)),
+            }
+        }
+    }
+    loading.sort_by_key(|(s, ..)| *s);
+    if !loading.is_empty() {
+        ui.horizontal_wrapped(|ui| {
             ui.spinner();
-            let site = key
-                .site_id
-                .map(|s| format!(" site {s}"))
-                .unwrap_or_default();
-            ui.label(match total {
-                Some(t) => format!("{}{site}: fetching, {rows} of {t} rows", key.service),
-                None => format!("{}{site}: fetching, {rows} rows", key.service),
-            });
+            let parts: Vec<String> = loading
+                .iter()
+                .map(|(service, rows, total, n)| {
+                    let sites = if *n > 1 {
+                        format!(" ({n} sites)")
+                    } else {
+                        String::new()
+                    };
+                    match total {
+                        Some(t) => format!("{service}{sites} {rows} of {t} rows"),
+                        None => format!("{service}{sites} {rows} rows"),
+                    }
+                })
+                .collect();
+            ui.label(format!("Fetching: {}", parts.join(" · ")));
         });
     }
     ui.separator();
