@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GUI smoke test: starts the release binary in demo mode (no profile, fresh data directory) in a
-# real X window under Xvfb, takes a screenshot, and fails unless the window rendered its tables.
+# real X window under Xvfb, takes a screenshot, and fails unless the window rendered its tables
+# (or the Overview, the first tab, with certificates in it).
 #
 # Usage: scripts/gui-smoke.sh [path/to/certdesk]   (default: $CARGO_TARGET_DIR or target, /release/certdesk)
 # Needs Xvfb and ImageMagick (import, identify) on PATH; installs nothing itself.
@@ -71,7 +72,7 @@ while :; do
         cat "$app_log" >&2
         fail "certdesk exited early (log above)"
     fi
-    drawn="$(sed 's/\x1b\[[0-9;]*m//g' "$app_log" | grep -o 'table drawn.*rows=[1-9][0-9]*' | head -n1 || true)"
+    drawn="$(sed 's/\x1b\[[0-9;]*m//g' "$app_log" | grep -oE '(table|overview) drawn.*rows=[1-9][0-9]*' | head -n1 || true)"
     if [ -n "$drawn" ]; then
         sleep 2 # let a few more frames land
         import -display "$display" -window root "$shot" 2>>"$out/import.log" || true

@@ -14,6 +14,7 @@ use certdesk::cloud::Transport;
 use certdesk::model::Service;
 use certdesk::sim::{RunningSimulator, SimOptions};
 use certdesk::store::Store;
+use certdesk::store::journal::{AuditEntry, Journal};
 use certdesk::ui::CertdeskApp;
 use certdesk::ui::import_dialog::DROP_HINT;
 use eframe::egui;
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 struct Gui {
     harness: Harness<'static, CertdeskApp>,
     sim: RunningSimulator,
-    store: Arc<Mutex<Store>>,
+    journal: Arc<Mutex<Journal>>,
     dir: tempfile::TempDir,
     _runtime: tokio::runtime::Runtime,
 }
@@ -42,13 +43,9 @@ fn gui() -> Gui {
         .unwrap();
     let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
     let transport = Transport::new().unwrap();
-    let state = demo_state(
-        &sim,
-        Some(Arc::clone(&store)),
-        &transport,
-        runtime.handle(),
-        None,
-    );
+    let mut state = demo_state(&sim, Some(store), &transport, runtime.handle(), None);
+    let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+    state.set_journal(Arc::clone(&journal));
     let harness = Harness::builder()
         .with_size(egui::vec2(1500.0, 1000.0))
         .build_ui_state(
@@ -58,7 +55,7 @@ fn gui() -> Gui {
     let mut g = Gui {
         harness,
         sim,
-        store,
+        journal,
         dir: tempfile::tempdir().unwrap(),
         _runtime: runtime,
     };
@@ -143,6 +140,11 @@ fn sign_csr(csr: &str) -> String {
 }
 
 impl Gui {
+    /// The audit log the window writes to.
+    fn audit(&self) -> Vec<AuditEntry> {
+        self.journal.lock().unwrap().audit(None).unwrap()
+    }
+
     fn settle(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -279,7 +281,7 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
     assert_eq!(served.cert_type, "upload");
 
     // Audited before and after.
-    let audit = g.store.lock().unwrap().audit_entries().unwrap();
+    let audit = g.audit();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].result, "applied");
     assert_eq!(audit[0].target, domain);
@@ -404,7 +406,7 @@ fn bad_inputs_show_their_message_and_send_nothing() {
         0
     );
     assert_eq!(g.sim.vod_ssl(domain).unwrap(), before);
-    assert!(g.store.lock().unwrap().audit_entries().unwrap().is_empty());
+    assert!(g.audit().is_empty());
 }
 
 #[test]

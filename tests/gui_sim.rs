@@ -103,6 +103,8 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     assert!(g.harness.query_by_label("Demo — simulated cloud").is_some());
 
     // KMS: the seeded ids were described through DescribeCertificate.
+    g.harness.get_by_label("KMS certificates").click();
+    g.settle();
     let kms = PaneKey::service(Service::Kms);
     assert_eq!(
         g.app().panes[&kms].inventory.len(),

@@ -216,7 +216,7 @@ pub struct BulkState {
     pub resumable: Vec<ResumeOffer>,
     /// The Audit tab.
     pub audit: AuditView,
-    journal: Option<Arc<Mutex<Journal>>>,
+    pub(crate) journal: Option<Arc<Mutex<Journal>>>,
     cancel: Option<CancellationToken>,
     /// Panes whose rows changed since their view was last recomputed, and when that was.
     dirty: Vec<PaneKey>,
@@ -390,7 +390,7 @@ impl AppState {
     }
 
     /// The journal; an in-memory one for the session when none was set.
-    fn journal(&mut self) -> Option<Arc<Mutex<Journal>>> {
+    pub(super) fn journal(&mut self) -> Option<Arc<Mutex<Journal>>> {
         if let Some(j) = &self.bulk.journal {
             return Some(Arc::clone(j));
         }
@@ -917,28 +917,16 @@ impl AppState {
         }
     }
 
-    /// Writes a single status change (detail panel) to the audit log, on a worker.
-    pub(super) fn audit_change(
-        &mut self,
+    /// The audit entry of a single status change about to be sent (result `sent`; completed by
+    /// [`super::audit::audited`] with the answer).
+    pub(super) fn change_audit_entry(
+        &self,
         key: PaneKey,
         id: &str,
         change: StatusChange,
-        result: &Result<super::source::ChangeOutcome, ProviderError>,
-    ) {
-        let Some(journal) = self.journal() else {
-            return;
-        };
-        let (outcome, code, message, request_id) = match result {
-            Ok(o) => ("applied", None, None, o.request_id.clone()),
-            Err(e) => (
-                "failed",
-                Some(e.code.clone()),
-                Some(e.message.clone()),
-                e.request_id.clone(),
-            ),
-        };
+    ) -> AuditEntry {
         let provider = key.service.provider();
-        let entry = AuditEntry {
+        AuditEntry {
             at: super::now_unix(),
             profile: self.workspace.account_for(provider).to_string(),
             provider: provider.to_string(),
@@ -946,32 +934,19 @@ impl AppState {
             operation: change.label().to_lowercase(),
             target: id.to_string(),
             site_id: key.site_id,
-            result: outcome.to_string(),
-            code,
-            message,
-            request_id,
+            result: "sent".to_string(),
+            code: None,
+            message: None,
+            request_id: None,
             job_id: None,
-        };
-        let reload = self.bulk.audit.loaded;
-        self.spawn_blocking(move || {
-            let written = journal
-                .lock()
-                .map_err(|_| "the journal is unavailable".to_string())
-                .and_then(|j| j.record_audit(&entry).map_err(|e| e.to_string()));
-            match written {
-                Err(e) => Event::Notice(
-                    NoticeLevel::Error,
-                    format!("Writing the audit log failed: {e}"),
-                ),
-                Ok(()) if reload => Event::Bulk(BulkEvent::Audit(
-                    journal
-                        .lock()
-                        .map_err(|_| "the journal is unavailable".to_string())
-                        .and_then(|j| j.audit(None).map_err(|e| e.to_string())),
-                )),
-                Ok(()) => Event::Nothing,
-            }
-        });
+        }
+    }
+
+    /// Re-reads the audit log if the Audit tab has shown it (after a change was recorded).
+    pub(super) fn refresh_audit(&mut self) {
+        if self.bulk.audit.loaded {
+            self.load_audit();
+        }
     }
 
     fn export_results(&mut self) {

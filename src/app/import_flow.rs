@@ -8,6 +8,7 @@
 //! stay in the parsed [`Bundle`] (zeroizing) and a [`Secret`] for the one request that carries
 //! them; they are never logged, cached or printed.
 
+use super::audit::{CallFn, audited};
 use super::source::{CertificateDetail, ChangeOutcome, ProviderError, VodCertificateUpload};
 use super::tasks::Event;
 use super::{AppState, NoticeLevel, PaneKey, now_unix};
@@ -725,6 +726,8 @@ impl AppState {
     }
 
     fn send_import(&mut self) {
+        // Taken first (it may create the session's in-memory journal): no change without one.
+        let journal = self.journal();
         let Some(flow) = self.import.as_mut() else {
             return;
         };
@@ -801,9 +804,15 @@ impl AppState {
             request_id: None,
             job_id: None,
         };
-        let store = self.store.clone();
+        let Some(journal) = journal else {
+            flow.stage = ImportStage::Done(Err(ProviderError::local(
+                "AuditFailed",
+                "not sent: there is no audit log to record the change in",
+            )));
+            return;
+        };
         self.spawn(async move {
-            let result = audited(store, entry, call).await;
+            let result = audited(journal, entry, call).await;
             Event::Import(Box::new(ImportEvent::Sent { purpose, result }))
         });
     }
@@ -995,74 +1004,6 @@ impl AppState {
     }
 }
 
-/// The upload call, made only after its audit entry is written.
-type CallFn = Box<dyn FnOnce() -> super::source::SourceFuture<ChangeOutcome> + Send>;
-
-/// Writes the audit entry (result `sent`), then sends, then records the answer. If the entry
-/// cannot be written the request is not sent.
-async fn audited(
-    store: Option<Arc<std::sync::Mutex<crate::store::Store>>>,
-    entry: AuditEntry,
-    call: CallFn,
-) -> Result<ChangeOutcome, ProviderError> {
-    let audit_id = match store.clone() {
-        None => None,
-        Some(store) => {
-            let written = tokio::task::spawn_blocking(move || {
-                store
-                    .lock()
-                    .map_err(|_| "the database is unavailable".to_string())
-                    .and_then(|s| s.begin_audit(&entry).map_err(|e| e.to_string()))
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
-            match written {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    return Err(ProviderError::local(
-                        "AuditFailed",
-                        format!(
-                            "not sent: the change could not be recorded in the audit log ({e})"
-                        ),
-                    ));
-                }
-            }
-        }
-    };
-    let result = call().await;
-    if let (Some(store), Some(id)) = (store, audit_id) {
-        let (state, code, message, request_id) = match &result {
-            Ok(o) => ("applied", None, None, o.request_id.clone()),
-            Err(e) => (
-                "failed",
-                Some(e.code.clone()),
-                Some(e.message.clone()),
-                e.request_id.clone(),
-            ),
-        };
-        let finished = tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .map_err(|_| "the database is unavailable".to_string())
-                .and_then(|s| {
-                    s.finish_audit(
-                        id,
-                        state,
-                        code.as_deref(),
-                        message.as_deref(),
-                        request_id.as_deref(),
-                    )
-                    .map_err(|e| e.to_string())
-                })
-        })
-        .await;
-        if let Ok(Err(e)) | Err(e) = finished.map_err(|e| e.to_string()) {
-            tracing::warn!(error = %e, "recording the answer in the audit log failed");
-        }
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1076,7 +1017,6 @@ mod tests {
     struct Rig {
         _runtime: tokio::runtime::Runtime,
         fake: FakeSource,
-        store: Arc<Mutex<Store>>,
         app: AppState,
         dir: tempfile::TempDir,
     }
@@ -1092,7 +1032,7 @@ mod tests {
         let app = AppState::new(AppConfig {
             source: Arc::new(fake.clone()),
             workspace: Workspace::single("test", false, "fake"),
-            store: Some(Arc::clone(&store)),
+            store: Some(store),
             runtime: runtime.handle().clone(),
             auto_refresh: false,
             profiles: None,
@@ -1100,7 +1040,6 @@ mod tests {
         let mut rig = Rig {
             _runtime: runtime,
             fake,
-            store,
             app,
             dir: tempfile::tempdir().unwrap(),
         };
@@ -1160,7 +1099,8 @@ mod tests {
         }
 
         fn audit(&self) -> Vec<AuditEntry> {
-            self.store.lock().unwrap().audit_entries().unwrap()
+            let journal = self.app.bulk.journal.clone().expect("a journal");
+            journal.lock().unwrap().audit(None).unwrap()
         }
 
         fn open_vod(&mut self) -> String {
@@ -1476,7 +1416,8 @@ mod tests {
         let (cert, key) = r.pair("site", &domain, 1);
         r.import(ImportAction::AddFiles(vec![cert, key]));
         // Break the audit table so the next write fails.
-        r.store.lock().unwrap().break_audit_for_tests();
+        let journal = r.app.bulk.journal.clone().expect("a journal");
+        journal.lock().unwrap().break_audit_for_tests();
         r.try_send();
         assert!(r.vod_calls().is_empty());
         assert!(matches!(&r.flow().stage, ImportStage::Done(Err(e)) if e.code == "AuditFailed"));

@@ -4,11 +4,13 @@
 //! that [`AppState::poll`] drains once per frame, after which the app asks for a repaint.
 //! Testable without a window; knows nothing of egui.
 
+mod audit;
 pub mod bulk;
 pub mod cloud_source;
 pub mod fake;
 pub mod import_flow;
 pub mod inventory;
+pub mod overview;
 pub mod pane;
 pub mod settings;
 pub mod source;
@@ -42,6 +44,8 @@ pub const INLINE_VIEW_LIMIT: usize = 20_000;
 /// Top-level tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
+    /// Counts, expiry timeline and the soonest to expire, over every inventory.
+    Overview,
     /// KMS certificates.
     Kms,
     /// Private CA and ESA client certificates.
@@ -58,18 +62,20 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab in order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
+        Tab::Overview,
         Tab::Kms,
         Tab::ClientCertificates,
         Tab::CdnDomains,
         Tab::IotDevices,
-        Tab::Settings,
         Tab::Audit,
+        Tab::Settings,
     ];
 
     /// Tab title.
     pub fn label(self) -> &'static str {
         match self {
+            Tab::Overview => "Overview",
             Tab::Kms => "KMS certificates",
             Tab::ClientCertificates => "Client certificates",
             Tab::CdnDomains => "CDN domains",
@@ -371,6 +377,15 @@ pub enum Action {
     Bulk(bulk::BulkAction),
     /// Something in the import dialog (files, passphrase, checks, upload).
     Import(ImportAction),
+    /// Overview: open an inventory's tab showing only the rows of an expiry filter.
+    ShowExpiring(PaneKey, ExpiryFilter),
+    /// Overview: open an inventory's tab filtered by expiry with one certificate (provider id)
+    /// selected under the cursor.
+    ShowCertificate(PaneKey, String, ExpiryFilter),
+    /// Change the expiry thresholds (saved with the preferences).
+    SetThresholds(overview::Thresholds),
+    /// Fetch every inventory again (the Overview's refresh).
+    RefreshAll,
 }
 
 /// The whole application state.
@@ -403,6 +418,8 @@ pub struct AppState {
     pub bulk: bulk::BulkState,
     /// The import dialog, when open.
     pub import: Option<import_flow::ImportFlow>,
+    /// The Overview's cached aggregate and the expiry thresholds.
+    pub overview: overview::OverviewState,
     profiles: Option<ProfilesConfig>,
     /// Bumped when the workspace changes; results of the previous one are dropped.
     epoch: u64,
@@ -444,7 +461,7 @@ impl AppState {
         let (tx, rx) = std::sync::mpsc::channel();
         let mut state = AppState {
             workspace: config.workspace,
-            tab: Tab::Kms,
+            tab: Tab::Overview,
             client_section: ClientSection::default(),
             theme: Theme::default(),
             panes: FIXED_PANES
@@ -460,6 +477,7 @@ impl AppState {
             opening: false,
             bulk: bulk::BulkState::default(),
             import: None,
+            overview: overview::OverviewState::default(),
             profiles: config.profiles,
             epoch: 0,
             source: config.source,
@@ -472,6 +490,7 @@ impl AppState {
             detail_in_flight: None,
             auto_refresh: config.auto_refresh,
         };
+        state.load_preferences();
         state.load_kms_ids();
         for service in FIXED_PANES {
             state.load_cache(PaneKey::service(service));
@@ -486,7 +505,7 @@ impl AppState {
 
     /// `true` while background work is running (tests wait for it).
     pub fn is_busy(&self) -> bool {
-        self.in_flight > 0
+        self.in_flight > 0 || self.overview.computing
     }
 
     /// The source in use.
@@ -504,7 +523,7 @@ impl AppState {
             },
             Tab::CdnDomains => Some(PaneKey::service(Service::Vod)),
             Tab::IotDevices => Some(PaneKey::service(Service::Iotda)),
-            Tab::Settings | Tab::Audit => None,
+            Tab::Overview | Tab::Settings | Tab::Audit => None,
         }
     }
 
@@ -653,6 +672,10 @@ impl AppState {
             }
             Action::Bulk(a) => self.apply_bulk(a),
             Action::Import(a) => self.apply_import(a),
+            Action::ShowExpiring(key, expiry) => self.show_expiring(key, expiry),
+            Action::ShowCertificate(key, id, expiry) => self.show_certificate(key, &id, expiry),
+            Action::SetThresholds(t) => self.set_thresholds(t),
+            Action::RefreshAll => self.refresh_all(),
         }
     }
 
@@ -666,6 +689,10 @@ impl AppState {
     /// Starts the first fetch of the shown inventory (once per session) and the ESA site list.
     pub fn ensure_loaded(&mut self) {
         if self.opening {
+            return;
+        }
+        if self.tab == Tab::Overview {
+            self.ensure_overview_loaded();
             return;
         }
         if self.tab == Tab::ClientCertificates
@@ -746,6 +773,7 @@ impl AppState {
         while let Ok((epoch, event)) = self.rx.try_recv() {
             self.receive(epoch, event);
         }
+        self.refresh_overview();
     }
 
     /// Blocks until no background work is left or `timeout` passes (tests and benchmarks only:
@@ -986,6 +1014,7 @@ impl AppState {
                     }
                     Err(e) => self.esa.error = Some(e),
                 }
+                self.add_esa_site_panes();
             }
             Event::Profiles(result, message) => self.profiles_loaded(result, message),
             Event::Tested(key, result) => {
@@ -1106,13 +1135,29 @@ impl AppState {
             .and_then(|r| pane.inventory.site_id(r))
             .or(key.site_id);
         pane.notes.insert(id.clone(), RowNote::Busy(change));
-        let fut = self.source.change_status(key.service, &id, site_id, change);
+        let entry = self.change_audit_entry(key, &id, change);
+        let source = Arc::clone(&self.source);
+        let call_id = id.clone();
+        let call: audit::CallFn =
+            Box::new(move || source.change_status(key.service, &call_id, site_id, change));
+        let Some(journal) = self.journal() else {
+            self.finish_change(
+                key,
+                id,
+                change,
+                Err(ProviderError::local(
+                    "AuditFailed",
+                    "not sent: there is no audit log to record the change in",
+                )),
+            );
+            return;
+        };
         self.spawn(async move {
             Event::Changed {
                 key,
                 id,
                 change,
-                result: fut.await,
+                result: audit::audited(journal, entry, call).await,
             }
         });
     }
@@ -1124,7 +1169,7 @@ impl AppState {
         change: StatusChange,
         result: Result<source::ChangeOutcome, ProviderError>,
     ) {
-        self.audit_change(key, &id, change, &result);
+        self.refresh_audit();
         let cache_key = self.cache_key(key);
         let Some(pane) = self.panes.get_mut(&key) else {
             return;

@@ -18,7 +18,7 @@ fn rig_with(fake: FakeSource, store: Arc<Mutex<Store>>) -> Rig {
         .enable_all()
         .build()
         .unwrap();
-    let app = AppState::new(AppConfig {
+    let mut app = AppState::new(AppConfig {
         source: Arc::new(fake.clone()),
         workspace: Workspace::single("test", false, "fake"),
         store: Some(Arc::clone(&store)),
@@ -26,6 +26,9 @@ fn rig_with(fake: FakeSource, store: Arc<Mutex<Store>>) -> Rig {
         auto_refresh: true,
         profiles: None,
     });
+    // These tests are about one tab at a time: start where the Overview (which fetches every
+    // inventory) is not shown.
+    app.tab = Tab::Kms;
     let mut rig = Rig {
         _runtime: runtime,
         fake,

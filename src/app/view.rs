@@ -49,6 +49,14 @@ pub enum ExpiryFilter {
     Beyond(u32),
     /// No expiry known.
     Unknown,
+    /// Expiring in `[from, to)`, absolute UNIX seconds (`from` = `i64::MIN`: no lower bound).
+    /// What the Overview's chart buckets open, so the table shows exactly the rows counted.
+    Between {
+        /// First second included.
+        from: i64,
+        /// First second excluded.
+        to: i64,
+    },
 }
 
 impl ExpiryFilter {
@@ -71,10 +79,19 @@ impl ExpiryFilter {
             ExpiryFilter::Within(d) => format!("Expires within {d} days"),
             ExpiryFilter::Beyond(d) => format!("Expires after {d} days"),
             ExpiryFilter::Unknown => "Expiry unknown".into(),
+            ExpiryFilter::Between { from, to } => {
+                let end = utc_minute(to);
+                if from == i64::MIN {
+                    format!("Expired before {end}")
+                } else {
+                    format!("Expires {} – {end}", utc_minute(from))
+                }
+            }
         }
     }
 
-    fn accepts(self, not_after: Option<i64>, now: i64) -> bool {
+    /// Whether a row expiring at `not_after` passes at `now`.
+    pub fn accepts(self, not_after: Option<i64>, now: i64) -> bool {
         const DAY: i64 = 86_400;
         match (self, not_after) {
             (ExpiryFilter::Any, _) => true,
@@ -83,8 +100,22 @@ impl ExpiryFilter {
             (ExpiryFilter::Expired, Some(t)) => t < now,
             (ExpiryFilter::Within(d), Some(t)) => t >= now && t <= now + i64::from(d) * DAY,
             (ExpiryFilter::Beyond(d), Some(t)) => t > now + i64::from(d) * DAY,
+            (ExpiryFilter::Between { from, to }, Some(t)) => from <= t && t < to,
         }
     }
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of a UNIX time (the filter's label).
+fn utc_minute(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| "—".into())
 }
 
 /// Everything that decides which rows a table shows.

@@ -104,6 +104,23 @@ impl EsaState {
         }
     }
 
+    /// Every client certificate not deleted as (site, id, status, expiry), for tests.
+    pub(crate) fn listing(&self) -> Vec<(i64, String, String, Option<OffsetDateTime>)> {
+        self.sites
+            .iter()
+            .flat_map(|s| {
+                s.certs.iter().filter(|c| !c.deleted).map(|c| {
+                    (
+                        s.id,
+                        c.id.clone(),
+                        status_of(c).to_string(),
+                        Some(c.not_after),
+                    )
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn status(&self, site_id: i64, id: &str) -> Option<String> {
         let site = &self.sites[*self.site_by_id.get(&site_id)?];
         site.certs

@@ -146,6 +146,24 @@ impl IotdaState {
         self.fingerprints.insert(cert.sha1.clone(), i);
     }
 
+    /// Every live certificate as (id, status, expiry), for tests (no certificate is generated).
+    pub(crate) fn listing(
+        &self,
+        seed: u64,
+        anchor: time::OffsetDateTime,
+    ) -> Vec<(String, String, Option<time::OffsetDateTime>)> {
+        (0..self.count)
+            .filter(|i| !self.deleted.contains(i))
+            .map(|i| {
+                (
+                    Self::certificate_id(seed, i),
+                    status_word(self.active(seed, i)).to_string(),
+                    Some(Self::spec(seed, anchor, i).not_after),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn status_text(&self, seed: u64, id: &str) -> Option<String> {
         let i = self.index_of(seed, id)?;
         Some(status_word(self.active(seed, i)).to_string())

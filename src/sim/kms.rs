@@ -129,6 +129,22 @@ impl KmsState {
         self.certs.get(id).map(|c| c.status.to_string())
     }
 
+    /// Every certificate as (id, status, expiry: none while PENDING), for tests.
+    pub(crate) fn listing(&self) -> Vec<(String, String, Option<OffsetDateTime>)> {
+        self.ids()
+            .into_iter()
+            .filter_map(|id| {
+                let c = self.certs.get(&id)?;
+                let not_after = match &c.body {
+                    Body::None => None,
+                    Body::Seeded(_) => Some(c.validity.1),
+                    Body::Uploaded(info, _) => Some(info.not_after),
+                };
+                Some((id, c.status.to_string(), not_after))
+            })
+            .collect()
+    }
+
     /// Runs one KMS action.
     pub(crate) fn handle(
         &mut self,

@@ -394,6 +394,12 @@ impl RunningSimulator {
         self.state.mutation_count(action, target)
     }
 
+    /// Every certificate the simulator holds now, in the simulator's own terms (its status words,
+    /// expiry as UNIX seconds): what tests compare the app's views against.
+    pub fn certificates(&self) -> Vec<SimCertificate> {
+        self.state.certificates()
+    }
+
     /// Number of IoTDA device certificates currently present.
     pub fn iotda_count(&self) -> usize {
         self.state.iotda_count()
@@ -403,6 +409,21 @@ impl RunningSimulator {
     pub fn vod_ssl(&self, domain: &str) -> Option<VodSslState> {
         self.state.vod_ssl(domain)
     }
+}
+
+/// One certificate as the simulator holds it (see [`RunningSimulator::certificates`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCertificate {
+    /// Service.
+    pub service: SimService,
+    /// ESA site.
+    pub site_id: Option<i64>,
+    /// Provider id (KMS CertificateId, cas identifier, ESA id, VOD domain, IoTDA certificate_id).
+    pub id: String,
+    /// The simulator's status word (`ACTIVE`, `ISSUE`, `revoked`, `on`...).
+    pub status: String,
+    /// Expiry, UNIX seconds (`None`: no certificate yet, KMS PENDING).
+    pub not_after: Option<i64>,
 }
 
 /// A VOD domain's HTTPS settings, for tests.

@@ -82,6 +82,21 @@ impl PcaState {
         }
     }
 
+    /// Every certificate not deleted as (identifier, status, expiry), for tests.
+    pub(crate) fn listing(&self) -> Vec<(String, String, Option<OffsetDateTime>)> {
+        self.rows
+            .iter()
+            .filter(|r| !r.deleted)
+            .map(|r| {
+                (
+                    r.identifier.clone(),
+                    status_of(r).to_string(),
+                    Some(r.not_after),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn status(&self, identifier: &str) -> Option<String> {
         self.find(identifier).ok().map(|r| status_of(r).to_string())
     }

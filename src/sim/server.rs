@@ -171,6 +171,41 @@ impl SimState {
     pub(crate) fn iotda_status(&self, id: &str) -> Option<String> {
         lock(&self.iot).status_text(self.inv.seed, id)
     }
+    pub(crate) fn certificates(&self) -> Vec<super::SimCertificate> {
+        use super::{SimCertificate, SimService};
+        let unix = |t: Option<time::OffsetDateTime>| t.map(|t| t.unix_timestamp());
+        let plain =
+            |service: SimService, rows: Vec<(String, String, Option<time::OffsetDateTime>)>| {
+                rows.into_iter().map(move |(id, status, t)| SimCertificate {
+                    service,
+                    site_id: None,
+                    id,
+                    status,
+                    not_after: unix(t),
+                })
+            };
+        let mut out: Vec<SimCertificate> = Vec::new();
+        out.extend(plain(SimService::Kms, lock(&self.kms).listing()));
+        out.extend(plain(SimService::Pca, lock(&self.pca).listing()));
+        out.extend(
+            lock(&self.esa)
+                .listing()
+                .into_iter()
+                .map(|(site, id, status, t)| SimCertificate {
+                    service: SimService::Esa,
+                    site_id: Some(site),
+                    id,
+                    status,
+                    not_after: unix(t),
+                }),
+        );
+        out.extend(plain(SimService::Vod, lock(&self.vod).listing(&self.inv)));
+        out.extend(plain(
+            SimService::Iotda,
+            lock(&self.iot).listing(self.inv.seed, self.inv.anchor),
+        ));
+        out
+    }
     pub(crate) fn iotda_count(&self) -> usize {
         lock(&self.iot).live_count()
     }

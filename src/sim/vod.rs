@@ -81,6 +81,17 @@ impl VodState {
         VodState { domains, by_name }
     }
 
+    /// Every domain as (name, `on`/`off`, certificate expiry), for tests.
+    pub(crate) fn listing(&self, inv: &Inventory) -> Vec<(String, String, Option<OffsetDateTime>)> {
+        self.domains
+            .iter()
+            .map(|d| {
+                let not_after = self.cert(inv, d).ok().map(|c| c.not_after);
+                (d.name.clone(), on_off(d.ssl_on).to_string(), not_after)
+            })
+            .collect()
+    }
+
     pub(crate) fn ssl(&self, inv: &Inventory, domain: &str) -> Option<VodSslState> {
         let d = &self.domains[*self.by_name.get(domain)?];
         let cert = self.cert(inv, d).ok()?;

@@ -478,11 +478,10 @@ fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), JournalError> {
     .map(|_| ())
 }
 
-/// Single changes made from the window (outside a bulk job) are written to the audit log through
-/// the app's [`super::Store`] — the same database file as the journal — before the request is sent
-/// (result `sent`) and updated with the answer afterwards, so a crash in between leaves an entry
-/// that says the change may have been applied.
-impl super::Store {
+/// Single changes made from the window (outside a bulk job) are written to the audit log before
+/// the request is sent (result `sent`) and updated with the answer afterwards, so a crash in
+/// between leaves an entry that says the change may have been applied.
+impl Journal {
     /// Appends an audit entry for a change about to be sent; returns its row id for
     /// [`Self::finish_audit`].
     pub fn begin_audit(&self, entry: &AuditEntry) -> Result<i64, JournalError> {
@@ -508,15 +507,10 @@ impl super::Store {
         )
         .map(|_| ())
     }
-
-    /// Every audit entry, oldest first (what `certdesk audit` lists).
-    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, JournalError> {
-        Journal::read_audit(&self.conn, None)
-    }
 }
 
 #[cfg(test)]
-impl super::Store {
+impl Journal {
     /// Drops the audit table so the next audit write fails (tests of "not recorded, not sent").
     pub(crate) fn break_audit_for_tests(&self) {
         let _ = self.conn.execute_batch("DROP TABLE audit");

@@ -435,6 +435,9 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
     log_first_draw(ui, pane);
     let now = now_unix();
     let dark = ui.visuals().dark_mode;
+    // Rows past the expiry thresholds (Settings) are coloured: name, expiry and days left.
+    let thresholds = super::overview_tab::thresholds(ui.ctx());
+    let visuals = ui.visuals().clone();
     // Labels must not swallow clicks for text selection: a click selects the row.
     ui.style_mut().interaction.selectable_labels = false;
     let scroll = ui.data_mut(|d| d.remove_temp::<bool>(scroll_id(pane)).unwrap_or(false));
@@ -480,8 +483,15 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                 row.set_overline(pane.table.cursor_pos == Some(pos));
                 let status = inventory.status(r);
                 let id = inventory.id(r);
+                let not_after = inventory.not_after(r);
+                let level_color =
+                    super::overview_tab::level_color(thresholds.level(not_after, now), &visuals);
+                let paint = |t: RichText| match level_color {
+                    Some(c) => t.color(c),
+                    None => t,
+                };
                 row.col(|ui| {
-                    ui.label(inventory.name(r));
+                    ui.label(paint(RichText::new(inventory.name(r))));
                 });
                 row.col(|ui| {
                     ui.label(
@@ -506,21 +516,15 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                         None => {}
                     }
                 });
-                let not_after = inventory.not_after(r);
                 row.col(|ui| {
-                    ui.label(not_after.map_or_else(|| "—".into(), format_date));
+                    ui.label(paint(RichText::new(
+                        not_after.map_or_else(|| "—".into(), format_date),
+                    )));
                 });
                 row.col(|ui| {
                     if let Some(t) = not_after {
                         let days = crate::certs::days_left(t, now);
-                        let text = RichText::new(days.to_string());
-                        ui.label(if days < 0 {
-                            text.color(ui.visuals().error_fg_color)
-                        } else if days <= 30 {
-                            text.color(ui.visuals().warn_fg_color)
-                        } else {
-                            text
-                        });
+                        ui.label(paint(RichText::new(days.to_string())));
                     }
                 });
                 row.col(|ui| {

@@ -11,6 +11,7 @@ pub mod detail_panel;
 pub mod import_dialog;
 pub mod iot_tab;
 pub mod kms_tab;
+pub mod overview_tab;
 pub mod settings_tab;
 
 use crate::app::{Action, AppState, PaneKey, Tab, Theme};
@@ -84,6 +85,7 @@ impl eframe::App for CertdeskApp {
 /// Draws the whole window from `state` and returns what the user asked for.
 pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     let mut actions = Vec::new();
+    overview_tab::publish_thresholds(ui.ctx(), state.overview.thresholds);
     egui::Panel::top("top_bar").show(ui, |ui| {
         top_bar(ui, state, &mut actions);
         bulk_dialog::status_line(ui, state, &mut actions);
@@ -92,6 +94,7 @@ pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
         egui::Panel::bottom("notices").show(ui, |ui| notices(ui, state, &mut actions));
     }
     egui::CentralPanel::default().show(ui, |ui| match state.tab {
+        Tab::Overview => overview_tab::show(ui, state, &mut actions),
         Tab::Kms => kms_tab::show(ui, state, &mut actions),
         Tab::ClientCertificates => client_tab::show(ui, state, &mut actions),
         Tab::CdnDomains => cdn_tab::show(ui, state, &mut actions),

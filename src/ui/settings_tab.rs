@@ -20,6 +20,8 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.add_space(8.0);
             profiles(ui, state, actions);
             ui.add_space(8.0);
+            super::overview_tab::thresholds_settings(ui, state, actions);
+            ui.add_space(8.0);
             ui.heading("Appearance");
             ui.horizontal(|ui| {
                 let mut theme = state.theme;
