@@ -1037,6 +1037,10 @@ mod tests {
             auto_refresh: false,
             profiles: None,
         });
+        let mut app = app;
+        app.set_journal(Arc::new(Mutex::new(
+            crate::store::journal::Journal::in_memory().unwrap(),
+        )));
         let mut rig = Rig {
             _runtime: runtime,
             fake,
