@@ -8,7 +8,7 @@
 use certdesk::app::import_flow::{FileStatus, ImportStage};
 use certdesk::app::workspace::demo_state;
 use certdesk::app::{
-    Action, AppState, ImportAction, ImportPurpose, KmsCreateForm, KmsKeySpec, PaneKey,
+    Action, AppState, ImportAction, ImportPurpose, KmsCreateForm, KmsKeySpec, PaneKey, Tab,
 };
 use certdesk::cloud::Transport;
 use certdesk::model::Service;
@@ -444,6 +444,8 @@ fn an_encrypted_key_asks_for_its_passphrase_in_the_dialog() {
 #[test]
 fn a_kms_signed_certificate_is_uploaded_only_when_it_matches_the_csr() {
     let mut g = gui();
+    // Overview is the first tab; the upload is offered on the KMS tab's rows.
+    g.act(Action::SelectTab(Tab::Kms));
     let create = |g: &mut Gui, cn: &str| {
         g.act(Action::SetKmsForm(KmsCreateForm {
             organization: "certdesk".into(),
