@@ -283,6 +283,11 @@ impl KmsCreateForm {
 pub struct KmsState {
     /// Known certificate ids (KMS has no list call).
     pub known_ids: Arc<Vec<String>>,
+    /// The known ids are being read from the cache: a KMS fetch started now would describe none
+    /// of them, so it waits (`fetch_waiting`) until they arrive.
+    pub ids_loading: bool,
+    /// A KMS fetch was asked for while the ids were loading.
+    pub fetch_waiting: bool,
     /// The "add ids" text box.
     pub paste: String,
     /// The create form.
@@ -827,6 +832,9 @@ impl AppState {
             .collect();
         self.esa = EsaSites::default();
         self.kms.known_ids = Arc::new(Vec::new());
+        // A read of the previous workspace's ids is dropped with its epoch.
+        self.kms.ids_loading = false;
+        self.kms.fetch_waiting = false;
         self.kms.created = None;
         self.details.clear();
         self.detail_in_flight = None;
@@ -847,15 +855,19 @@ impl AppState {
         match event {
             Event::Nothing => {}
             Event::Notice(level, text) => self.notice(level, text),
-            Event::KmsIds(result) => match result {
-                Ok(ids) => {
-                    self.kms.known_ids = Arc::new(ids);
+            Event::KmsIds(result) => {
+                self.kms.ids_loading = false;
+                match result {
+                    Ok(ids) => self.kms.known_ids = Arc::new(ids),
+                    Err(e) => self.notice(
+                        NoticeLevel::Error,
+                        format!("Reading the known KMS ids failed: {e}"),
+                    ),
                 }
-                Err(e) => self.notice(
-                    NoticeLevel::Error,
-                    format!("Reading the known KMS ids failed: {e}"),
-                ),
-            },
+                if std::mem::take(&mut self.kms.fetch_waiting) {
+                    self.start_fetch(PaneKey::service(Service::Kms));
+                }
+            }
             Event::CacheLoaded { key, result } => {
                 let Some(pane) = self.panes.get_mut(&key) else {
                     return;

@@ -169,6 +169,7 @@ impl AppState {
             .workspace
             .account_for(crate::model::Provider::Alibaba)
             .to_string();
+        self.kms.ids_loading = true;
         self.spawn_blocking(move || {
             let ids = match store.lock() {
                 Ok(s) => s.kms_ids(&account).map_err(|e| e.to_string()),
@@ -220,6 +221,10 @@ impl AppState {
 
     /// Starts walking every page of `key`'s inventory (restarting a walk in progress).
     pub(super) fn start_fetch(&mut self, key: PaneKey) {
+        if key.service == Service::Kms && self.kms.ids_loading {
+            self.kms.fetch_waiting = true;
+            return;
+        }
         let target = self.list_target(key);
         let cursor = target.first_cursor();
         let resume = Resume {

@@ -449,3 +449,40 @@ fn details_come_from_describe_one_call_at_a_time() {
     assert!(!entry.loading);
     assert_eq!(entry.facts, [("Source".to_string(), "fake".to_string())]);
 }
+
+#[test]
+fn a_kms_fetch_asked_for_before_the_known_ids_are_read_waits_for_them() {
+    // The known ids are read from the cache on a worker at start; a fetch asked for before they
+    // arrive used to describe no id at all and show an empty KMS tab (a flaky GUI test).
+    let fake = FakeSource::generated(8);
+    let ids = fake.kms_ids();
+    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+    store
+        .lock()
+        .unwrap()
+        .add_kms_ids("test", &ids[..3], 1)
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut app = AppState::new(AppConfig {
+        source: Arc::new(fake),
+        workspace: Workspace::single("test", false, "fake"),
+        store: Some(store),
+        runtime: runtime.handle().clone(),
+        auto_refresh: false,
+        profiles: None,
+    });
+    // No poll yet, so the ids cannot have arrived: this is the window the race had.
+    assert!(app.kms.known_ids.is_empty());
+    app.apply(Action::Refresh(PaneKey::service(Service::Kms)));
+    assert!(app.wait_idle(Duration::from_secs(30)));
+    assert_eq!(app.kms.known_ids.len(), 3);
+    assert_eq!(
+        app.panes[&PaneKey::service(Service::Kms)].inventory.len(),
+        3,
+        "every known id described"
+    );
+}
