@@ -135,6 +135,29 @@ pub struct JobCounts {
     pub failed: u32,
 }
 
+/// One write to an item of a job, for [`Journal::write_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemWrite {
+    /// Attempt `attempts` of item `idx` is about to be sent (see [`Journal::mark_sent`]).
+    Sent {
+        /// Position in the job.
+        idx: u32,
+        /// Attempts sent, this one included.
+        attempts: u32,
+        /// UNIX seconds.
+        now: i64,
+    },
+    /// The item's final result and its audit entry (see [`Journal::finish_item`]).
+    Finished {
+        /// The result.
+        item: JournalItem,
+        /// The audit entry, when a request was sent for it.
+        audit: Option<AuditEntry>,
+        /// UNIX seconds.
+        now: i64,
+    },
+}
+
 /// One audit entry: a change certdesk made (or tried to make).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
@@ -241,12 +264,8 @@ impl Journal {
     ) -> Result<(), JournalError> {
         ctx(
             "mark sent",
-            self.conn.execute(
-                "UPDATE job_items SET state = 'sent', attempts = ?3, updated_at = ?4 WHERE job_id = ?1 AND idx = ?2",
-                params![job_id, idx, attempts, now],
-            ),
+            mark_sent_in(&self.conn, job_id, idx, attempts, now),
         )
-        .map(|_| ())
     }
 
     /// Records an item's final result, and the audit entry for it, in one transaction.
@@ -258,25 +277,30 @@ impl Journal {
         now: i64,
     ) -> Result<(), JournalError> {
         let tx = ctx("begin", self.conn.transaction())?;
-        ctx(
-            "finish item",
-            tx.execute(
-                "UPDATE job_items SET state = ?3, outcome = ?4, code = ?5, message = ?6, request_id = ?7, attempts = ?8, updated_at = ?9 WHERE job_id = ?1 AND idx = ?2",
-                params![
-                    job_id,
-                    item.idx,
-                    item.state.as_str(),
-                    item.outcome,
-                    item.code,
-                    item.message,
-                    item.request_id,
-                    item.attempts,
-                    now
-                ],
-            ),
-        )?;
+        finish_item_in(&tx, job_id, item, now)?;
         if let Some(entry) = audit {
             insert_audit(&tx, entry)?;
+        }
+        ctx("commit", tx.commit())
+    }
+
+    /// Applies several item writes of one job in a single transaction (group commit): one WAL
+    /// commit instead of one per write. All or nothing: on an error none of them is recorded.
+    pub fn write_batch(&mut self, job_id: &str, writes: &[ItemWrite]) -> Result<(), JournalError> {
+        let tx = ctx("begin", self.conn.transaction())?;
+        for write in writes {
+            match write {
+                ItemWrite::Sent { idx, attempts, now } => ctx(
+                    "mark sent",
+                    mark_sent_in(&tx, job_id, *idx, *attempts, *now),
+                )?,
+                ItemWrite::Finished { item, audit, now } => {
+                    finish_item_in(&tx, job_id, item, *now)?;
+                    if let Some(entry) = audit {
+                        insert_audit(&tx, entry)?;
+                    }
+                }
+            }
         }
         ctx("commit", tx.commit())
     }
@@ -467,13 +491,59 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
+// The per-item statements run thousands of times per job: cached, so SQLite parses them once.
+fn mark_sent_in(
+    conn: &Connection,
+    job_id: &str,
+    idx: u32,
+    attempts: u32,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE job_items SET state = 'sent', attempts = ?3, updated_at = ?4 WHERE job_id = ?1 AND idx = ?2",
+    )?
+    .execute(params![job_id, idx, attempts, now])
+    .map(|_| ())
+}
+
+fn finish_item_in(
+    conn: &Connection,
+    job_id: &str,
+    item: &JournalItem,
+    now: i64,
+) -> Result<(), JournalError> {
+    let mut stmt = ctx(
+        "prepare",
+        conn.prepare_cached(
+            "UPDATE job_items SET state = ?3, outcome = ?4, code = ?5, message = ?6, request_id = ?7, attempts = ?8, updated_at = ?9 WHERE job_id = ?1 AND idx = ?2",
+        ),
+    )?;
+    ctx(
+        "finish item",
+        stmt.execute(params![
+            job_id,
+            item.idx,
+            item.state.as_str(),
+            item.outcome,
+            item.code,
+            item.message,
+            item.request_id,
+            item.attempts,
+            now
+        ]),
+    )
+    .map(|_| ())
+}
+
 fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), JournalError> {
     ctx(
         "append audit",
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO audit (at, profile, provider, service, operation, target, site_id, result, code, message, request_id, job_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![e.at, e.profile, e.provider, e.service, e.operation, e.target, e.site_id, e.result, e.code, e.message, e.request_id, e.job_id],
-        ),
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![e.at, e.profile, e.provider, e.service, e.operation, e.target, e.site_id, e.result, e.code, e.message, e.request_id, e.job_id])
+        }),
     )
     .map(|_| ())
 }
