@@ -391,7 +391,13 @@ async fn dispatch(
         };
     }
 
-    // The operations may generate certificates (CPU work): keep them off the async workers.
+    // State-only changes (a flag flipped under a lock, microseconds) run right here: a hop to the
+    // blocking pool and back costs more than they do, and the simulator shares the CPU with the
+    // client under test.
+    if !huawei && is_state_only(&wire) {
+        return handle_alibaba(&state, &wire);
+    }
+    // The other operations may generate certificates (CPU work): keep them off the async workers.
     let worker = Arc::clone(&state);
     let answer = tokio::task::spawn_blocking(move || {
         if huawei {
@@ -412,6 +418,17 @@ async fn dispatch(
             }
         }
     }
+}
+
+/// Alibaba actions that only change or read a flag and never generate a certificate (see
+/// `PcaState::handle`).
+const STATE_ONLY_ACTIONS: &[&str] = &["CreateRevokeClientCertificate", "DeleteClientCertificate"];
+
+/// Whether the request is a cas action from [`STATE_ONLY_ACTIONS`] (a name ESA shares is not).
+fn is_state_only(wire: &WireRequest) -> bool {
+    let (action, version) = auth::alibaba_action_version(wire);
+    matches!(product(version.as_deref()), Some((SimService::Pca, _)))
+        && action.is_some_and(|a| STATE_ONLY_ACTIONS.contains(&a.as_str()))
 }
 
 fn internal_error(huawei: bool) -> ApiError {
