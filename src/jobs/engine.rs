@@ -688,8 +688,8 @@ async fn run_item(
         job_id: Some(run.job_id.clone()),
     });
     let finished = ItemWrite::Finished {
-        item: journal_item,
-        audit,
+        item: Box::new(journal_item),
+        audit: audit.map(Box::new),
         now: now_secs(),
     };
     if let Err(e) = run.writer.write(finished).await {

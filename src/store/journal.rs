@@ -149,10 +149,10 @@ pub enum ItemWrite {
     },
     /// The item's final result and its audit entry (see [`Journal::finish_item`]).
     Finished {
-        /// The result.
-        item: JournalItem,
+        /// The result (boxed: a batch holds mostly the small `Sent` writes).
+        item: Box<JournalItem>,
         /// The audit entry, when a request was sent for it.
-        audit: Option<AuditEntry>,
+        audit: Option<Box<AuditEntry>>,
         /// UNIX seconds.
         now: i64,
     },
