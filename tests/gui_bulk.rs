@@ -4,71 +4,23 @@
 //! nothing; a dry run changes nothing.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
-use certdesk::app::bulk::BulkPhase;
-use certdesk::app::workspace::demo_state;
-use certdesk::app::{AppState, PaneKey};
-use certdesk::cloud::Transport;
-use certdesk::model::{CertStatus, Service};
-use certdesk::sim::{RunningSimulator, SimOptions};
-use certdesk::store::Store;
-use certdesk::ui::CertdeskApp;
-use eframe::egui;
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod gui_support;
 
-struct Gui {
-    harness: Harness<'static, CertdeskApp>,
-    sim: RunningSimulator,
-    _runtime: tokio::runtime::Runtime,
-}
+use certdesk::app::PaneKey;
+use certdesk::app::bulk::BulkPhase;
+use certdesk::model::{CertStatus, Service};
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use gui_support::SimGui;
+use std::sync::{Arc, Mutex};
+
+type Gui = SimGui;
 
 fn gui() -> Gui {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = runtime
-        .block_on(certdesk::sim::start(SimOptions::default()))
-        .unwrap();
-    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-    let transport = Transport::new().unwrap();
-    let state = demo_state(&sim, Some(store), &transport, runtime.handle(), None);
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        .build_ui_state(
-            |ui, app: &mut CertdeskApp| app.show(ui),
-            CertdeskApp::new(state),
-        );
-    let mut g = Gui {
-        harness,
-        sim,
-        _runtime: runtime,
-    };
-    g.settle();
-    g
+    gui_support::demo(egui::vec2(1500.0, 950.0))
 }
 
-impl Gui {
-    fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.harness.run_steps(3);
-    }
-
-    fn app(&self) -> &AppState {
-        &self.harness.state().state
-    }
-
+impl SimGui {
     /// Names and ids of the first `n` shown rows of `key` with `status`.
     fn first_n_with(&self, key: PaneKey, status: CertStatus, n: usize) -> Vec<(String, String)> {
         let p = &self.app().panes[&key];

@@ -5,62 +5,57 @@
 //! certificate request.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
+mod gui_support;
+
 use certdesk::app::import_flow::{FileStatus, ImportStage};
 use certdesk::app::workspace::demo_state;
-use certdesk::app::{
-    Action, AppState, ImportAction, ImportPurpose, KmsCreateForm, KmsKeySpec, PaneKey, Tab,
-};
-use certdesk::cloud::Transport;
+use certdesk::app::{Action, ImportAction, ImportPurpose, KmsCreateForm, KmsKeySpec, PaneKey, Tab};
 use certdesk::model::Service;
-use certdesk::sim::{RunningSimulator, SimOptions};
 use certdesk::store::Store;
 use certdesk::store::journal::{AuditEntry, Journal};
-use certdesk::ui::CertdeskApp;
 use certdesk::ui::import_dialog::DROP_HINT;
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use gui_support::SimGui;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
+/// The shared window plus the audit journal it writes to and a scratch directory.
 struct Gui {
-    harness: Harness<'static, CertdeskApp>,
-    sim: RunningSimulator,
+    window: SimGui,
     journal: Arc<Mutex<Journal>>,
     dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Gui {
+    type Target = SimGui;
+    fn deref(&self) -> &SimGui {
+        &self.window
+    }
+}
+
+impl std::ops::DerefMut for Gui {
+    fn deref_mut(&mut self) -> &mut SimGui {
+        &mut self.window
+    }
 }
 
 fn gui() -> Gui {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = runtime
-        .block_on(certdesk::sim::start(SimOptions::default()))
-        .unwrap();
-    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-    let transport = Transport::new().unwrap();
-    let mut state = demo_state(&sim, Some(store), &transport, runtime.handle(), None);
     let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
-    state.set_journal(Arc::clone(&journal));
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1000.0))
-        .build_ui_state(
-            |ui, app: &mut CertdeskApp| app.show(ui),
-            CertdeskApp::new(state),
-        );
-    let mut g = Gui {
-        harness,
-        sim,
+    let mut window = gui_support::start(egui::vec2(1500.0, 1000.0), |sim, transport, runtime| {
+        let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let mut state = demo_state(sim, Some(store), transport, runtime, None);
+        state.set_journal(Arc::clone(&journal));
+        state
+    });
+    // Enough frames for the dialog's open animations (collapsing sections) to finish, so clicks
+    // land where the widgets are.
+    window.settle_frames = 20;
+    Gui {
+        window,
         journal,
         dir: tempfile::tempdir().unwrap(),
-        _runtime: runtime,
-    };
-    g.settle();
-    g
+    }
 }
 
 /// A dropped file the way the windowing backend hands it to egui.
@@ -143,25 +138,6 @@ impl Gui {
     /// The audit log the window writes to.
     fn audit(&self) -> Vec<AuditEntry> {
         self.journal.lock().unwrap().audit(None).unwrap()
-    }
-
-    fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // Enough frames for the dialog's open animations (collapsing sections) to finish, so
-        // clicks land where the widgets are.
-        self.harness.run_steps(20);
-    }
-
-    fn app(&self) -> &AppState {
-        &self.harness.state().state
     }
 
     fn act(&mut self, action: Action) {

@@ -5,76 +5,31 @@
 //! Also: thresholds are saved and read back.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
+mod gui_support;
+
 use certdesk::app::overview::{Bucket, Thresholds, WEEK, WEEKS};
 use certdesk::app::view::ExpiryFilter;
-use certdesk::app::workspace::demo_state;
 use certdesk::app::{
     Action, AppConfig, AppState, ClientSection, PaneKey, ProfilesConfig, Tab, Workspace,
 };
 use certdesk::cloud::Transport;
 use certdesk::model::{CertStatus, Service};
-use certdesk::sim::{RunningSimulator, SimCertificate, SimOptions};
-use certdesk::store::Store;
-use certdesk::ui::CertdeskApp;
+use certdesk::sim::SimCertificate;
 use certdesk::ui::overview_tab::{self, bucket_name, count_label};
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::SimGui;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-struct Gui {
-    harness: Harness<'static, CertdeskApp>,
-    sim: RunningSimulator,
-    _runtime: tokio::runtime::Runtime,
-}
+type Gui = SimGui;
 
 fn gui() -> Gui {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = runtime
-        .block_on(certdesk::sim::start(SimOptions::default()))
-        .unwrap();
-    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-    let transport = Transport::new().unwrap();
-    let state = demo_state(&sim, Some(store), &transport, runtime.handle(), None);
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1400.0))
-        .build_ui_state(
-            |ui, app: &mut CertdeskApp| app.show(ui),
-            CertdeskApp::new(state),
-        );
-    let mut g = Gui {
-        harness,
-        sim,
-        _runtime: runtime,
-    };
-    g.settle();
-    g
+    gui_support::demo(egui::vec2(1500.0, 1400.0))
 }
 
-impl Gui {
-    fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.harness.run_steps(3);
-    }
-
-    fn app(&self) -> &AppState {
-        &self.harness.state().state
-    }
-
+impl SimGui {
     fn now(&self) -> i64 {
         self.app().overview.current.as_ref().unwrap().now
     }

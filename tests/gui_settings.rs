@@ -3,88 +3,58 @@
 //! the IoT inventory come from that account; a wrong secret shows the provider's error.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
+mod gui_support;
+
 use certdesk::app::workspace::demo_state;
-use certdesk::app::{AppState, PaneKey, ProfilesConfig, TestResult};
-use certdesk::cloud::Transport;
+use certdesk::app::{PaneKey, ProfilesConfig, TestResult};
 use certdesk::model::Service;
 use certdesk::profiles::{MemoryKeyring, ProfileStore, SecretStore};
-use certdesk::sim::{RunningSimulator, SimOptions};
 use certdesk::store::Store;
-use certdesk::ui::CertdeskApp;
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::SimGui;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
+/// The shared window plus the keyring and config directory its profiles live in.
 struct Gui {
-    harness: Harness<'static, CertdeskApp>,
-    sim: RunningSimulator,
+    window: SimGui,
     keyring: Arc<MemoryKeyring>,
     dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Gui {
+    type Target = SimGui;
+    fn deref(&self) -> &SimGui {
+        &self.window
+    }
+}
+
+impl std::ops::DerefMut for Gui {
+    fn deref_mut(&mut self) -> &mut SimGui {
+        &mut self.window
+    }
 }
 
 fn gui() -> Gui {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = runtime
-        .block_on(certdesk::sim::start(SimOptions::default()))
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let keyring = Arc::new(MemoryKeyring::new());
-    let transport = Transport::new().unwrap();
-    let profiles = ProfilesConfig {
-        path: dir.path().join("profiles.toml"),
-        keyring: keyring.clone(),
-        transport: transport.clone(),
-    };
-    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-    let state = demo_state(
-        &sim,
-        Some(store),
-        &transport,
-        runtime.handle(),
-        Some(profiles),
-    );
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1100.0))
-        .build_ui_state(
-            |ui, app: &mut CertdeskApp| app.show(ui),
-            CertdeskApp::new(state),
-        );
-    let mut g = Gui {
-        harness,
-        sim,
+    let window = gui_support::start(egui::vec2(1500.0, 1100.0), |sim, transport, runtime| {
+        let profiles = ProfilesConfig {
+            path: dir.path().join("profiles.toml"),
+            keyring: keyring.clone(),
+            transport: transport.clone(),
+        };
+        let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        demo_state(sim, Some(store), transport, runtime, Some(profiles))
+    });
+    Gui {
+        window,
         keyring,
         dir,
-        _runtime: runtime,
-    };
-    g.settle();
-    g
+    }
 }
 
 impl Gui {
-    fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.harness.run_steps(3);
-    }
-
-    fn app(&self) -> &AppState {
-        &self.harness.state().state
-    }
-
     fn type_into(&mut self, label: &str, text: &str) {
         self.harness.get_by_label(label).click();
         self.harness.run_steps(1);

@@ -3,70 +3,21 @@
 //! PEM, change a status in every service and see the change in the simulator itself.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
-use certdesk::app::workspace::demo_state;
-use certdesk::app::{AppState, ClientSection, PaneKey, Tab};
-use certdesk::cloud::Transport;
-use certdesk::model::{CertStatus, Service};
-use certdesk::sim::{RunningSimulator, SimOptions};
-use certdesk::store::Store;
-use certdesk::ui::CertdeskApp;
-use eframe::egui;
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod gui_support;
 
-struct Gui {
-    harness: Harness<'static, CertdeskApp>,
-    sim: RunningSimulator,
-    _runtime: tokio::runtime::Runtime,
-}
+use certdesk::app::{ClientSection, PaneKey, Tab};
+use certdesk::model::{CertStatus, Service};
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use gui_support::SimGui;
+
+type Gui = SimGui;
 
 fn gui() -> Gui {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = runtime
-        .block_on(certdesk::sim::start(SimOptions::default()))
-        .unwrap();
-    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-    let transport = Transport::new().unwrap();
-    let state = demo_state(&sim, Some(store), &transport, runtime.handle(), None);
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        .build_ui_state(
-            |ui, app: &mut CertdeskApp| app.show(ui),
-            CertdeskApp::new(state),
-        );
-    let mut g = Gui {
-        harness,
-        sim,
-        _runtime: runtime,
-    };
-    g.settle();
-    g
+    gui_support::demo(egui::vec2(1500.0, 950.0))
 }
 
-impl Gui {
-    fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.harness.run_steps(3);
-    }
-
-    fn app(&self) -> &AppState {
-        &self.harness.state().state
-    }
-
+impl SimGui {
     /// Name and id of the first shown row of `key` with `status`.
     fn first_with(&self, key: PaneKey, status: CertStatus) -> (String, String) {
         let p = &self.app().panes[&key];
