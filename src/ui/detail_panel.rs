@@ -178,6 +178,36 @@ fn field(ui: &mut egui::Ui, label: &str, value: &str, mono: bool) {
     ui.end_row();
 }
 
+/// The facts every view of a parsed certificate shows, in order: (label, value, monospace).
+/// SANs are joined with `sans_separator`. The detail panel and the import dialog lay them out
+/// differently (a grid; wrapped rows) and add their own lines after them.
+pub(crate) fn certificate_facts(
+    info: &CertificateInfo,
+    now: i64,
+    sans_separator: &str,
+) -> [(&'static str, String, bool); 9] {
+    let sans = if info.subject_alt_names.is_empty() {
+        "none".to_string()
+    } else {
+        info.subject_alt_names
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(sans_separator)
+    };
+    [
+        ("Subject", info.subject.clone(), false),
+        ("Issuer", info.issuer.clone(), false),
+        ("SANs", sans, false),
+        ("Serial", info.serial.clone(), true),
+        ("Not before", format_datetime(info.not_before), false),
+        ("Not after", format_datetime(info.not_after), false),
+        ("Validity", info.validity_at(now).to_string(), false),
+        ("SHA-256", info.sha256.colon_hex(), true),
+        ("SHA-1", info.sha1.colon_hex(), true),
+    ]
+}
+
 fn certificate(ui: &mut egui::Ui, info: &CertificateInfo, now: i64) {
     ui.add_space(6.0);
     ui.strong("Certificate");
@@ -185,24 +215,9 @@ fn certificate(ui: &mut egui::Ui, info: &CertificateInfo, now: i64) {
         .num_columns(2)
         .striped(true)
         .show(ui, |ui| {
-            field(ui, "Subject", &info.subject, false);
-            field(ui, "Issuer", &info.issuer, false);
-            let sans = if info.subject_alt_names.is_empty() {
-                "none".to_string()
-            } else {
-                info.subject_alt_names
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            field(ui, "SANs", &sans, false);
-            field(ui, "Serial", &info.serial, true);
-            field(ui, "Not before", &format_datetime(info.not_before), false);
-            field(ui, "Not after", &format_datetime(info.not_after), false);
-            field(ui, "Validity", &info.validity_at(now).to_string(), false);
-            field(ui, "SHA-256", &info.sha256.colon_hex(), true);
-            field(ui, "SHA-1", &info.sha1.colon_hex(), true);
+            for (label, value, mono) in certificate_facts(info, now, "\n") {
+                field(ui, label, &value, mono);
+            }
             field(ui, "Key", &info.public_key.to_string(), false);
             field(ui, "Signature", &info.signature_algorithm, false);
             if info.is_ca {

@@ -4,7 +4,8 @@
 //! their verdicts, the expiry override, and the confirmation before anything is sent. Draws
 //! `app::import_flow` state and returns actions; reads no file and sends nothing itself.
 
-use super::cert_table::{error_details, format_datetime};
+use super::cert_table::error_details;
+use super::detail_panel::certificate_facts;
 use crate::app::import_flow::{FileStatus, ImportFlow, ImportStage};
 use crate::app::{Action, AppState, ImportAction, ImportPurpose, now_unix};
 use crate::certs::CertificateInfo;
@@ -334,24 +335,9 @@ fn inspection(ui: &mut egui::Ui, flow: &ImportFlow) {
             .default_open(pos == 0)
             .show(ui, |ui| {
                 ui.vertical(|ui| {
-                    field(ui, "Subject", &info.subject, false);
-                    field(ui, "Issuer", &info.issuer, false);
-                    let sans = if info.subject_alt_names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        info.subject_alt_names
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    field(ui, "SANs", &sans, false);
-                    field(ui, "Serial", &info.serial, true);
-                    field(ui, "Not before", &format_datetime(info.not_before), false);
-                    field(ui, "Not after", &format_datetime(info.not_after), false);
-                    field(ui, "Validity", &info.validity_at(now).to_string(), false);
-                    field(ui, "SHA-256", &info.sha256.colon_hex(), true);
-                    field(ui, "SHA-1", &info.sha1.colon_hex(), true);
+                    for (label, value, mono) in certificate_facts(info, now, ", ") {
+                        field(ui, label, &value, mono);
+                    }
                     field(ui, "Public key", &info.public_key.to_string(), false);
                     field(ui, "From", &cert.source, false);
                 });
