@@ -105,8 +105,8 @@ impl ExpiryFilter {
     }
 }
 
-/// `YYYY-MM-DD HH:MM UTC` of a UNIX time (the filter's label).
-fn utc_minute(t: i64) -> String {
+/// `YYYY-MM-DD HH:MM UTC` of a UNIX time (filter labels; the UI's dates too).
+pub fn utc_minute(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| {

@@ -65,18 +65,8 @@ pub fn format_date(t: i64) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-/// `YYYY-MM-DD HH:MM UTC` of a UNIX time.
-pub fn format_datetime(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| "—".into())
-}
+/// `YYYY-MM-DD HH:MM UTC` of a UNIX time (the app's filter labels use the same format).
+pub use crate::app::view::utc_minute as format_datetime;
 
 /// "3 minutes ago" style age.
 pub fn format_age(seconds: i64) -> String {
