@@ -77,6 +77,18 @@ async fn issued_ids(sim: &RunningSimulator) -> Vec<String> {
     ids
 }
 
+/// CPU time of this process so far (every live thread's, from `/proc/self/task/*/schedstat`, in
+/// ns): the engine, the simulator and the journal all run here, so the difference across a job is
+/// what the job cost, a steadier figure than wall time on a shared 2-core machine.
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 /// Runs one engine job; returns (seconds, succeeded).
 async fn engine_run(sim: &RunningSimulator, ids: &[String], qps: Option<u32>) -> (f64, u32) {
     // A real file, as the CLI and the GUI use: an in-memory journal would hide the cost of the
@@ -102,9 +114,10 @@ async fn engine_run(sim: &RunningSimulator, ids: &[String], qps: Option<u32>) ->
     };
     let config = EngineConfig {
         qps: qps.and_then(NonZeroU32::new),
-        concurrency: 64,
+        concurrency: std::env::var("CONC").ok().and_then(|v| v.parse().ok()).unwrap_or(64),
         retry: RetryPolicy::default(),
     };
+    let cpu_before = process_cpu_ns();
     let started = Instant::now();
     let done = start_job(journal, Arc::new(PcaBulk(client(sim))), job, config)
         .unwrap_or_else(|e| panic!("{e}"))
@@ -115,7 +128,15 @@ async fn engine_run(sim: &RunningSimulator, ids: &[String], qps: Option<u32>) ->
         // CLOCK_MONOTONIC stamps, to cut a `perf record -k CLOCK_MONOTONIC` profile to the job.
         eprintln!("job window: {started:?} .. {:?}", Instant::now());
     }
-    (started.elapsed().as_secs_f64(), done.applied + done.already)
+    let secs = started.elapsed().as_secs_f64();
+    if let (Some(before), Some(after)) = (cpu_before, process_cpu_ns()) {
+        println!(
+            "  CPU {:.0} µs per item (engine + journal + simulator, all in this process; {:.2} cores busy)",
+            (after - before) as f64 / 1e3 / ids.len() as f64,
+            (after - before) as f64 / 1e9 / secs
+        );
+    }
+    (secs, done.applied + done.already)
 }
 
 fn python_run(sim: &RunningSimulator, ids: &[String]) -> Option<f64> {

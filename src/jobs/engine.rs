@@ -248,6 +248,11 @@ struct PendingWrite {
 /// reads the journal too).
 const MAX_BATCH: usize = 256;
 
+/// How long the writer waits for more writes after the first of a batch. Commits, not statements,
+/// were most of the journal's cost: on the loopback benchmark (64 items in flight) a 50 µs wait
+/// cut the commits of a 2,000-item job from ~500 to ~160–210. Invisible next to a cloud round trip.
+const BATCH_LINGER: Duration = Duration::from_micros(50);
+
 /// Group commit of a job's item writes. Every item task hands its write ("about to send", "final
 /// answer") to one blocking task and waits until the transaction holding it has committed, so the
 /// order per item is unchanged (recorded before the request, answer after); the writes that queue
@@ -256,22 +261,24 @@ const MAX_BATCH: usize = 256;
 /// own cost per item.
 #[derive(Clone)]
 struct JournalWriter {
-    queue: mpsc::UnboundedSender<PendingWrite>,
+    queue: std::sync::mpsc::Sender<PendingWrite>,
 }
 
 impl JournalWriter {
     /// Starts the writer on the current runtime's blocking pool; it ends when the last sender is
     /// dropped (the job is over).
     fn start(journal: Arc<Mutex<Journal>>, job_id: String) -> JournalWriter {
-        let (queue, mut incoming) = mpsc::unbounded_channel::<PendingWrite>();
+        let (queue, incoming) = std::sync::mpsc::channel::<PendingWrite>();
         tokio::task::spawn_blocking(move || {
             let mut writes = Vec::new();
             let mut waiters = Vec::new();
-            while let Some(first) = incoming.blocking_recv() {
+            while let Ok(first) = incoming.recv() {
                 writes.push(first.write);
                 waiters.push(first.done);
+                let deadline = Instant::now() + BATCH_LINGER;
                 while writes.len() < MAX_BATCH {
-                    let Ok(next) = incoming.try_recv() else {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let Ok(next) = incoming.recv_timeout(left) else {
                         break;
                     };
                     writes.push(next.write);
