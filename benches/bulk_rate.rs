@@ -7,10 +7,8 @@
 //!    (alibabacloud-cas20200630, from the conformance venv `.venv-conformance`), each revoking
 //!    2,000 certificates of a fresh simulator, in the same run. Target: certdesk >= 20x faster.
 
-use certdesk::cloud::{
-    AlibabaClientConfig, AlibabaSignatureVersion, PcaClient, Transport, TransportOptions,
-};
-use certdesk::credentials::AlibabaCredentials;
+use certdesk::app::workspace::demo_configs;
+use certdesk::cloud::{PcaClient, Transport, TransportOptions};
 use certdesk::jobs::backends::PcaBulk;
 use certdesk::jobs::{BulkItem, BulkJob, BulkOperation, EngineConfig, RetryPolicy, start_job};
 use certdesk::model::Service;
@@ -46,20 +44,7 @@ fn client(sim: &RunningSimulator) -> PcaClient {
         ..TransportOptions::default()
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    PcaClient::new(
-        &transport,
-        &AlibabaClientConfig {
-            credentials: AlibabaCredentials {
-                access_key_id: sim.credentials().alibaba_access_key_id.clone(),
-                access_key_secret: sim.credentials().alibaba_access_key_secret.clone(),
-                security_token: None,
-            },
-            region: "cn-hangzhou".into(),
-            endpoint: Some(sim.endpoint()),
-            signature: AlibabaSignatureVersion::V3,
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    PcaClient::new(&transport, &demo_configs(sim).0).unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn issued_ids(sim: &RunningSimulator) -> Vec<String> {

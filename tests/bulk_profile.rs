@@ -15,16 +15,7 @@ async fn bulk_journal_and_audit_record_the_resolved_profile() {
     let transport = certdesk::cloud::Transport::new().unwrap();
     let client = certdesk::cloud::PcaClient::new(
         &transport,
-        &certdesk::cloud::AlibabaClientConfig {
-            credentials: certdesk::credentials::AlibabaCredentials {
-                access_key_id: sim::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
-                access_key_secret: sim::DEMO_ALIBABA_ACCESS_KEY_SECRET.into(),
-                security_token: None,
-            },
-            region: "cn-hangzhou".into(),
-            endpoint: Some(simulator.endpoint()),
-            signature: certdesk::cloud::AlibabaSignatureVersion::V3,
-        },
+        &certdesk::app::workspace::demo_configs(&simulator).0,
     )
     .unwrap();
     let ids: Vec<String> = client

@@ -5,11 +5,8 @@
 // Helpers outside #[test] fns unwrap too: in a test, a failed unwrap is a failed assertion.
 #![allow(clippy::unwrap_used)]
 
-use certdesk::cloud::{
-    AlibabaClientConfig, AlibabaSignatureVersion, HuaweiClientConfig, HuaweiSigning, IotdaClient,
-    PcaClient, Transport, TransportOptions,
-};
-use certdesk::credentials::{AlibabaCredentials, HuaweiCredentials};
+use certdesk::app::workspace::demo_configs;
+use certdesk::cloud::{IotdaClient, PcaClient, Transport, TransportOptions};
 use certdesk::jobs::backends::{IotdaBulk, PcaBulk};
 use certdesk::jobs::{BulkItem, BulkJob, BulkOperation, EngineConfig, RetryPolicy, start_job};
 use certdesk::model::Service;
@@ -27,42 +24,13 @@ fn transport(timeout: Duration) -> Transport {
     .unwrap()
 }
 
+// The demo workspace's own client configurations: the tests call the simulator as the app does.
 fn iotda(sim: &RunningSimulator, transport: &Transport) -> IotdaClient {
-    let c = sim.credentials();
-    IotdaClient::new(
-        transport,
-        &HuaweiClientConfig {
-            credentials: HuaweiCredentials {
-                access_key: c.huawei_ak.clone(),
-                secret_key: c.huawei_sk.clone(),
-                security_token: None,
-            },
-            region: c.huawei_region.clone(),
-            endpoint: Some(sim.endpoint()),
-            signing: HuaweiSigning::Auto,
-            project_id: c.huawei_project_id.clone(),
-            instance_id: Some(c.iotda_instance_id.clone()),
-        },
-    )
-    .unwrap()
+    IotdaClient::new(transport, &demo_configs(sim).1).unwrap()
 }
 
 fn pca(sim: &RunningSimulator, transport: &Transport) -> PcaClient {
-    let c = sim.credentials();
-    PcaClient::new(
-        transport,
-        &AlibabaClientConfig {
-            credentials: AlibabaCredentials {
-                access_key_id: c.alibaba_access_key_id.clone(),
-                access_key_secret: c.alibaba_access_key_secret.clone(),
-                security_token: None,
-            },
-            region: "cn-hangzhou".into(),
-            endpoint: Some(sim.endpoint()),
-            signature: AlibabaSignatureVersion::V3,
-        },
-    )
-    .unwrap()
+    PcaClient::new(transport, &demo_configs(sim).0).unwrap()
 }
 
 fn unthrottled(concurrency: usize) -> EngineConfig {
