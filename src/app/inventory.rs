@@ -156,7 +156,7 @@ pub struct Inventory {
     removed_count: usize,
 }
 
-fn next_build_id() -> u64 {
+pub(crate) fn next_build_id() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -430,6 +430,11 @@ impl InventoryBuilder {
     /// Rows so far.
     pub fn len(&self) -> usize {
         self.states.len()
+    }
+
+    /// The columns pushed so far (the Overview counts a first walk's rows while it runs).
+    pub fn columns(&self) -> (&RowData, &[RowState]) {
+        (&self.data, &self.states)
     }
 
     /// `true` when no row was pushed.

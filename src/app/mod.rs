@@ -28,7 +28,7 @@ pub use source::{
 
 use crate::certs::{self, CertError, CertificateInfo};
 use crate::model::{Provider, Service};
-use crate::store::{CacheKey, Store};
+use crate::store::{CacheKey, RowRecord, Store};
 use inventory::{Inventory, RowId};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
@@ -909,6 +909,29 @@ impl AppState {
                     };
                 }
             }
+            Event::Listed {
+                key,
+                generation,
+                rows,
+            } => {
+                if let Some((_, listed)) = self
+                    .panes
+                    .get_mut(&key)
+                    .filter(|p| p.load_generation == generation)
+                    .and_then(|p| p.listed.as_mut())
+                {
+                    for row in &rows {
+                        // What the Overview reads: status, expiry, id and name.
+                        listed.push(RowRecord {
+                            serial: None,
+                            fingerprint: None,
+                            pem: None,
+                            extra: None,
+                            ..RowRecord::from(row)
+                        });
+                    }
+                }
+            }
             Event::Fetched {
                 key,
                 generation,
@@ -926,6 +949,7 @@ impl AppState {
                 p.stale = false;
                 p.resume = None;
                 p.abort = None;
+                p.listed = None;
                 let inventory = *inventory;
                 self.save_cache(key, inventory.clone(), fetched_at);
                 self.install_inventory(key, inventory, fetched_at);

@@ -6,7 +6,7 @@
 //! (warning / critical days) every table colours rows by, and their persistence.
 //! Knows `inventory`, `view` and `model`; nothing of egui.
 
-use super::inventory::{Inventory, RowId};
+use super::inventory::{Inventory, InventoryBuilder, RowData, RowId, RowState};
 use super::pane::PaneKey;
 use super::tasks::Event;
 use super::view::ExpiryFilter;
@@ -17,6 +17,7 @@ use std::collections::BinaryHeap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
 
 /// Weeks the chart covers.
 pub const WEEKS: usize = 26;
@@ -275,6 +276,30 @@ pub fn bucket_of(not_after: i64, now: i64) -> Option<Bucket> {
     (w < WEEKS as i64).then_some(Bucket::Week(w as usize))
 }
 
+/// What [`aggregate`] reads of an inventory: its immutable columns and its row states. A built
+/// [`Inventory`] has them, and so has the [`InventoryBuilder`] of a walk still listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    data: &'a RowData,
+    states: &'a [RowState],
+}
+
+impl<'a> From<&'a Inventory> for Columns<'a> {
+    fn from(inventory: &'a Inventory) -> Self {
+        Columns {
+            data: inventory.data(),
+            states: inventory.states(),
+        }
+    }
+}
+
+impl<'a> From<&'a InventoryBuilder> for Columns<'a> {
+    fn from(builder: &'a InventoryBuilder) -> Self {
+        let (data, states) = builder.columns();
+        Columns { data, states }
+    }
+}
+
 /// A candidate for the soonest list: ordered by expiry, then inventory, then row, so the heap
 /// keeps the same 50 whatever order inventories come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -288,8 +313,8 @@ struct Candidate {
 
 /// Aggregates `inventories` at `now`. Pure: the same rows and `now` give the same overview.
 /// Removed rows are skipped. One pass over each inventory's expiry and state columns.
-pub fn aggregate<'a>(
-    inventories: impl IntoIterator<Item = (PaneKey, &'a Inventory)>,
+pub fn aggregate<'a, R: Into<Columns<'a>>>(
+    inventories: impl IntoIterator<Item = (PaneKey, R)>,
     now: i64,
 ) -> Overview {
     let mut o = Overview {
@@ -302,13 +327,14 @@ pub fn aggregate<'a>(
         soonest: Vec::new(),
         by_pane: Vec::new(),
     };
-    let sources: Vec<(PaneKey, &Inventory)> = inventories.into_iter().collect();
+    let sources: Vec<(PaneKey, Columns<'a>)> = inventories
+        .into_iter()
+        .map(|(key, rows)| (key, rows.into()))
+        .collect();
     // Max-heap of the best SOONEST candidates: the top is the latest of them.
     let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(SOONEST + 1);
-    for (source, (key, inv)) in sources.iter().enumerate() {
+    for (source, (key, Columns { data, states })) in sources.iter().enumerate() {
         let s = service_index(key.service);
-        let states = inv.states();
-        let data = inv.data();
         let mut counts = [0u64; 5];
         let mut weeks = [0u64; WEEKS];
         let (mut expired, mut later, mut unknown) = (0u64, 0u64, 0u64);
@@ -363,13 +389,13 @@ pub fn aggregate<'a>(
         .into_sorted_vec()
         .into_iter()
         .filter_map(|c| {
-            let (key, inv) = sources.get(c.source)?;
+            let (key, Columns { data, states }) = sources.get(c.source)?;
             Some(SoonEntry {
                 key: *key,
                 row: c.row,
-                id: inv.id(c.row).to_string(),
-                name: inv.name(c.row).to_string(),
-                status: inv.status(c.row),
+                id: data.ids.get(c.row).to_string(),
+                name: data.names.get(c.row).to_string(),
+                status: states.get(c.row as usize)?.status,
                 not_after: c.not_after,
             })
         })
@@ -379,6 +405,35 @@ pub fn aggregate<'a>(
 
 /// Identity of the inventories an overview was computed from: (key, build, state version).
 type Signature = Vec<(Service, Option<i64>, u64, u64)>;
+
+/// How often the rows of a walk still listing are counted again. One pass over 1,000,000 rows
+/// takes ~3 ms (benches/overview.rs), so four a second cost a first fetch little.
+pub(crate) const LISTING_REFRESH: Duration = Duration::from_millis(250);
+
+/// One inventory as the Overview counts it.
+enum OverviewSource<'a> {
+    /// A built inventory.
+    Built(&'a Inventory),
+    /// The rows a first walk has listed so far, with the identity of that listing.
+    Listing(u64, &'a InventoryBuilder),
+}
+
+impl<'a> OverviewSource<'a> {
+    fn columns(&self) -> Columns<'a> {
+        match *self {
+            OverviewSource::Built(inventory) => inventory.into(),
+            OverviewSource::Listing(_, builder) => builder.into(),
+        }
+    }
+
+    /// (build, version) for the change check; a listing's version is its row count.
+    fn identity(&self) -> (u64, u64) {
+        match self {
+            OverviewSource::Built(inventory) => (inventory.build_id(), inventory.state_version()),
+            OverviewSource::Listing(id, builder) => (*id, builder.len() as u64),
+        }
+    }
+}
 
 /// The app's cached overview and the thresholds.
 #[derive(Debug)]
@@ -392,6 +447,10 @@ pub struct OverviewState {
     signature: Signature,
     /// Generation of the running computation (results of older ones are dropped).
     generation: u64,
+    /// When rows of a walk still listing were last counted (see [`LISTING_REFRESH`]).
+    listing_counted_at: Option<Instant>,
+    /// A frame is due when the current [`LISTING_REFRESH`] wait ends.
+    listing_wake_pending: bool,
     tx: Sender<(u64, Signature, Overview)>,
     rx: Receiver<(u64, Signature, Overview)>,
 }
@@ -405,6 +464,8 @@ impl Default for OverviewState {
             computing: false,
             signature: Vec::new(),
             generation: 0,
+            listing_counted_at: None,
+            listing_wake_pending: false,
             tx,
             rx,
         }
@@ -494,12 +555,23 @@ impl AppState {
     }
 
     /// The inventories the overview covers: every pane (ESA: every site loaded), the inventory
-    /// about to be shown when one is waiting for its view.
-    fn overview_sources(&self) -> Vec<(PaneKey, &Inventory)> {
-        let mut v: Vec<(PaneKey, &Inventory)> = self
+    /// about to be shown when one is waiting for its view, and the rows listed so far when a
+    /// pane's first walk is running (a refresh over rows already shown keeps counting those
+    /// until it completes: a half-listed refresh would undercount what is really there).
+    fn overview_sources(&self) -> Vec<(PaneKey, OverviewSource<'_>)> {
+        let mut v: Vec<(PaneKey, OverviewSource<'_>)> = self
             .panes
             .iter()
-            .map(|(k, p)| (*k, p.incoming.as_ref().map_or(&p.inventory, |(i, _)| i)))
+            .map(|(k, p)| {
+                let source = match (&p.incoming, &p.listed) {
+                    (Some((incoming, _)), _) => OverviewSource::Built(incoming),
+                    (None, Some((id, listed))) if p.inventory.is_empty() => {
+                        OverviewSource::Listing(*id, listed)
+                    }
+                    (None, _) => OverviewSource::Built(&p.inventory),
+                };
+                (*k, source)
+            })
             .collect();
         v.sort_by_key(|(k, _)| (k.service, k.site_id));
         v
@@ -519,7 +591,10 @@ impl AppState {
         let sources = self.overview_sources();
         let signature: Signature = sources
             .iter()
-            .map(|(k, inv)| (k.service, k.site_id, inv.build_id(), inv.state_version()))
+            .map(|(k, source)| {
+                let (id, version) = source.identity();
+                (k.service, k.site_id, id, version)
+            })
             .collect();
         let now = now_unix();
         let fresh = self
@@ -534,14 +609,53 @@ impl AppState {
             }
             return;
         }
-        let rows: usize = sources.iter().map(|(_, inv)| inv.len()).sum();
-        if rows <= INLINE_OVERVIEW_LIMIT {
-            let overview = aggregate(sources, now);
+        if sources
+            .iter()
+            .any(|(_, s)| matches!(s, OverviewSource::Listing(..)))
+        {
+            // A walk's builder cannot go to a worker (it keeps growing): count inline, at most
+            // every LISTING_REFRESH. Each page of the walk wakes a frame, so the count catches up
+            // with the next page or the finished walk.
+            let wait = self
+                .overview
+                .listing_counted_at
+                .map_or(Duration::ZERO, |at| {
+                    LISTING_REFRESH.saturating_sub(at.elapsed())
+                });
+            if !wait.is_zero() {
+                if !self.overview.listing_wake_pending {
+                    // The walk may have sent its last page already: wake a frame to count it.
+                    self.overview.listing_wake_pending = true;
+                    let repaint = Arc::clone(&self.repaint);
+                    self.runtime.spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        repaint();
+                    });
+                }
+                return;
+            }
+            let overview = aggregate(sources.iter().map(|(k, s)| (*k, s.columns())), now);
+            self.overview.listing_wake_pending = false;
+            self.overview.listing_counted_at = Some(Instant::now());
             self.overview.signature = signature;
             self.overview.current = Some(Arc::new(overview));
             return;
         }
-        let owned: Vec<(PaneKey, Inventory)> = sources
+        let inventories: Vec<(PaneKey, &Inventory)> = sources
+            .into_iter()
+            .filter_map(|(k, s)| match s {
+                OverviewSource::Built(inventory) => Some((k, inventory)),
+                OverviewSource::Listing(..) => None,
+            })
+            .collect();
+        let rows: usize = inventories.iter().map(|(_, inv)| inv.len()).sum();
+        if rows <= INLINE_OVERVIEW_LIMIT {
+            let overview = aggregate(inventories, now);
+            self.overview.signature = signature;
+            self.overview.current = Some(Arc::new(overview));
+            return;
+        }
+        let owned: Vec<(PaneKey, Inventory)> = inventories
             .into_iter()
             .map(|(k, inv)| (k, inv.clone()))
             .collect();

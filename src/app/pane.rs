@@ -292,6 +292,10 @@ pub struct Pane {
     pub(crate) resume: Option<Resume>,
     pub(crate) load_generation: u64,
     pub(crate) abort: Option<tokio::task::AbortHandle>,
+    /// The rows a walk has listed so far, while the pane has nothing else to show (its first
+    /// fetch, no cache), with an identity for the Overview's change check. Only the Overview reads
+    /// them; the table waits for the finished walk.
+    pub(crate) listed: Option<(u64, InventoryBuilder)>,
 }
 
 impl Pane {
@@ -310,6 +314,7 @@ impl Pane {
             resume: None,
             load_generation: 0,
             abort: None,
+            listed: None,
         }
     }
 

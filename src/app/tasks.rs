@@ -1,7 +1,7 @@
 //! Background work of the app: cache reads and writes, page walks over a source, and the events
 //! they send back. Runs on the tokio runtime; never touches egui.
 
-use super::inventory::{Inventory, InventoryBuilder};
+use super::inventory::{Inventory, InventoryBuilder, next_build_id};
 use super::pane::{LoadState, PaneKey, Resume};
 use super::source::{
     CertificateDetail, ChangeOutcome, EsaSite, KmsCreated, ListTarget, ProviderError, SharedSource,
@@ -9,7 +9,7 @@ use super::source::{
 };
 use super::view::{ViewInput, ViewOutput};
 use super::{AppState, NoticeLevel, now_unix};
-use crate::model::Service;
+use crate::model::{CertificateRow, Service};
 use crate::store::RowRecord;
 use crate::store::Store;
 use std::sync::mpsc::Sender;
@@ -39,6 +39,13 @@ pub(crate) enum Event {
         rows: u64,
         total: Option<u64>,
         phase: String,
+    },
+    /// Rows a first walk just listed (see `Pane::listed`): the Overview counts them before the
+    /// walk ends.
+    Listed {
+        key: PaneKey,
+        generation: u64,
+        rows: Vec<CertificateRow>,
     },
     /// A walk finished.
     Fetched {
@@ -103,7 +110,7 @@ impl Event {
     /// `true` for the one event each spawned task ends with (progress events are extra).
     pub(crate) fn completes_task(&self) -> bool {
         match self {
-            Event::Progress { .. } => false,
+            Event::Progress { .. } | Event::Listed { .. } => false,
             Event::Bulk(e) => e.completes_task(),
             _ => true,
         }
@@ -253,14 +260,25 @@ impl AppState {
             }
             p.load = LoadState::Idle;
             p.resume = None;
+            p.listed = None;
         }
     }
 
     fn run_fetch(&mut self, key: PaneKey, target: ListTarget, resume: Resume) {
+        // A resumed walk continues the listing it left; a new one starts its own.
+        let listed = self.panes.get_mut(&key).and_then(|p| p.listed.take());
         self.cancel_fetch(key);
         let Some(pane) = self.panes.get_mut(&key) else {
             return;
         };
+        pane.listed = if resume.pages > 0 {
+            listed
+        } else if pane.inventory.is_empty() && pane.incoming.is_none() {
+            Some((next_build_id(), InventoryBuilder::new(key.service)))
+        } else {
+            None
+        };
+        let stream_rows = pane.listed.is_some();
         pane.refreshed_once = true;
         let generation = pane.load_generation;
         pane.load = LoadState::Fetching {
@@ -276,6 +294,7 @@ impl AppState {
             repaint: Arc::clone(&self.repaint),
             key,
             generation,
+            stream_rows,
         };
         let abort = self.spawn(walk(source, target, resume, progress));
         if let Some(p) = self.panes.get_mut(&key) {
@@ -320,9 +339,25 @@ struct ProgressSender {
     repaint: Arc<dyn Fn() + Send + Sync>,
     key: PaneKey,
     generation: u64,
+    /// Also send each page's rows ([`Event::Listed`]).
+    stream_rows: bool,
 }
 
 impl ProgressSender {
+    /// Hands a page's rows to the pane's listing, when it keeps one.
+    fn listed(&self, rows: Vec<CertificateRow>) {
+        if self.stream_rows && !rows.is_empty() {
+            let _ = self.tx.send((
+                self.epoch,
+                Event::Listed {
+                    key: self.key,
+                    generation: self.generation,
+                    rows,
+                },
+            ));
+        }
+    }
+
     fn send(&self, pages: u32, rows: u64, total: Option<u64>, phase: String) {
         let _ = self.tx.send((
             self.epoch,
@@ -393,6 +428,7 @@ async fn walk(
                     }
                     resume.pages += 1;
                     total = page.total.or(total);
+                    progress.listed(page.rows);
                     progress.send(
                         resume.pages,
                         resume.builder.len() as u64,

@@ -154,6 +154,51 @@ fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
     assert_eq!(retried.len(), 3);
 }
 
+/// The Overview after the next listing recount (they are at most every `LISTING_REFRESH`).
+fn overview_after_listing_refresh(r: &mut Rig) -> Arc<overview::Overview> {
+    std::thread::sleep(overview::LISTING_REFRESH + Duration::from_millis(50));
+    r.app.poll();
+    r.app.overview.current.clone().expect("an overview")
+}
+
+#[test]
+fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() {
+    let mut r = rig(300); // six IoTDA pages
+    r.fake
+        .fail_list_call_after(3, ProviderError::local("Network", "connection reset"));
+    r.act(Action::SelectTab(Tab::IotDevices));
+    assert!(matches!(
+        r.pane(Service::Iotda).load,
+        LoadState::Failed { pages: 3, .. }
+    ));
+    assert!(r.pane(Service::Iotda).inventory.is_empty(), "no table yet");
+    let o = overview_after_listing_refresh(&mut r);
+    // fake_row: IoTDA rows with n % 4 == 3 are INACTIVE; rows 0..150 were listed.
+    assert_eq!(o.service_total(Service::Iotda), 150);
+    assert_eq!(o.count(Service::Iotda, CertStatus::Inactive), 37);
+    assert_eq!(o.count(Service::Iotda, CertStatus::Active), 113);
+
+    // The resumed walk continues the same listing, then the finished inventory takes over.
+    r.act(Action::RetryFetch(IOT));
+    assert_eq!(r.pane(Service::Iotda).inventory.len(), 300);
+    assert!(r.pane(Service::Iotda).listed.is_none());
+    let o = r.app.overview.current.clone().unwrap();
+    assert_eq!(o.service_total(Service::Iotda), 300);
+
+    // A refresh over rows already shown keeps counting those until it completes.
+    r.fake
+        .fail_list_call_after(1, ProviderError::local("Network", "connection reset"));
+    r.act(Action::Refresh(IOT));
+    assert!(matches!(
+        r.pane(Service::Iotda).load,
+        LoadState::Failed { pages: 1, .. }
+    ));
+    assert_eq!(
+        overview_after_listing_refresh(&mut r).service_total(Service::Iotda),
+        300
+    );
+}
+
 #[test]
 fn a_throttled_page_is_retried_without_bothering_the_user() {
     let mut r = rig(60);
