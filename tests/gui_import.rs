@@ -469,3 +469,34 @@ fn a_kms_signed_certificate_is_uploaded_only_when_it_matches_the_csr() {
     assert_eq!(g.sim.mutation_requests("UploadCertificate", &id2), 0);
     assert_eq!(g.sim.kms_status(&id2).as_deref(), Some("PENDING"));
 }
+
+#[test]
+fn a_typed_path_adds_the_file_where_no_file_chooser_runs() {
+    let mut g = gui();
+    g.click("Inspect files…");
+    assert!(!g.is_enabled("Add"), "nothing typed yet");
+    g.harness.get_by_label("Path").click();
+    g.harness.run_steps(1);
+    let path = fixture("leaf.pem");
+    g.harness
+        .get_by_label("Path")
+        .type_text(&format!("\"{}\"", path.display()));
+    g.settle();
+    assert!(g.is_enabled("Add"));
+    g.click("Add");
+    let flow = g.app().import.as_ref().unwrap();
+    assert_eq!(flow.typed_path, "");
+    assert_eq!(flow.files.len(), 1);
+    assert_eq!(flow.files[0].path, path);
+    assert!(
+        matches!(&flow.files[0].status, FileStatus::Read(s) if s.contains("certificate")),
+        "{:?}",
+        flow.files[0].status
+    );
+    assert!(
+        g.harness
+            .query_all_by_label_contains("leaf.pem")
+            .next()
+            .is_some()
+    );
+}

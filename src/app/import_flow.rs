@@ -92,6 +92,10 @@ pub enum ImportAction {
     /// Adds files (what the file dialog and a drop on the window produce); opens an inspection
     /// dialog when none is open.
     AddFiles(Vec<PathBuf>),
+    /// Edits the typed path field.
+    SetTypedPath(String),
+    /// Adds the typed path (`~/` is the home directory) and clears the field.
+    AddTypedPath,
     /// Removes the file at this position.
     RemoveFile(usize),
     /// Edits the passphrase field.
@@ -205,8 +209,34 @@ pub struct ImportFlow {
     pub csr: CsrState,
     /// Where the flow stands.
     pub stage: ImportStage,
+    /// A path being typed or pasted (the way in where no file chooser runs).
+    pub typed_path: String,
+    /// The last file dialog returned no file (the dialog then names the other ways in, in case
+    /// no chooser could be shown at all).
+    pub nothing_picked: bool,
     read_generation: u64,
     check_generation: u64,
+}
+
+/// The path a user typed: trimmed, surrounding quotes (a pasted "Copy as path") removed, and a
+/// leading `~/` made the home directory. `None` when nothing was typed.
+pub fn typed_path(text: &str) -> Option<PathBuf> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')))
+        .unwrap_or(text)
+        .trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(rest) = text.strip_prefix("~/")
+        && let Some(dirs) = directories::BaseDirs::new()
+    {
+        return Some(dirs.home_dir().join(rest));
+    }
+    Some(PathBuf::from(text))
 }
 
 impl ImportFlow {
@@ -230,6 +260,8 @@ impl ImportFlow {
             date_problem: None,
             csr,
             stage: ImportStage::Editing,
+            typed_path: String::new(),
+            nothing_picked: false,
             read_generation: 0,
             check_generation: 0,
         }
@@ -288,6 +320,8 @@ impl ImportFlow {
 pub(crate) enum ImportEvent {
     /// The file dialog answered.
     Picked(Vec<PathBuf>),
+    /// The file dialog answered with no file.
+    NothingPicked,
     /// Files were read.
     Read {
         generation: u64,
@@ -499,6 +533,20 @@ impl AppState {
             ImportAction::Open(purpose) => self.open_import(purpose),
             ImportAction::PickFiles => self.pick_import_files(),
             ImportAction::AddFiles(paths) => self.add_import_files(paths),
+            ImportAction::SetTypedPath(text) => {
+                if let Some(flow) = self.import.as_mut() {
+                    flow.typed_path = text;
+                }
+            }
+            ImportAction::AddTypedPath => {
+                let Some(flow) = self.import.as_mut() else {
+                    return;
+                };
+                let typed = std::mem::take(&mut flow.typed_path);
+                if let Some(path) = typed_path(&typed) {
+                    self.add_import_files(vec![path]);
+                }
+            }
             ImportAction::RemoveFile(i) => {
                 let Some(flow) = self.editable_import() else {
                     return;
@@ -627,7 +675,9 @@ impl AppState {
                 Some(handles) => Event::Import(Box::new(ImportEvent::Picked(
                     handles.iter().map(|h| h.path().to_path_buf()).collect(),
                 ))),
-                None => Event::Nothing,
+                // Cancelled, or no chooser could be shown: rfd answers the same to both (on Linux
+                // without xdg-desktop-portal and zenity it fails after a D-Bus timeout).
+                None => Event::Import(Box::new(ImportEvent::NothingPicked)),
             }
         });
     }
@@ -646,6 +696,7 @@ impl AppState {
             );
             return;
         };
+        flow.nothing_picked = false;
         for path in paths {
             if !flow.files.iter().any(|f| f.path == path) {
                 flow.files.push(ImportFile {
@@ -821,6 +872,11 @@ impl AppState {
     pub(super) fn handle_import(&mut self, event: ImportEvent) {
         match event {
             ImportEvent::Picked(paths) => self.add_import_files(paths),
+            ImportEvent::NothingPicked => {
+                if let Some(flow) = self.import.as_mut() {
+                    flow.nothing_picked = true;
+                }
+            }
             ImportEvent::Read {
                 generation,
                 statuses,
@@ -1129,6 +1185,66 @@ mod tests {
             .find(|c| c.name == name)
             .unwrap_or_else(|| panic!("no check {name}: {:?}", flow.checks))
             .verdict
+    }
+
+    #[test]
+    fn a_typed_path_is_trimmed_unquoted_and_expanded() {
+        assert_eq!(typed_path("   "), None);
+        assert_eq!(typed_path("\"\""), None);
+        assert_eq!(
+            typed_path("  /etc/ssl/a b.pem \n"),
+            Some(PathBuf::from("/etc/ssl/a b.pem"))
+        );
+        assert_eq!(
+            typed_path("\"/tmp/x.pem\""),
+            Some(PathBuf::from("/tmp/x.pem"))
+        );
+        assert_eq!(
+            typed_path("'/tmp/y.pem'"),
+            Some(PathBuf::from("/tmp/y.pem"))
+        );
+        let home = directories::BaseDirs::new()
+            .unwrap()
+            .home_dir()
+            .to_path_buf();
+        assert_eq!(typed_path("~/certs/z.pem"), Some(home.join("certs/z.pem")));
+        assert_eq!(
+            typed_path("~user/z.pem"),
+            Some(PathBuf::from("~user/z.pem"))
+        );
+    }
+
+    #[test]
+    fn a_typed_path_is_read_like_a_picked_file_and_a_missing_one_says_so() {
+        let mut r = rig();
+        let domain = r.open_vod();
+        let (cert, _key) = r.pair("typed", &domain, 1);
+        // The file dialog came back empty (cancelled, or none could be shown): the dialog says
+        // how else files get in, until some do.
+        r.app.handle_import(ImportEvent::NothingPicked);
+        assert!(r.flow().nothing_picked);
+        r.import(ImportAction::SetTypedPath(format!(
+            "  \"{}\"  ",
+            cert.display()
+        )));
+        r.import(ImportAction::AddTypedPath);
+        let flow = r.flow();
+        assert_eq!(flow.typed_path, "", "the field is cleared");
+        assert!(!flow.nothing_picked);
+        assert_eq!(flow.files.len(), 1);
+        assert_eq!(flow.files[0].path, cert);
+        assert!(matches!(&flow.files[0].status, FileStatus::Read(s) if s == "1 certificate"));
+
+        let missing = r.dir.path().join("nope.pem");
+        r.import(ImportAction::SetTypedPath(missing.display().to_string()));
+        r.import(ImportAction::AddTypedPath);
+        let flow = r.flow();
+        assert_eq!(flow.files.len(), 2);
+        assert!(
+            matches!(&flow.files[1].status, FileStatus::Failed(e) if e.contains("nope.pem") || e.to_lowercase().contains("no such file")),
+            "{:?}",
+            flow.files[1].status
+        );
     }
 
     #[test]

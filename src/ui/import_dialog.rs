@@ -176,6 +176,9 @@ fn confirming(ui: &mut egui::Ui, flow: &ImportFlow) {
     }
 }
 
+/// Shown after the file dialog returned no file: it may never have appeared.
+pub const NOTHING_PICKED_HINT: &str = "No file chosen. If no file chooser appeared (on Linux it needs xdg-desktop-portal or zenity), type or paste the path above, or drop the files on the window.";
+
 fn editing(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         if ui
@@ -187,6 +190,28 @@ fn editing(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
         }
         ui.weak("or drop them on the window. A certificate and its key, or one bundle.");
     });
+    ui.horizontal(|ui| {
+        let label = ui.label("Path");
+        let mut text = flow.typed_path.clone();
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("type or paste a file's path")
+                    .desired_width(360.0),
+            )
+            .labelled_by(label.id);
+        if field.changed() {
+            actions.push(Action::Import(ImportAction::SetTypedPath(text.clone())));
+        }
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let add = ui.add_enabled(!text.trim().is_empty(), egui::Button::new("Add"));
+        if (entered || add.clicked()) && !text.trim().is_empty() {
+            actions.push(Action::Import(ImportAction::AddTypedPath));
+        }
+    });
+    if flow.nothing_picked {
+        ui.weak(NOTHING_PICKED_HINT);
+    }
     files(ui, flow, actions);
     if flow.needs_passphrase() {
         passphrase(ui, flow, actions);
