@@ -407,7 +407,7 @@ pub fn aggregate<'a, R: Into<Columns<'a>>>(
 type Signature = Vec<(Service, Option<i64>, u64, u64)>;
 
 /// How often the rows of a walk still listing are counted again. One pass over 1,000,000 rows
-/// takes ~3 ms (benches/overview.rs), so four a second cost a first fetch little.
+/// takes 4–6 ms (benches/overview.rs), so four a second cost a first fetch little.
 pub(crate) const LISTING_REFRESH: Duration = Duration::from_millis(250);
 
 /// One inventory as the Overview counts it.
