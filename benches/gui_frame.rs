@@ -8,12 +8,12 @@
 //! start and memory figures come from a child process started for just that, so the parent's
 //! setup does not distort them.
 
-use certdesk::app::fake::{FakeSource, fake_row};
+use certdesk::app::fake::{FakeSource, app_over, fake_row};
 use certdesk::app::inventory::{InventoryBuilder, SNAPSHOT_FORMAT};
 use certdesk::app::view::{
     Cancel, FilterSpec, SortCache, SortColumn, SortSpec, StatusFilter, ViewInput, compute_view,
 };
-use certdesk::app::{Action, AppConfig, AppState, PaneKey, Tab, Workspace};
+use certdesk::app::{Action, PaneKey, Tab, Workspace};
 use certdesk::model::{CertStatus, Service};
 use certdesk::store::{CacheKey, Store};
 use certdesk::ui::CertdeskApp;
@@ -137,20 +137,13 @@ struct Rig {
 }
 
 fn open_app(db: &Path) -> Rig {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let store = Store::open(db).expect("store");
-    let mut state = AppState::new(AppConfig {
-        source: Arc::new(FakeSource::default()),
-        workspace: Workspace::single("bench", false, "benchmark"),
-        store: Some(Arc::new(Mutex::new(store))),
-        runtime: runtime.handle().clone(),
-        auto_refresh: false,
-        profiles: None,
-    });
+    let (runtime, mut state) = app_over(
+        FakeSource::default(),
+        Workspace::single("bench", false, "benchmark"),
+        Some(Arc::new(Mutex::new(store))),
+        false,
+    );
     state.apply(Action::SelectTab(Tab::IotDevices));
     Rig {
         _runtime: runtime,

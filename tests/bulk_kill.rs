@@ -6,6 +6,8 @@
 // Helpers outside #[test] fns unwrap too: in a test, a failed unwrap is a failed assertion.
 #![allow(clippy::unwrap_used)]
 
+mod sim_support;
+
 use certdesk::sim::{self, SimOptions, SimSize, SimTuning};
 use certdesk::store::journal::{ItemState, Journal};
 use rand::{Rng, SeedableRng};
@@ -17,22 +19,8 @@ const TRIALS: usize = 10;
 const ITEMS_PER_TRIAL: usize = 150;
 
 fn certdesk(endpoint: &str, data_dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certdesk"));
-    cmd.arg("--endpoint")
-        .arg(endpoint)
-        .env(
-            "ALIBABA_CLOUD_ACCESS_KEY_ID",
-            sim::DEMO_ALIBABA_ACCESS_KEY_ID,
-        )
-        .env(
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-            sim::DEMO_ALIBABA_ACCESS_KEY_SECRET,
-        )
-        .env("CERTDESK_DATA_DIR", data_dir)
-        .env("CERTDESK_CONFIG_DIR", data_dir.join("config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut cmd = sim_support::certdesk_cli(endpoint, data_dir);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     cmd
 }
 

@@ -4,9 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod sim_support;
+
 use certdesk::sim::{self, SimOptions};
 use certdesk::store::journal::Journal;
-use std::process::{Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_journal_and_audit_record_the_resolved_profile() {
@@ -30,22 +31,9 @@ async fn bulk_journal_and_audit_record_the_resolved_profile() {
     let ids_file = dir.path().join("ids.txt");
     std::fs::write(&ids_file, ids.join("\n")).unwrap();
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certdesk"));
-    cmd.arg("--endpoint")
-        .arg(simulator.endpoint())
-        .args(["bulk", "revoke", "--target", "pca", "--yes", "--ids-from"])
-        .arg(&ids_file)
-        .env(
-            "ALIBABA_CLOUD_ACCESS_KEY_ID",
-            sim::DEMO_ALIBABA_ACCESS_KEY_ID,
-        )
-        .env(
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-            sim::DEMO_ALIBABA_ACCESS_KEY_SECRET,
-        )
-        .env("CERTDESK_DATA_DIR", dir.path())
-        .env("CERTDESK_CONFIG_DIR", dir.path().join("config"))
-        .stdin(Stdio::null());
+    let mut cmd = sim_support::certdesk_cli(&simulator.endpoint(), dir.path());
+    cmd.args(["bulk", "revoke", "--target", "pca", "--yes", "--ids-from"])
+        .arg(&ids_file);
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();

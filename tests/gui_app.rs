@@ -2,8 +2,8 @@
 //! filter, selection (click, Ctrl, Shift, select all, keyboard) and a confirmed status change.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
-use certdesk::app::fake::FakeSource;
-use certdesk::app::{AppConfig, AppState, PaneKey, Workspace};
+use certdesk::app::fake::{FakeSource, app_over};
+use certdesk::app::{AppState, PaneKey, Workspace};
 use certdesk::model::{CertStatus, Service};
 use certdesk::store::Store;
 use certdesk::ui::CertdeskApp;
@@ -20,20 +20,13 @@ struct Gui {
 }
 
 fn gui(rows: usize) -> Gui {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let fake = FakeSource::generated(rows);
-    let state = AppState::new(AppConfig {
-        source: Arc::new(fake.clone()),
-        workspace: Workspace::single("kittest", true, "Demo — fake source"),
-        store: Some(Arc::new(Mutex::new(Store::open_in_memory().unwrap()))),
-        runtime: runtime.handle().clone(),
-        auto_refresh: true,
-        profiles: None,
-    });
+    let (runtime, state) = app_over(
+        fake.clone(),
+        Workspace::single("kittest", true, "Demo — fake source"),
+        Some(Arc::new(Mutex::new(Store::open_in_memory().unwrap()))),
+        true,
+    );
     let harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(

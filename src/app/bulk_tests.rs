@@ -1,9 +1,9 @@
 //! The bulk dialog's state machine over the in-memory fake source: no window, no network.
 
 use super::*;
-use crate::app::fake::FakeSource;
+use crate::app::fake::{FakeSource, app_over};
 use crate::app::view::StatusFilter;
-use crate::app::{Action, AppConfig, ClickMods, Workspace};
+use crate::app::{Action, ClickMods, Workspace};
 use crate::store::Store;
 use std::time::{Duration, Instant};
 
@@ -20,20 +20,13 @@ struct Rig {
 }
 
 fn rig(rows: usize) -> Rig {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let fake = FakeSource::generated(rows);
-    let mut app = AppState::new(AppConfig {
-        source: Arc::new(fake.clone()),
-        workspace: Workspace::single("ops", false, "fake"),
-        store: Some(Arc::new(Mutex::new(Store::open_in_memory().unwrap()))),
-        runtime: runtime.handle().clone(),
-        auto_refresh: true,
-        profiles: None,
-    });
+    let (runtime, mut app) = app_over(
+        fake.clone(),
+        Workspace::single("ops", false, "fake"),
+        Some(Arc::new(Mutex::new(Store::open_in_memory().unwrap()))),
+        true,
+    );
     let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
     app.set_journal(Arc::clone(&journal));
     let mut rig = Rig {

@@ -10,6 +10,30 @@ use crate::model::{CertStatus, CertificateRow, Service};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// An app over `source` (no profiles) on a runtime of its own with two workers, for tests and
+/// benchmarks; the runtime must outlive the app. `workspace` names the account.
+pub fn app_over(
+    source: FakeSource,
+    workspace: super::Workspace,
+    store: Option<Arc<Mutex<crate::store::Store>>>,
+    auto_refresh: bool,
+) -> (tokio::runtime::Runtime, super::AppState) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the fake app");
+    let app = super::AppState::new(super::AppConfig {
+        source: Arc::new(source),
+        workspace,
+        store,
+        runtime: runtime.handle().clone(),
+        auto_refresh,
+        profiles: None,
+    });
+    (runtime, app)
+}
+
 /// Rows per fake page.
 pub const FAKE_PAGE_SIZE: usize = 50;
 

@@ -1063,8 +1063,8 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::fake::FakeSource;
-    use crate::app::{Action, AppConfig, Workspace};
+    use crate::app::fake::{FakeSource, app_over};
+    use crate::app::{Action, Workspace};
     use crate::store::Store;
     use std::path::Path;
     use std::sync::Mutex;
@@ -1078,22 +1078,14 @@ mod tests {
     }
 
     fn rig() -> Rig {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let fake = FakeSource::generated(8);
         let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-        let app = AppState::new(AppConfig {
-            source: Arc::new(fake.clone()),
-            workspace: Workspace::single("test", false, "fake"),
-            store: Some(store),
-            runtime: runtime.handle().clone(),
-            auto_refresh: false,
-            profiles: None,
-        });
-        let mut app = app;
+        let (runtime, mut app) = app_over(
+            fake.clone(),
+            Workspace::single("test", false, "fake"),
+            Some(store),
+            false,
+        );
         app.set_journal(Arc::new(Mutex::new(
             crate::store::journal::Journal::in_memory().unwrap(),
         )));

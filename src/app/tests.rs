@@ -1,6 +1,6 @@
 //! App logic over the in-memory fake source: no window, no network.
 
-use super::fake::{FAKE_PAGE_SIZE, FakeSource};
+use super::fake::{FAKE_PAGE_SIZE, FakeSource, app_over};
 use super::*;
 use crate::model::CertStatus;
 use std::time::Duration;
@@ -13,19 +13,12 @@ struct Rig {
 }
 
 fn rig_with(fake: FakeSource, store: Arc<Mutex<Store>>) -> Rig {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut app = AppState::new(AppConfig {
-        source: Arc::new(fake.clone()),
-        workspace: Workspace::single("test", false, "fake"),
-        store: Some(Arc::clone(&store)),
-        runtime: runtime.handle().clone(),
-        auto_refresh: true,
-        profiles: None,
-    });
+    let (runtime, mut app) = app_over(
+        fake.clone(),
+        Workspace::single("test", false, "fake"),
+        Some(Arc::clone(&store)),
+        true,
+    );
     // These tests are about one tab at a time: start where the Overview (which fetches every
     // inventory) is not shown.
     app.tab = Tab::Kms;
@@ -507,19 +500,12 @@ fn a_kms_fetch_asked_for_before_the_known_ids_are_read_waits_for_them() {
         .unwrap()
         .add_kms_ids("test", &ids[..3], 1)
         .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut app = AppState::new(AppConfig {
-        source: Arc::new(fake),
-        workspace: Workspace::single("test", false, "fake"),
-        store: Some(store),
-        runtime: runtime.handle().clone(),
-        auto_refresh: false,
-        profiles: None,
-    });
+    let (_runtime, mut app) = app_over(
+        fake,
+        Workspace::single("test", false, "fake"),
+        Some(store),
+        false,
+    );
     // No poll yet, so the ids cannot have arrived: this is the window the race had.
     assert!(app.kms.known_ids.is_empty());
     app.apply(Action::Refresh(PaneKey::service(Service::Kms)));

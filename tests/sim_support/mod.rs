@@ -22,6 +22,27 @@ pub async fn start_with(options: SimOptions, tuning: SimTuning) -> RunningSimula
     sim::start_tuned(options, tuning).await.unwrap()
 }
 
+/// The certdesk CLI against the simulator at `endpoint` with its demo Alibaba key in the SDK
+/// environment variables (the CLI then names the account `env`), data and config under `data_dir`.
+/// stdin is closed; the caller adds the command and its output handling.
+pub fn certdesk_cli(endpoint: &str, data_dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_certdesk"));
+    cmd.arg("--endpoint")
+        .arg(endpoint)
+        .env(
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            sim::DEMO_ALIBABA_ACCESS_KEY_ID,
+        )
+        .env(
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            sim::DEMO_ALIBABA_ACCESS_KEY_SECRET,
+        )
+        .env("CERTDESK_DATA_DIR", data_dir)
+        .env("CERTDESK_CONFIG_DIR", data_dir.join("config"))
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
