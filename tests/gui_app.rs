@@ -2,6 +2,8 @@
 //! filter, selection (click, Ctrl, Shift, select all, keyboard) and a confirmed status change.
 #![allow(clippy::unwrap_used)] // test setup: a failure should panic right there
 
+mod gui_support;
+
 use certdesk::app::fake::{FakeSource, app_over};
 use certdesk::app::{AppState, PaneKey, Workspace};
 use certdesk::model::{CertStatus, Service};
@@ -11,7 +13,7 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Gui {
     harness: Harness<'static, CertdeskApp>,
@@ -46,16 +48,7 @@ impl Gui {
     /// Steps frames until the app has no background work left, then a few more so the UI
     /// reflects the last results.
     fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.harness.run_steps(3);
+        gui_support::settle_harness(&mut self.harness, Duration::from_secs(30), 3);
     }
 
     fn app(&self) -> &AppState {

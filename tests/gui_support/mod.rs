@@ -64,20 +64,34 @@ pub fn start(
     g
 }
 
+/// Steps `harness` until its app has no background work left (failing after `timeout`), then
+/// `frames` more so what arrived is drawn. Shared with the fake-source window of gui_app.rs.
+pub fn settle_harness(
+    harness: &mut Harness<'static, CertdeskApp>,
+    timeout: Duration,
+    frames: usize,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        harness.step();
+        if !harness.state().state.is_busy() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "background work did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.run_steps(frames);
+}
+
 impl SimGui {
     /// Steps frames until no background work is left (60 s at most), then `settle_frames` more
     /// so what arrived is drawn.
     pub fn settle(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.harness.step();
-            if !self.harness.state().state.is_busy() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "background work did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.harness.run_steps(self.settle_frames);
+        settle_harness(
+            &mut self.harness,
+            Duration::from_secs(60),
+            self.settle_frames,
+        );
     }
 
     /// The app state behind the window.
