@@ -9,9 +9,9 @@
 
 use certdesk::app::workspace::demo_configs;
 use certdesk::cloud::{PcaClient, Transport, TransportOptions};
-use certdesk::jobs::backends::PcaBulk;
-use certdesk::jobs::{BulkItem, BulkJob, BulkOperation, EngineConfig, RetryPolicy, start_job};
-use certdesk::model::Service;
+use certdesk::jobs::backends::CloudBackend;
+use certdesk::jobs::{BulkItem, BulkJob, EngineConfig, Principal, RetryPolicy, start_job};
+use certdesk::model::{Change, Service};
 use certdesk::sim::{self, RunningSimulator, SimOptions, SimSize, SimTuning};
 use certdesk::store::journal::Journal;
 use std::num::NonZeroU32;
@@ -38,13 +38,21 @@ async fn simulator(qps: Option<u32>, latency: Duration) -> RunningSimulator {
     }
 }
 
-fn client(sim: &RunningSimulator) -> PcaClient {
-    let transport = Transport::with_options(TransportOptions {
-        max_retries: 0,
+fn jobs_transport() -> Transport {
+    Transport::with_options(TransportOptions {
+        retry: RetryPolicy::none(),
         ..TransportOptions::default()
     })
-    .unwrap_or_else(|e| panic!("{e}"));
-    PcaClient::new(&transport, &demo_configs(sim).0).unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn client(sim: &RunningSimulator) -> PcaClient {
+    PcaClient::new(&jobs_transport(), &demo_configs(sim).0).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The engine's backend over the simulator's demo Alibaba account, as the CLI builds it.
+fn backend(sim: &RunningSimulator) -> CloudBackend {
+    CloudBackend::new(&jobs_transport(), Some(&demo_configs(sim).0), None)
 }
 
 async fn issued_ids(sim: &RunningSimulator) -> Vec<String> {
@@ -100,19 +108,19 @@ async fn engine_run(sim: &RunningSimulator, ids: &[String], qps: Option<u32>) ->
         })
         .collect();
     let job = BulkJob {
-        profile: "bench".into(),
+        principal: Principal::profile("bench"),
         service: Service::Pca,
-        operation: BulkOperation::Revoke,
+        request: Change::Revoke.into(),
         items,
     };
     let config = EngineConfig {
         qps: qps.and_then(NonZeroU32::new),
         concurrency: 64,
-        retry: RetryPolicy::default(),
+        retry: RetryPolicy::for_jobs(),
     };
     let cpu_before = process_cpu_ns();
     let started = Instant::now();
-    let done = start_job(journal, Arc::new(PcaBulk(client(sim))), job, config)
+    let done = start_job(journal, Arc::new(backend(sim)), job, config)
         .unwrap_or_else(|e| panic!("{e}"))
         .wait()
         .await

@@ -74,7 +74,7 @@ fi
 echo "scripts/test.sh: Secret Service ready (gnome-keyring, private D-Bus session)"
 
 if [[ $# -eq 0 ]]; then
-    cargo test --all-targets
+    cargo test --all-targets --no-fail-fast
 else
     cargo test "$@"
 fi

@@ -7,14 +7,13 @@
 //! endpoint), 3 = configuration (no credentials, no project id), 4 = the simulator or the GUI
 //! could not run. This module parses and prints; it knows no wire format.
 
-use crate::cloud::error::local_code;
 use crate::cloud::{
-    AlibabaClientConfig, AlibabaSignatureVersion, CloudError, ErrorClass, EsaClient,
-    HuaweiClientConfig, HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient,
-    PcaClient, SiteId, Transport, TransportOptions, VodClient,
+    AlibabaClientConfig, AlibabaSignatureVersion, EsaClient, HuaweiClientConfig, HuaweiSigning,
+    IotdaClient, KmsClient, PcaClient, SiteId, Transport, VodClient,
 };
 use crate::credentials::Secret;
-use crate::model::{CertificateRow, Provider};
+use crate::jobs::{BulkItem, CertificateUpload, ChangeRequest};
+use crate::model::{CertificateRow, Change, Error, ErrorKind, Provider, Service};
 use crate::profiles::{self, AccountCredentials};
 use crate::sim::{SimOptions, SimSize};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bulk;
+mod change;
 mod pem;
 
 const EXIT_CODES: &str = "\
@@ -303,8 +303,8 @@ fn parse_fault_rate(text: &str) -> Result<f64, String> {
 /// Why a command failed; decides the exit code.
 #[derive(Debug)]
 enum Failure {
-    /// The cloud answered with an error, or could not be reached.
-    Cloud(CloudError),
+    /// A cloud operation failed: its kind decides the exit code.
+    Cloud(Error),
     /// Bad arguments or unreadable input files.
     Usage(String),
     /// Missing credentials or settings.
@@ -318,6 +318,11 @@ enum Failure {
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
+            // Failures found before anything was sent: a refused endpoint or an unusable argument
+            // is a usage error, a missing account or key a configuration error.
+            Failure::Cloud(e) if e.http_status.is_none() && e.kind == ErrorKind::InvalidInput => 2,
+            Failure::Cloud(e) if e.kind == ErrorKind::Config => 3,
+            Failure::Cloud(e) if e.http_status.is_none() && e.kind == ErrorKind::Auth => 3,
             Failure::Cloud(_) | Failure::Items(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Config(_) => 3,
@@ -328,7 +333,10 @@ impl Failure {
     /// One line, never a secret.
     fn line(&self) -> String {
         match self {
-            Failure::Cloud(e) => format!("error ({}): {e}", e.service),
+            Failure::Cloud(e) => match e.service {
+                Some(service) => format!("error ({service}): {e}"),
+                None => format!("error: {e}"),
+            },
             Failure::Usage(m) | Failure::Config(m) | Failure::Run(m) | Failure::Items(m) => {
                 format!(
                     "error: {}",
@@ -339,21 +347,15 @@ impl Failure {
     }
 }
 
-impl From<CloudError> for Failure {
-    fn from(e: CloudError) -> Self {
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
         Failure::Cloud(e)
     }
 }
 
-/// A client could not be built: a refused endpoint is a usage error, missing keys a configuration one.
-fn setup_failure(e: CloudError) -> Failure {
-    if e.code == local_code::INVALID_ENDPOINT {
-        Failure::Usage(e.message)
-    } else if e.code == local_code::INVALID_REQUEST || e.class == ErrorClass::Auth {
-        Failure::Config(e.message)
-    } else {
-        Failure::Cloud(e)
-    }
+/// A client could not be built: the error's kind decides the exit code (see [`Failure`]).
+fn setup_failure(e: Error) -> Failure {
+    Failure::Cloud(e)
 }
 
 /// Runs the command line; the process exit code.
@@ -421,9 +423,9 @@ impl Globals {
     /// The transport for bulk jobs: no transport-level retries, the engine retries (with the
     /// journal written before each attempt).
     fn transport_for_jobs(&self) -> Result<Transport, Failure> {
-        Transport::with_options(TransportOptions {
-            max_retries: 0,
-            ..TransportOptions::default()
+        Transport::with_options(crate::cloud::TransportOptions {
+            retry: crate::cloud::RetryPolicy::none(),
+            ..crate::cloud::TransportOptions::default()
         })
         .map_err(|e| Failure::Run(e.to_string()))
     }
@@ -550,15 +552,12 @@ async fn kms(g: &Globals, cmd: KmsCommand) -> Result<(), Failure> {
             })
         }
         KmsCommand::SetStatus { id, status } => {
-            let status = match status {
-                KmsStatusArg::Active => KmsCertificateStatus::Active,
-                KmsStatusArg::Inactive => KmsCertificateStatus::Inactive,
-                KmsStatusArg::Revoked => KmsCertificateStatus::Revoked,
+            let change = match status {
+                KmsStatusArg::Active => Change::Enable,
+                KmsStatusArg::Inactive => Change::Disable,
+                KmsStatusArg::Revoked => Change::Revoke,
             };
-            let r = client.update_certificate_status(&id, status).await?;
-            emit(g, &r, || {
-                format!("OK: {id} → {status} (RequestId: {})\n", r.request_id)
-            })
+            change::apply(g, item(Service::Kms, id, None), change.into(), None).await
         }
     }
 }
@@ -594,10 +593,8 @@ async fn pca(g: &Globals, cmd: PcaCommand) -> Result<(), Failure> {
             })
         }
         PcaCommand::Revoke { identifier } => {
-            let r = client.create_revoke_client_certificate(&identifier).await?;
-            emit(g, &r, || {
-                format!("OK: {identifier} revoked (RequestId: {})\n", r.request_id)
-            })
+            let item = item(Service::Pca, identifier, None);
+            change::apply(g, item, Change::Revoke.into(), None).await
         }
     }
 }
@@ -625,22 +622,12 @@ async fn esa(g: &Globals, cmd: EsaCommand) -> Result<(), Failure> {
             })
         }
         EsaCommand::Revoke { site, id } => {
-            let r = client.revoke_client_certificate(site, &id).await?;
-            emit(g, &r, || {
-                format!(
-                    "OK: {id} on site {site} revoked (RequestId: {})\n",
-                    r.request_id
-                )
-            })
+            let item = item(Service::Esa, id, Some(site.0));
+            change::apply(g, item, Change::Revoke.into(), None).await
         }
         EsaCommand::Activate { site, id } => {
-            let r = client.activate_client_certificate(site, &id).await?;
-            emit(g, &r, || {
-                format!(
-                    "OK: {id} on site {site} activated (RequestId: {})\n",
-                    r.request_id
-                )
-            })
+            let item = item(Service::Esa, id, Some(site.0));
+            change::apply(g, item, Change::Activate.into(), None).await
         }
     }
 }
@@ -712,24 +699,28 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
             if cert.is_some() != key.is_some() {
                 return Err(Failure::Usage("--cert and --key go together".to_string()));
             }
-            let cert_pem = cert.as_deref().map(|p| read_pem("--cert", p)).transpose()?;
-            let key = key
-                .as_deref()
-                .map(|p| read_pem("--key", p).map(Secret::new))
-                .transpose()?;
-            let r = client
-                .set_vod_domain_certificate(
-                    &domain,
-                    ssl == SslArg::On,
-                    cert_name.as_deref(),
-                    cert_pem.as_deref(),
-                    key.as_ref(),
-                )
-                .await?;
-            let state = if ssl == SslArg::On { "on" } else { "off" };
-            emit(g, &r, || {
-                format!("OK: {domain} HTTPS {state} (RequestId: {})\n", r.request_id)
-            })
+            let request = match (ssl, cert, key) {
+                (SslArg::Off, None, None) => Change::HttpsOff.into(),
+                (SslArg::Off, _, _) => {
+                    return Err(Failure::Usage(
+                        "--cert and --key install a certificate, which turns HTTPS on: use --ssl on"
+                            .to_string(),
+                    ));
+                }
+                (SslArg::On, Some(cert), Some(key)) => {
+                    ChangeRequest::SetCertificate(CertificateUpload {
+                        cert_name: cert_name.unwrap_or_default(),
+                        certificate_pem: read_pem("--cert", &cert)?,
+                        private_key: Secret::new(read_pem("--key", &key)?),
+                    })
+                }
+                (SslArg::On, _, _) => {
+                    return Err(Failure::Usage(
+                        "--ssl on needs the certificate: pass --cert and --key".to_string(),
+                    ));
+                }
+            };
+            change::apply(g, item(Service::Vod, domain, None), request, None).await
         }
     }
 }
@@ -760,29 +751,31 @@ async fn iot(g: &Globals, cmd: IotCommand) -> Result<(), Failure> {
             })
         }
         IotCommand::SetStatus { id, status } => {
-            let status = match status {
-                IotStatusArg::Active => IotdaStatus::Active,
-                IotStatusArg::Inactive => IotdaStatus::Inactive,
+            let change = match status {
+                IotStatusArg::Active => Change::Enable,
+                IotStatusArg::Inactive => Change::Disable,
             };
-            let c = client.update_device_certificate_status(&id, status).await?;
-            emit(g, &c, || format!("OK: {id} → {status}\n"))
+            change::apply(g, item(Service::Iotda, id, None), change.into(), None).await
         }
         IotCommand::Delete { id } => {
-            client.delete_device_certificate(&id).await?;
-            #[derive(Serialize)]
-            struct Deleted<'a> {
-                certificate_id: &'a str,
-                deleted: bool,
-            }
-            emit(
+            change::apply(
                 g,
-                &Deleted {
-                    certificate_id: &id,
-                    deleted: true,
-                },
-                || format!("OK: {id} deleted\n"),
+                item(Service::Iotda, id, None),
+                Change::Delete.into(),
+                None,
             )
+            .await
         }
+    }
+}
+
+/// The item a single change addresses (its name is not known without a read).
+fn item(service: Service, id: String, site_id: Option<i64>) -> BulkItem {
+    BulkItem {
+        service,
+        id,
+        site_id,
+        name: String::new(),
     }
 }
 
@@ -1037,7 +1030,7 @@ mod tests {
 
     #[test]
     fn failures_are_one_line_with_distinct_exit_codes() {
-        let cloud = CloudError::from_alibaba_response(
+        let cloud = Error::from_alibaba_response(
             crate::model::Service::Kms,
             404,
             None,

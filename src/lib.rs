@@ -19,6 +19,9 @@ pub mod store;
 pub mod ui;
 
 // glibc's malloc/free (with malloc_consolidate) were ~20 % of a bulk job's CPU in `perf`; every
-// binary that links certdesk — the app, the tests, the benches — gets the same allocator.
+// binary that links certdesk — the app, the tests, the benches — gets the same allocator. Not in
+// the library's own unit-test build: that binary also links the library as its `testing`
+// dev-dependency (the fake source), whose copy brings the allocator.
+#[cfg(not(test))]
 #[global_allocator]
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -7,9 +7,9 @@
 
 use certdesk::app::workspace::demo_configs;
 use certdesk::cloud::{IotdaClient, PcaClient, Transport, TransportOptions};
-use certdesk::jobs::backends::{IotdaBulk, PcaBulk};
-use certdesk::jobs::{BulkItem, BulkJob, BulkOperation, EngineConfig, RetryPolicy, start_job};
-use certdesk::model::Service;
+use certdesk::jobs::backends::CloudBackend;
+use certdesk::jobs::{BulkItem, BulkJob, EngineConfig, Principal, RetryPolicy, start_job};
+use certdesk::model::{Change, Outcome, Service};
 use certdesk::sim::{self, RunningSimulator, SimOptions, SimSize, SimTuning};
 use certdesk::store::journal::Journal;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use std::time::Duration;
 fn transport(timeout: Duration) -> Transport {
     Transport::with_options(TransportOptions {
         request_timeout: timeout,
-        max_retries: 0, // the engine retries
+        retry: RetryPolicy::none(), // the engine retries
         ..TransportOptions::default()
     })
     .unwrap()
@@ -31,6 +31,12 @@ fn iotda(sim: &RunningSimulator, transport: &Transport) -> IotdaClient {
 
 fn pca(sim: &RunningSimulator, transport: &Transport) -> PcaClient {
     PcaClient::new(transport, &demo_configs(sim).0).unwrap()
+}
+
+/// The engine's backend over the simulator's demo accounts, as the CLI and the window build it.
+fn backend(sim: &RunningSimulator, transport: &Transport) -> Arc<CloudBackend> {
+    let (alibaba, huawei) = demo_configs(sim);
+    Arc::new(CloudBackend::new(transport, Some(&alibaba), Some(&huawei)))
 }
 
 fn unthrottled(concurrency: usize) -> EngineConfig {
@@ -74,14 +80,14 @@ async fn two_thousand_item_job_completes_with_exact_accounting() {
 
     let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
     let job = BulkJob {
-        profile: "demo".into(),
+        principal: Principal::profile("demo"),
         service: Service::Iotda,
-        operation: BulkOperation::Disable,
+        request: Change::Disable.into(),
         items: items.clone(),
     };
     let done = start_job(
         journal.clone(),
-        Arc::new(IotdaBulk(client)),
+        backend(&sim, &transport),
         job,
         unthrottled(16),
     )
@@ -187,17 +193,16 @@ async fn job_under_twenty_percent_faults_completes_and_reports_each_refusal_once
     )
     .await
     .unwrap();
-    let client = pca(&sim, &transport);
     let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
     let job = BulkJob {
-        profile: "demo".into(),
+        principal: Principal::profile("demo"),
         service: Service::Pca,
-        operation: BulkOperation::Revoke,
+        request: Change::Revoke.into(),
         items: items.clone(),
     };
     let mut handle = start_job(
         journal.clone(),
-        Arc::new(PcaBulk(client)),
+        backend(&sim, &transport),
         job,
         unthrottled(32),
     )
@@ -233,11 +238,7 @@ async fn job_under_twenty_percent_faults_completes_and_reports_each_refusal_once
     }
     for id in &already_revoked {
         let r = results.iter().find(|r| &r.item.id == id).unwrap();
-        assert_eq!(
-            r.outcome,
-            certdesk::jobs::ItemOutcome::AlreadyInTarget,
-            "{r:?}"
-        );
+        assert_eq!(r.outcome, Outcome::Already, "{r:?}");
     }
     for item in &items[..issued] {
         assert_eq!(

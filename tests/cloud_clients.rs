@@ -8,9 +8,9 @@ mod common;
 
 use certdesk::cloud::error::local_code;
 use certdesk::cloud::{
-    AlibabaClientConfig, AlibabaSignatureVersion, CloudError, ErrorClass, EsaClient,
-    HuaweiClientConfig, HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient,
-    PcaClient, SiteId, Transport, VodClient,
+    AlibabaClientConfig, AlibabaSignatureVersion, Error, ErrorKind, EsaClient, HuaweiClientConfig,
+    HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient, PcaClient, SiteId,
+    Transport, VodClient,
 };
 use certdesk::credentials::{AlibabaCredentials, HuaweiCredentials, Secret};
 use certdesk::model::{CertStatus, Service};
@@ -360,13 +360,13 @@ async fn iotda_basic_and_derived_end_to_end() {
         assert_eq!(updated.to_row().status, CertStatus::Inactive);
         iot.delete_device_certificate("cert-1").await.unwrap();
 
-        let err: CloudError = iot.show_device_certificate("missing").await.unwrap_err();
+        let err: Error = iot.show_device_certificate("missing").await.unwrap_err();
         assert_eq!(
             err.to_string(),
             "IOTDA.014000: The device certificate does not exist. (RequestId: req-404, HTTP 404)"
         );
-        assert_eq!(err.class, ErrorClass::NotFound);
-        assert_eq!(err.service, Service::Iotda);
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.service, Some(Service::Iotda));
     }
     fixture.assert_all_verified();
     let seen = fixture.seen();
@@ -400,7 +400,7 @@ async fn connection_refused_is_a_transient_error() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let transport = Transport::with_options(certdesk::cloud::TransportOptions {
-        max_retries: 0,
+        retry: certdesk::cloud::RetryPolicy::none(),
         ..Default::default()
     })
     .unwrap();
@@ -419,7 +419,7 @@ async fn connection_refused_is_a_transient_error() {
         .await
         .unwrap_err();
     assert_eq!(err.code, local_code::CONNECT_FAILED);
-    assert_eq!(err.class, ErrorClass::Transient);
+    assert_eq!(err.kind, ErrorKind::Transient);
     let text = err.to_string();
     assert!(!text.contains('\n'), "{text}");
     assert!(

@@ -134,15 +134,15 @@ fn tabs_filter_select_and_change_a_status() {
         g.fake.status_of(Service::Iotda, id),
         Some(CertStatus::Active)
     );
-    g.harness.get_by_label("Deactivate").click();
+    g.harness.get_by_label("Disable").click();
     g.settle();
-    g.harness.get_by_label("Deactivate?");
+    g.harness.get_by_label("Disable?");
     assert_eq!(
         g.fake.status_of(Service::Iotda, id),
         Some(CertStatus::Active),
         "asks first"
     );
-    g.harness.get_by_label("Yes, deactivate").click();
+    g.harness.get_by_label("Yes, disable").click();
     g.settle();
     assert_eq!(
         g.fake.status_of(Service::Iotda, id),
@@ -151,10 +151,10 @@ fn tabs_filter_select_and_change_a_status() {
     // The result shows in place: the row's status text and the panel's confirmation.
     assert!(
         g.harness
-            .query_by_label_contains("Done: Deactivated (RequestId FAKE-REQUEST)")
+            .query_by_label_contains("Done: Disabled (RequestId FAKE-REQUEST)")
             .is_some()
     );
-    g.harness.get_by_label("Activate");
+    g.harness.get_by_label("Enable");
     g.harness.check_accessibility();
 }
 

@@ -8,7 +8,7 @@ mod gui_support;
 
 use certdesk::app::PaneKey;
 use certdesk::app::bulk::BulkPhase;
-use certdesk::model::{CertStatus, Service};
+use certdesk::model::{CertStatus, Change, Outcome, Service};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use gui_support::SimGui;
@@ -130,7 +130,9 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
             .audit
             .entries
             .iter()
-            .all(|e| e.profile == "demo" && e.result == "applied" && e.request_id.is_some())
+            .all(|e| e.profile == "demo"
+                && e.result == Outcome::Applied.into()
+                && e.request_id.is_some())
     );
     g.type_into("Audit filter:", &rows[1].1);
     assert!(g.harness.query_by_label("1 of 3 audit entries").is_some());
@@ -197,7 +199,7 @@ fn iot_disable_selected_runs_from_the_iot_tab() {
 
 #[test]
 fn an_unfinished_job_is_offered_at_start_and_resume_finishes_it() {
-    use certdesk::store::journal::{JobRecord, Journal};
+    use certdesk::store::journal::{JobRecord, JobState, Journal};
     let mut g = gui();
     // A job killed before it sent anything: every item pending in the journal.
     let pca = PaneKey::service(Service::Pca);
@@ -210,9 +212,9 @@ fn an_unfinished_job_is_offered_at_start_and_resume_finishes_it() {
                 id: "0f0e0d0c-killed-job".into(),
                 created_at: 1_700_000_000,
                 profile: "demo".into(),
-                service: "Pca".into(),
-                operation: "revoke".into(),
-                state: "running".into(),
+                service: Service::Pca,
+                operation: Change::Revoke,
+                state: JobState::Running,
             },
             &rows
                 .iter()

@@ -259,7 +259,7 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
     // Audited before and after.
     let audit = g.audit();
     assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].result, "applied");
+    assert_eq!(audit[0].result.as_str(), "applied");
     assert_eq!(audit[0].target, domain);
     assert!(audit[0].request_id.is_some());
 

@@ -63,7 +63,7 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     );
     let (name, id) = g.first_with(kms, CertStatus::Active);
     g.click_row(&name);
-    g.change("Deactivate", "Yes, deactivate");
+    g.change("Disable", "Yes, disable");
     assert_eq!(g.sim.kms_status(&id).as_deref(), Some("INACTIVE"));
     assert_eq!(
         g.app().panes[&kms]
@@ -101,11 +101,11 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
         p.inventory.id(p.table.cursor.unwrap()).to_string()
     };
     assert_eq!(cursor_id, id);
-    g.change("Deactivate", "Yes, deactivate");
+    g.change("Disable", "Yes, disable");
     assert_eq!(g.sim.iotda_status(&id).as_deref(), Some("INACTIVE"));
     assert!(
         g.harness
-            .query_by_label_contains("Done: Deactivated")
+            .query_by_label_contains("Done: Disabled")
             .is_some()
     );
 

@@ -5,32 +5,22 @@
 //! and turns what they report into state. Every journal read and write runs off the UI thread.
 //! Knows nothing of egui.
 
-use super::source::{ProviderError, SharedSource, StatusChange};
+use super::source::BulkTarget;
 use super::tasks::Event;
 use super::{AppState, NoticeLevel, PaneKey};
 use crate::jobs::{
-    BulkBackend, BulkItem, BulkJob, BulkOperation, DryRunVerdict, EngineConfig, ItemError,
-    ItemOutcome, ItemResult, JobHandle, JobProgress,
+    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress,
 };
-use crate::model::{CertStatus, Provider, Service};
+use crate::model::{CertStatus, Change, Outcome, Provider, Service};
 use crate::store::journal::{AuditEntry, JobCounts, JobRecord, Journal, write_audit_csv};
-use futures_util::future::BoxFuture;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
-
-/// What a source offers the bulk engine for one service.
-pub struct BulkTarget {
-    /// Reads and changes statuses.
-    pub backend: Arc<dyn BulkBackend>,
-    /// The profile's rate limit (`None`: the API's published limit; `Some(0)`: none).
-    pub rate_limit_qps: Option<u32>,
-}
 
 /// What the bulk dialog, the resume banner and the Audit tab can ask for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BulkAction {
     /// Plan `operation` on the selection of a pane and open the dialog.
-    Open(PaneKey, BulkOperation),
+    Open(PaneKey, Change),
     /// Edit the typed confirmation.
     SetTyped(String),
     /// Check every item without changing anything.
@@ -98,7 +88,7 @@ pub struct BulkDialog {
     /// Service of every item.
     pub service: Service,
     /// The operation.
-    pub operation: BulkOperation,
+    pub operation: Change,
     /// Account (profile) the job runs under; recorded in the journal and audit log.
     pub account: String,
     /// The items, in order.
@@ -140,10 +130,9 @@ impl BulkDialog {
     pub fn description(&self) -> String {
         let n = self.items.len();
         let what = match self.operation {
-            BulkOperation::Revoke => "revoked",
-            BulkOperation::Disable => "disabled (they can be enabled again)",
-            BulkOperation::Enable => "enabled (they can be disabled again)",
-            BulkOperation::Activate => "activated",
+            Change::Disable => "disabled (they can be enabled again)",
+            Change::Enable => "enabled (they can be disabled again)",
+            change => change.done(),
         };
         format!(
             "{n} {} certificate(s) will be {what}. Items already in the target state count as done; \
@@ -192,11 +181,11 @@ impl AuditView {
 fn audit_matches(e: &AuditEntry, needle: &str) -> bool {
     [
         e.profile.as_str(),
-        &e.provider,
-        &e.service,
-        &e.operation,
+        e.provider.code(),
+        e.service.code(),
+        e.operation.as_str(),
         &e.target,
-        &e.result,
+        e.result.as_str(),
         e.code.as_deref().unwrap_or(""),
         e.request_id.as_deref().unwrap_or(""),
         e.job_id.as_deref().unwrap_or(""),
@@ -266,65 +255,14 @@ impl BulkEvent {
     }
 }
 
-/// The provider's answer for a bulk item, seen through [`InventorySource`] (for sources without
-/// a [`BulkTarget`] of their own, such as the in-memory fake).
-struct SourceBulk(SharedSource);
-
-fn item_error(e: ProviderError) -> ItemError {
-    let not_found = e.http_status == Some(404) || e.code.ends_with("NotFound");
-    ItemError {
-        code: e.code,
-        message: e.message,
-        request_id: e.request_id,
-        http_status: e.http_status,
-        retryable: e.retryable,
-        not_found,
-        retry_after: None,
-    }
-}
-
-impl BulkBackend for SourceBulk {
-    fn read_status<'a>(
-        &'a self,
-        item: &'a BulkItem,
-    ) -> BoxFuture<'a, Result<CertStatus, ItemError>> {
-        let fut = self.0.describe(item.service, &item.id, item.site_id);
-        Box::pin(async move { fut.await.map(|d| d.row.status).map_err(item_error) })
-    }
-
-    fn apply<'a>(
-        &'a self,
-        item: &'a BulkItem,
-        operation: BulkOperation,
-    ) -> BoxFuture<'a, Result<Option<String>, ItemError>> {
-        let change = match operation {
-            BulkOperation::Revoke => StatusChange::Revoke,
-            BulkOperation::Disable => StatusChange::Deactivate,
-            BulkOperation::Enable | BulkOperation::Activate => StatusChange::Activate,
-        };
-        let fut = self
-            .0
-            .change_status(item.service, &item.id, item.site_id, change);
-        Box::pin(async move { fut.await.map(|o| o.request_id).map_err(item_error) })
-    }
-}
-
 /// The operations a service offers in bulk, in button order.
-pub fn operations_for(service: Service) -> Vec<BulkOperation> {
-    BulkOperation::ALL
-        .into_iter()
-        .filter(|op| op.supported_by(service))
-        .collect()
+pub fn operations_for(service: Service) -> Vec<Change> {
+    Change::bulk_status_changes(service)
 }
 
 /// Button text of an operation on a selection.
-pub fn button_label(operation: BulkOperation) -> &'static str {
-    match operation {
-        BulkOperation::Revoke => "Revoke selected",
-        BulkOperation::Disable => "Disable selected",
-        BulkOperation::Enable => "Enable selected",
-        BulkOperation::Activate => "Activate selected",
-    }
+pub fn button_label(operation: Change) -> String {
+    format!("{} selected", operation.label())
 }
 
 /// The pane an item of `service` (and ESA site) is listed in.
@@ -366,11 +304,11 @@ pub fn write_results_csv(
     for r in sorted {
         w.write_record([
             r.idx.to_string(),
-            format!("{:?}", r.item.service),
+            r.item.service.code().to_string(),
             r.item.id.clone(),
             r.item.site_id.map(|s| s.to_string()).unwrap_or_default(),
             r.item.name.clone(),
-            r.outcome.label().to_string(),
+            r.outcome.as_str().to_string(),
             r.code.clone().unwrap_or_default(),
             r.message.clone().unwrap_or_default(),
             r.request_id.clone().unwrap_or_default(),
@@ -408,12 +346,7 @@ impl AppState {
     }
 
     fn bulk_target(&self, service: Service) -> BulkTarget {
-        self.source
-            .bulk_target(service)
-            .unwrap_or_else(|| BulkTarget {
-                backend: Arc::new(SourceBulk(Arc::clone(&self.source))),
-                rate_limit_qps: None,
-            })
+        self.source.bulk_target(service)
     }
 
     fn engine_config(service: Service, target: &BulkTarget) -> EngineConfig {
@@ -473,7 +406,7 @@ impl AppState {
         }
     }
 
-    fn plan_bulk(&mut self, key: PaneKey, operation: BulkOperation) {
+    fn plan_bulk(&mut self, key: PaneKey, operation: Change) {
         if self.bulk.is_running() {
             self.notice(
                 NoticeLevel::Error,
@@ -576,9 +509,9 @@ impl AppState {
         d.phase = BulkPhase::Starting;
         d.error = None;
         let job = BulkJob {
-            profile: d.account.clone(),
+            principal: crate::jobs::Principal::profile(d.account.clone()),
             service: d.service,
-            operation: d.operation,
+            request: d.operation.into(),
             items: d.items.clone(),
         };
         let target = self.bulk_target(job.service);
@@ -603,22 +536,7 @@ impl AppState {
         else {
             return;
         };
-        let Some(service) = Service::ALL
-            .into_iter()
-            .find(|s| format!("{s:?}") == offer.job.service)
-        else {
-            self.notice(
-                NoticeLevel::Error,
-                format!(
-                    "Job {job_id} has an unknown service {:?}.",
-                    offer.job.service
-                ),
-            );
-            return;
-        };
-        let Ok(operation) = offer.job.operation.parse::<BulkOperation>() else {
-            return;
-        };
+        let (service, operation) = (offer.job.service, offer.job.operation);
         let account = self.workspace.account_for(service.provider()).to_string();
         if account != offer.job.profile {
             self.notice(
@@ -660,7 +578,10 @@ impl AppState {
         self.bulk.visible = true;
         let target = self.bulk_target(service);
         let config = Self::engine_config(service, &target);
-        self.run_job(move || crate::jobs::resume_job(journal, target.backend, &job_id, config));
+        let principal = self.principal(service.provider());
+        self.run_job(move || {
+            crate::jobs::resume_job(journal, target.backend, &job_id, principal, config)
+        });
     }
 
     /// Journals and starts a job on a worker (the journal write blocks), then forwards its
@@ -764,6 +685,11 @@ impl AppState {
                 };
                 let status = d.operation.target_status();
                 let success = result.outcome.is_success();
+                let Some(status) = status else {
+                    d.results.push(*result);
+                    d.progress = Some(progress);
+                    return;
+                };
                 let (service, site_id, id) = (
                     result.item.service,
                     result.item.site_id,
@@ -879,7 +805,9 @@ impl AppState {
         let Some(d) = &self.bulk.dialog else {
             return;
         };
-        let status = d.operation.target_status();
+        let Some(status) = d.operation.target_status() else {
+            return;
+        };
         let mut changed: Vec<(PaneKey, String)> = Vec::new();
         for r in d.results.iter().filter(|r| r.outcome.is_success()) {
             changed.push((pane_of(r.item.service, r.item.site_id), r.item.id.clone()));
@@ -914,31 +842,6 @@ impl AppState {
                 }
                 Ok(())
             });
-        }
-    }
-
-    /// The audit entry of a single status change about to be sent (result `sent`; completed by
-    /// [`super::audit::audited`] with the answer).
-    pub(super) fn change_audit_entry(
-        &self,
-        key: PaneKey,
-        id: &str,
-        change: StatusChange,
-    ) -> AuditEntry {
-        let provider = key.service.provider();
-        AuditEntry {
-            at: super::now_unix(),
-            profile: self.workspace.account_for(provider).to_string(),
-            provider: provider.to_string(),
-            service: format!("{:?}", key.service),
-            operation: change.label().to_lowercase(),
-            target: id.to_string(),
-            site_id: key.site_id,
-            result: "sent".to_string(),
-            code: None,
-            message: None,
-            request_id: None,
-            job_id: None,
         }
     }
 
@@ -1009,9 +912,9 @@ impl AppState {
 /// How an item result reads in the live table.
 pub fn outcome_text(r: &ItemResult) -> String {
     match (&r.outcome, &r.message) {
-        (ItemOutcome::Applied, _) => "applied".into(),
-        (outcome, Some(m)) => format!("{}: {m}", outcome.label()),
-        (outcome, None) => outcome.label().into(),
+        (Outcome::Applied, _) => "applied".into(),
+        (outcome, Some(m)) => format!("{}: {m}", outcome.as_str()),
+        (outcome, None) => outcome.as_str().into(),
     }
 }
 
@@ -1031,7 +934,7 @@ pub fn format_eta(d: std::time::Duration) -> String {
 mod tests {
     use super::*;
 
-    fn result(idx: u32, outcome: ItemOutcome) -> ItemResult {
+    fn result(idx: u32, outcome: Outcome) -> ItemResult {
         ItemResult {
             idx,
             item: BulkItem {
@@ -1052,10 +955,7 @@ mod tests {
     fn results_csv_has_a_header_and_one_quoted_line_per_item_in_job_order() {
         let mut out = Vec::new();
         write_results_csv(
-            &[
-                result(1, ItemOutcome::Failed),
-                result(0, ItemOutcome::Applied),
-            ],
+            &[result(1, Outcome::Failed), result(0, Outcome::Applied)],
             &mut out,
         )
         .unwrap();
@@ -1065,28 +965,24 @@ mod tests {
             lines[0],
             "idx,service,id,site_id,name,result,code,message,request_id,attempts"
         );
-        assert_eq!(lines[1], "0,Pca,id-0,,\"cn, \"\"0\"\"\",applied,,,REQ-0,1");
+        assert_eq!(lines[1], "0,pca,id-0,,\"cn, \"\"0\"\"\",applied,,,REQ-0,1");
         assert_eq!(
             lines[2],
-            "1,Pca,id-1,,\"cn, \"\"1\"\"\",failed,Certificate.NotFound,,REQ-1,1"
+            "1,pca,id-1,,\"cn, \"\"1\"\"\",failed,Certificate.NotFound,,REQ-1,1"
         );
         assert_eq!(lines.len(), 3);
     }
 
     #[test]
     fn operations_follow_the_providers() {
-        assert_eq!(operations_for(Service::Pca), vec![BulkOperation::Revoke]);
+        assert_eq!(operations_for(Service::Pca), vec![Change::Revoke]);
         assert_eq!(
             operations_for(Service::Kms),
-            vec![
-                BulkOperation::Revoke,
-                BulkOperation::Disable,
-                BulkOperation::Enable
-            ]
+            vec![Change::Revoke, Change::Disable, Change::Enable]
         );
         assert_eq!(
             operations_for(Service::Iotda),
-            vec![BulkOperation::Disable, BulkOperation::Enable]
+            vec![Change::Disable, Change::Enable]
         );
         assert!(operations_for(Service::Vod).is_empty());
         assert_eq!(format_eta(std::time::Duration::from_secs(185)), "3m 05s");

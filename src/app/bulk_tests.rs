@@ -95,7 +95,7 @@ impl Rig {
 fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
     let mut r = rig(12);
     let ids = r.select_active(4);
-    r.bulk(BulkAction::Open(PCA, BulkOperation::Revoke));
+    r.bulk(BulkAction::Open(PCA, Change::Revoke));
     assert!(r.app.bulk.visible);
     let d = r.dialog();
     assert_eq!(d.items.len(), 4);
@@ -142,12 +142,9 @@ fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
     r.act(Action::SelectTab(crate::app::Tab::Audit));
     let audit = &r.app.bulk.audit;
     assert_eq!(audit.entries.len(), 4);
-    assert!(
-        audit
-            .entries
-            .iter()
-            .all(|e| e.profile == "ops" && e.operation == "revoke" && e.result == "applied")
-    );
+    assert!(audit.entries.iter().all(|e| e.profile == "ops"
+        && e.operation == Change::Revoke
+        && e.result == crate::model::Outcome::Applied.into()));
     r.bulk(BulkAction::SetAuditFilter(ids[2].clone()));
     assert_eq!(r.app.bulk.audit.shown.len(), 1);
     r.bulk(BulkAction::SetAuditFilter("nothing-like-it".into()));
@@ -162,7 +159,7 @@ fn dry_run_reports_each_item_and_changes_nothing() {
     let mut r = rig(12);
     // Every row: active ones would be revoked, revoked ones are already.
     r.act(Action::SelectAllFiltered(PCA));
-    r.bulk(BulkAction::Open(PCA, BulkOperation::Revoke));
+    r.bulk(BulkAction::Open(PCA, Change::Revoke));
     r.bulk(BulkAction::DryRun);
     let Some(DryRunState::Done(verdicts)) = &r.dialog().dry_run else {
         panic!("no dry run: {:?}", r.dialog().dry_run);
@@ -178,9 +175,9 @@ fn dry_run_reports_each_item_and_changes_nothing() {
 #[test]
 fn unsupported_operations_and_empty_selections_open_nothing() {
     let mut r = rig(4);
-    r.bulk(BulkAction::Open(PCA, BulkOperation::Disable));
+    r.bulk(BulkAction::Open(PCA, Change::Disable));
     assert!(r.app.bulk.dialog.is_none());
-    r.bulk(BulkAction::Open(PCA, BulkOperation::Revoke));
+    r.bulk(BulkAction::Open(PCA, Change::Revoke));
     assert!(r.app.bulk.dialog.is_none(), "nothing was selected");
 }
 
@@ -188,7 +185,7 @@ fn unsupported_operations_and_empty_selections_open_nothing() {
 fn cancelled_job_stops_cleanly_is_offered_for_resume_and_resumes_to_the_end() {
     let mut r = rig(60);
     let ids = r.select_active(30);
-    r.bulk(BulkAction::Open(PCA, BulkOperation::Revoke));
+    r.bulk(BulkAction::Open(PCA, Change::Revoke));
     r.bulk(BulkAction::SetTyped("30".into()));
     // Not settled: the job runs at the published 10 requests per second.
     r.app.apply(Action::Bulk(BulkAction::Start));
@@ -257,9 +254,9 @@ fn dismissed_offers_are_not_shown_again() {
             id: "j1".into(),
             created_at: 1,
             profile: "ops".into(),
-            service: "Pca".into(),
-            operation: "revoke".into(),
-            state: "running".into(),
+            service: Service::Pca,
+            operation: Change::Revoke,
+            state: crate::store::journal::JobState::Running,
         },
         counts: JobCounts::default(),
     });

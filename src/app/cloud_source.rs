@@ -1,62 +1,35 @@
 //! The real [`InventorySource`]: the typed cloud clients (KMS, PCA, ESA, VOD, IoTDA) behind the
-//! app's seam. In demo mode the same code talks to the in-process simulator. Knows `cloud` and
-//! `model`; nothing of egui.
+//! app's seam. In demo mode the same code talks to the in-process simulator. Changes go through
+//! the one backend every change takes ([`CloudBackend`]); reads use that backend's clients. Knows
+//! `jobs`, `cloud` and `model`; nothing of egui.
 
 use super::source::{
-    CertificateDetail, ChangeOutcome, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
-    KmsKeySpec, ListTarget, Page, PageCursor, ProviderError, SerialStatus, SourceFuture,
-    StatusChange, VodCertificateUpload,
+    BulkTarget, CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
+    KmsKeySpec, ListTarget, Page, PageCursor, SerialStatus, SourceFuture,
 };
 use crate::cloud::{
-    AlibabaClientConfig, CloudError, EsaClient, HuaweiClientConfig, KmsCertificateStatus,
-    KmsClient, PcaClient, SiteId, Transport, VodClient, esa, kms, pca, vod,
+    AlibabaClientConfig, HuaweiClientConfig, IotdaClient, KmsClient, RetryPolicy, SiteId,
+    Transport, TransportOptions, esa, pca, vod,
 };
-use crate::model::{CertStatus, CertificateRow, Provider, Service};
+use crate::jobs::Backend;
+use crate::jobs::backends::{AlibabaClients, CloudBackend};
+use crate::model::error::local_code;
+use crate::model::{CertStatus, CertificateRow, Error, ErrorKind, Provider, Service};
 use std::sync::Arc;
-
-impl From<CloudError> for ProviderError {
-    fn from(e: CloudError) -> Self {
-        ProviderError {
-            retryable: e.is_retryable(),
-            code: e.code,
-            message: e.message,
-            request_id: e.request_id,
-            http_status: e.http_status,
-        }
-    }
-}
 
 /// KMS ids described per "page" (KMS has no list call; the app walks its known ids).
 pub const KMS_IDS_PER_PAGE: usize = 20;
-
-#[derive(Debug, Clone)]
-struct AlibabaClients {
-    kms: KmsClient,
-    pca: PcaClient,
-    esa: EsaClient,
-    vod: VodClient,
-}
 
 /// The clients of one workspace. Cheap to share.
 #[derive(Debug, Clone)]
 pub struct CloudSource {
     account: String,
-    alibaba: Result<Arc<AlibabaClients>, ProviderError>,
-    huawei: Result<Arc<crate::cloud::IotdaClient>, ProviderError>,
+    /// Reads and single changes, over the retrying transport.
+    clouds: Arc<CloudBackend>,
     /// The same accounts over a transport without retries, for the bulk engine.
-    bulk_alibaba: Option<Arc<AlibabaClients>>,
-    bulk_huawei: Option<crate::cloud::IotdaClient>,
+    jobs: Arc<CloudBackend>,
     /// Bulk rate limits of the profiles (Alibaba, Huawei).
     rate_limits: (Option<u32>, Option<u32>),
-}
-
-fn no_account(provider: Provider) -> ProviderError {
-    ProviderError::local(
-        "NoAccount",
-        format!(
-            "no {provider} account is configured for this workspace: add a profile in Settings"
-        ),
-    )
 }
 
 impl CloudSource {
@@ -68,47 +41,16 @@ impl CloudSource {
         alibaba: Option<&AlibabaClientConfig>,
         huawei: Option<&HuaweiClientConfig>,
     ) -> Self {
-        let (alibaba_cfg, huawei_cfg) = (alibaba, huawei);
-        let alibaba = match alibaba {
-            None => Err(no_account(Provider::Alibaba)),
-            Some(c) => (|| {
-                Ok::<_, CloudError>(Arc::new(AlibabaClients {
-                    kms: KmsClient::new(transport, c)?,
-                    pca: PcaClient::new(transport, c)?,
-                    esa: EsaClient::new(transport, c)?,
-                    vod: VodClient::new(transport, c)?,
-                }))
-            })()
-            .map_err(ProviderError::from),
-        };
-        let huawei = match huawei {
-            None => Err(no_account(Provider::Huawei)),
-            Some(c) => crate::cloud::IotdaClient::new(transport, c)
-                .map(Arc::new)
-                .map_err(ProviderError::from),
-        };
         // The bulk engine retries itself (journaling every attempt), so its clients must not.
-        let jobs_transport = Transport::with_options(crate::cloud::TransportOptions {
-            max_retries: 0,
+        let jobs_transport = Transport::with_options(TransportOptions {
+            retry: RetryPolicy::none(),
             ..transport.options().clone()
         })
         .unwrap_or_else(|_| transport.clone());
-        let bulk_alibaba = alibaba_cfg.and_then(|c| {
-            Some(Arc::new(AlibabaClients {
-                kms: KmsClient::new(&jobs_transport, c).ok()?,
-                pca: PcaClient::new(&jobs_transport, c).ok()?,
-                esa: EsaClient::new(&jobs_transport, c).ok()?,
-                vod: VodClient::new(&jobs_transport, c).ok()?,
-            }))
-        });
-        let bulk_huawei =
-            huawei_cfg.and_then(|c| crate::cloud::IotdaClient::new(&jobs_transport, c).ok());
         CloudSource {
             account: account.to_string(),
-            alibaba,
-            huawei,
-            bulk_alibaba,
-            bulk_huawei,
+            clouds: Arc::new(CloudBackend::new(transport, alibaba, huawei)),
+            jobs: Arc::new(CloudBackend::new(&jobs_transport, alibaba, huawei)),
             rate_limits: (None, None),
         }
     }
@@ -120,12 +62,12 @@ impl CloudSource {
         self
     }
 
-    fn ali(&self) -> Result<Arc<AlibabaClients>, ProviderError> {
-        self.alibaba.clone()
+    fn ali(&self) -> Result<AlibabaClients, Error> {
+        self.clouds.alibaba().cloned()
     }
 
-    fn iot(&self) -> Result<Arc<crate::cloud::IotdaClient>, ProviderError> {
-        self.huawei.clone()
+    fn iot(&self) -> Result<IotdaClient, Error> {
+        self.clouds.iotda().cloned()
     }
 }
 
@@ -149,7 +91,7 @@ fn total(t: Option<i64>) -> Option<u64> {
     t.and_then(|t| u64::try_from(t).ok())
 }
 
-fn err<T: Send + 'static>(e: ProviderError) -> SourceFuture<T> {
+fn err<T: Send + 'static>(e: Error) -> SourceFuture<T> {
     Box::pin(async move { Err(e) })
 }
 
@@ -186,7 +128,7 @@ fn vod_extra(info: &vod::VodCertInfo) -> String {
 }
 
 /// A known KMS id the service no longer has: shown (so it can be forgotten), not fatal.
-fn kms_missing_row(id: &str, e: &ProviderError) -> CertificateRow {
+fn kms_missing_row(id: &str, e: &Error) -> CertificateRow {
     CertificateRow {
         service: Service::Kms,
         id: id.to_string(),
@@ -201,7 +143,7 @@ fn kms_missing_row(id: &str, e: &ProviderError) -> CertificateRow {
     }
 }
 
-async fn kms_describe(c: &KmsClient, id: &str) -> Result<CertificateDetail, ProviderError> {
+async fn kms_describe(c: &KmsClient, id: &str) -> Result<CertificateDetail, Error> {
     let d = c.describe_certificate(id).await?;
     let mut facts = Vec::new();
     fact(&mut facts, "Subject", &d.subject);
@@ -239,23 +181,19 @@ impl InventorySource for CloudSource {
         &self.account
     }
 
-    fn bulk_target(&self, service: Service) -> Option<super::bulk::BulkTarget> {
-        use crate::jobs::backends::{EsaBulk, IotdaBulk, KmsBulk, PcaBulk};
-        let backend: Arc<dyn crate::jobs::BulkBackend> = match service {
-            Service::Kms => Arc::new(KmsBulk(self.bulk_alibaba.as_ref()?.kms.clone())),
-            Service::Pca => Arc::new(PcaBulk(self.bulk_alibaba.as_ref()?.pca.clone())),
-            Service::Esa => Arc::new(EsaBulk(self.bulk_alibaba.as_ref()?.esa.clone())),
-            Service::Iotda => Arc::new(IotdaBulk(self.bulk_huawei.clone()?)),
-            Service::Vod => return None,
-        };
+    fn changes(&self) -> Arc<dyn Backend> {
+        self.clouds.clone()
+    }
+
+    fn bulk_target(&self, service: Service) -> BulkTarget {
         let rate_limit_qps = match service.provider() {
             Provider::Alibaba => self.rate_limits.0,
             Provider::Huawei => self.rate_limits.1,
         };
-        Some(super::bulk::BulkTarget {
-            backend,
+        BulkTarget {
+            backend: self.jobs.clone(),
             rate_limit_qps,
-        })
+        }
     }
 
     fn list_page(&self, target: &ListTarget, cursor: PageCursor) -> SourceFuture<Page> {
@@ -283,9 +221,7 @@ impl InventorySource for CloudSource {
                                 rows.push(d.row);
                                 extras.push(d.extra.unwrap_or_default());
                             }
-                            Err(e)
-                                if e.http_status == Some(404) || e.code.ends_with("NotFound") =>
-                            {
+                            Err(e) if e.kind == ErrorKind::NotFound => {
                                 rows.push(kms_missing_row(id, &e));
                                 extras.push(String::new());
                             }
@@ -327,9 +263,11 @@ impl InventorySource for CloudSource {
                     Err(e) => return err(e),
                 };
                 let Some(site) = target.site_id else {
-                    return err(ProviderError::local(
-                        "MissingSiteId",
+                    return err(Error::local(
+                        Service::Esa,
+                        local_code::MISSING_SITE_ID,
                         "choose an ESA site first",
+                        ErrorKind::InvalidInput,
                     ));
                 };
                 Box::pin(async move {
@@ -453,9 +391,11 @@ impl InventorySource for CloudSource {
             }),
             Service::Esa => {
                 let Some(site) = site_id else {
-                    return err(ProviderError::local(
-                        "MissingSiteId",
+                    return err(Error::local(
+                        Service::Esa,
+                        local_code::MISSING_SITE_ID,
                         "the certificate's ESA site is unknown",
+                        ErrorKind::InvalidInput,
                     ));
                 };
                 Box::pin(async move {
@@ -522,133 +462,7 @@ impl InventorySource for CloudSource {
                     facts,
                 })
             }),
-            Service::Iotda => err(ProviderError::local("Internal", "unreachable")),
-        }
-    }
-
-    fn change_status(
-        &self,
-        service: Service,
-        id: &str,
-        site_id: Option<i64>,
-        change: StatusChange,
-    ) -> SourceFuture<ChangeOutcome> {
-        use StatusChange::*;
-        let id = id.to_string();
-        let unsupported = || {
-            err(ProviderError::local(
-                "Unsupported",
-                format!(
-                    "{} cannot {} a certificate",
-                    service.label(),
-                    change.label().to_lowercase()
-                ),
-            ))
-        };
-        if service == Service::Iotda {
-            let client = match self.iot() {
-                Ok(c) => c,
-                Err(e) => return err(e),
-            };
-            return match change {
-                Activate | Deactivate => Box::pin(async move {
-                    let status = if change == Activate {
-                        crate::cloud::IotdaStatus::Active
-                    } else {
-                        crate::cloud::IotdaStatus::Inactive
-                    };
-                    let c = client.update_device_certificate_status(&id, status).await?;
-                    let raw = if c.status.is_empty() {
-                        status.as_str().to_string()
-                    } else {
-                        c.status.clone()
-                    };
-                    Ok(ChangeOutcome {
-                        status: Some((crate::cloud::iotda::normalize_status(&raw), raw)),
-                        request_id: None,
-                    })
-                }),
-                Delete => Box::pin(async move {
-                    client.delete_device_certificate(&id).await?;
-                    Ok(ChangeOutcome {
-                        status: None,
-                        request_id: None,
-                    })
-                }),
-                _ => unsupported(),
-            };
-        }
-        let clients = match self.ali() {
-            Ok(c) => c,
-            Err(e) => return err(e),
-        };
-        match (service, change) {
-            (Service::Kms, Activate | Deactivate | Revoke) => Box::pin(async move {
-                let status = match change {
-                    Activate => KmsCertificateStatus::Active,
-                    Deactivate => KmsCertificateStatus::Inactive,
-                    _ => KmsCertificateStatus::Revoked,
-                };
-                let r = clients.kms.update_certificate_status(&id, status).await?;
-                Ok(ChangeOutcome {
-                    status: Some((
-                        kms::normalize_status(status.as_str()),
-                        status.as_str().to_string(),
-                    )),
-                    request_id: Some(r.request_id).filter(|s| !s.is_empty()),
-                })
-            }),
-            (Service::Pca, Revoke) => Box::pin(async move {
-                let r = clients.pca.create_revoke_client_certificate(&id).await?;
-                Ok(ChangeOutcome {
-                    status: Some((CertStatus::Revoked, "REVOKE".into())),
-                    request_id: Some(r.request_id).filter(|s| !s.is_empty()),
-                })
-            }),
-            (Service::Esa, Revoke | Activate) => {
-                let Some(site) = site_id else {
-                    return err(ProviderError::local(
-                        "MissingSiteId",
-                        "the certificate's ESA site is unknown",
-                    ));
-                };
-                Box::pin(async move {
-                    let (r, raw) = if change == Revoke {
-                        (
-                            clients
-                                .esa
-                                .revoke_client_certificate(SiteId(site), &id)
-                                .await?,
-                            "revoked",
-                        )
-                    } else {
-                        (
-                            clients
-                                .esa
-                                .activate_client_certificate(SiteId(site), &id)
-                                .await?,
-                            "active",
-                        )
-                    };
-                    Ok(ChangeOutcome {
-                        status: Some((esa::normalize_status(raw), raw.to_string())),
-                        request_id: Some(r.request_id).filter(|s| !s.is_empty()),
-                    })
-                })
-            }
-            (Service::Vod, HttpsOn | HttpsOff) => Box::pin(async move {
-                let on = change == HttpsOn;
-                let r = clients
-                    .vod
-                    .set_vod_domain_certificate(&id, on, None, None, None)
-                    .await?;
-                let raw = if on { "on" } else { "off" };
-                Ok(ChangeOutcome {
-                    status: Some((vod::normalize_ssl(raw), raw.to_string())),
-                    request_id: Some(r.request_id).filter(|s| !s.is_empty()),
-                })
-            }),
-            _ => unsupported(),
+            Service::Iotda => err(Error::internal(ErrorKind::Other, "Internal", "unreachable")),
         }
     }
 
@@ -747,30 +561,6 @@ impl InventorySource for CloudSource {
         }
     }
 
-    fn vod_set_certificate(&self, upload: VodCertificateUpload) -> SourceFuture<ChangeOutcome> {
-        let clients = match self.ali() {
-            Ok(c) => c,
-            Err(e) => return err(e),
-        };
-        Box::pin(async move {
-            let r = clients
-                .vod
-                .set_vod_domain_certificate(
-                    &upload.domain,
-                    true,
-                    Some(&upload.cert_name),
-                    Some(&upload.certificate_pem),
-                    Some(&upload.private_key),
-                )
-                .await?;
-            // `upload` (and the key in it) is dropped, and zeroized, when this future ends.
-            Ok(ChangeOutcome {
-                status: Some((vod::normalize_ssl("on"), "on".to_string())),
-                request_id: Some(r.request_id).filter(|s| !s.is_empty()),
-            })
-        })
-    }
-
     fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String> {
         let clients = match self.ali() {
             Ok(c) => c,
@@ -780,35 +570,14 @@ impl InventorySource for CloudSource {
         Box::pin(async move {
             let r = clients.kms.get_certificate(&id).await?;
             if r.csr.trim().is_empty() {
-                return Err(ProviderError::local(
+                return Err(Error::local(
+                    Service::Kms,
                     "NoCsr",
                     format!("KMS returned no CSR for {id}"),
+                    ErrorKind::InvalidState,
                 ));
             }
             Ok(r.csr)
-        })
-    }
-
-    fn kms_upload(
-        &self,
-        certificate_id: &str,
-        certificate_pem: String,
-        chain_pem: Option<String>,
-    ) -> SourceFuture<ChangeOutcome> {
-        let clients = match self.ali() {
-            Ok(c) => c,
-            Err(e) => return err(e),
-        };
-        let id = certificate_id.to_string();
-        Box::pin(async move {
-            let r = clients
-                .kms
-                .upload_certificate(&id, &certificate_pem, chain_pem.as_deref())
-                .await?;
-            Ok(ChangeOutcome {
-                status: Some((kms::normalize_status("ACTIVE"), "ACTIVE".to_string())),
-                request_id: Some(r.request_id).filter(|s| !s.is_empty()),
-            })
         })
     }
 }
@@ -833,17 +602,12 @@ mod tests {
         };
         let limited =
             CloudSource::new("a", &transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));
-        let pca = limited.bulk_target(Service::Pca).unwrap();
+        let pca = limited.bulk_target(Service::Pca);
         assert_eq!(pca.rate_limit_qps, Some(3));
-        assert!(limited.bulk_target(Service::Vod).is_none());
-        assert!(
-            limited.bulk_target(Service::Iotda).is_none(),
-            "no Huawei account"
-        );
+        assert_eq!(limited.bulk_target(Service::Iotda).rate_limit_qps, Some(0));
+        assert!(limited.jobs.alibaba().is_ok());
+        assert!(limited.jobs.iotda().is_err(), "no Huawei account");
         let plain = CloudSource::new("a", &transport, Some(&ali), None);
-        assert_eq!(
-            plain.bulk_target(Service::Kms).unwrap().rate_limit_qps,
-            None
-        );
+        assert_eq!(plain.bulk_target(Service::Kms).rate_limit_qps, None);
     }
 }

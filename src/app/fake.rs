@@ -1,12 +1,15 @@
-//! An in-memory [`InventorySource`] for tests and benchmarks: generated rows per service, status
-//! changes that stick, and page failures on demand. Not a simulator of any API's wire format.
+//! An in-memory [`InventorySource`] and change [`Backend`] for tests and benchmarks: generated rows
+//! per service, changes that stick, and page failures on demand. Not a simulator of any API's wire
+//! format. Compiled only for tests and for the `testing` feature (benches), never into the
+//! shipped binary.
 
 use super::source::{
-    CertificateDetail, ChangeOutcome, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
-    ListTarget, Page, PageCursor, ProviderError, SerialStatus, SourceFuture, StatusChange,
-    VodCertificateUpload,
+    BulkTarget, CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
+    ListTarget, Page, PageCursor, SerialStatus, SourceFuture,
 };
-use crate::model::{CertStatus, CertificateRow, Service};
+use crate::jobs::{Applied, Backend, BulkItem, ChangeRequest};
+use crate::model::{CertStatus, CertificateRow, Change, Error, ErrorKind, Service};
+use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -42,7 +45,7 @@ struct FakeState {
     rows: HashMap<(Service, Option<i64>), Vec<CertificateRow>>,
     kms: HashMap<String, CertificateRow>,
     /// Fail the list call after this many more succeed.
-    fail_after: Option<(usize, ProviderError)>,
+    fail_after: Option<(usize, Error)>,
     calls: Vec<String>,
     created: u32,
     csrs: HashMap<String, String>,
@@ -124,12 +127,12 @@ impl FakeSource {
     }
 
     /// Makes the next `list_page` call fail with `error`.
-    pub fn fail_next_page(&self, error: ProviderError) {
+    pub fn fail_next_page(&self, error: Error) {
         self.fail_list_call_after(0, error);
     }
 
     /// Lets `ok` more `list_page` calls succeed, then fails one with `error`.
-    pub fn fail_list_call_after(&self, ok: usize, error: ProviderError) {
+    pub fn fail_list_call_after(&self, ok: usize, error: Error) {
         self.lock().fail_after = Some((ok, error));
     }
 
@@ -179,14 +182,28 @@ impl FakeSource {
     }
 }
 
-fn not_found(id: &str) -> ProviderError {
-    ProviderError {
-        code: "Certificate.NotFound".into(),
-        message: format!("The specified certificate {id} is not found."),
-        request_id: Some("FAKE-REQUEST".into()),
-        http_status: Some(404),
-        retryable: false,
-    }
+/// A provider error as the fake answers it (with a request id and an HTTP status).
+pub fn fake_error(
+    service: Service,
+    code: &str,
+    message: &str,
+    status: u16,
+    kind: ErrorKind,
+) -> Error {
+    let mut e = Error::local(service, code, message, kind);
+    e.request_id = Some("FAKE-REQUEST".into());
+    e.http_status = Some(status);
+    e
+}
+
+fn not_found(service: Service, id: &str) -> Error {
+    fake_error(
+        service,
+        "Certificate.NotFound",
+        &format!("The specified certificate {id} is not found."),
+        404,
+        ErrorKind::NotFound,
+    )
 }
 
 impl InventorySource for FakeSource {
@@ -273,7 +290,7 @@ impl InventorySource for FakeSource {
         };
         let id = id.to_string();
         Box::pin(async move {
-            let row = found.ok_or_else(|| not_found(&id))?;
+            let row = found.ok_or_else(|| not_found(service, &id))?;
             Ok(CertificateDetail {
                 facts: vec![("Source".into(), "fake".into())],
                 pem: row.pem.clone(),
@@ -281,58 +298,6 @@ impl InventorySource for FakeSource {
                 row,
             })
         })
-    }
-
-    fn change_status(
-        &self,
-        service: Service,
-        id: &str,
-        _site_id: Option<i64>,
-        change: StatusChange,
-    ) -> SourceFuture<ChangeOutcome> {
-        let mut s = self.lock();
-        s.calls.push(format!("change {service:?} {id} {change:?}"));
-        let raw = |status: CertStatus| match service {
-            Service::Vod if status == CertStatus::Active => "on".to_string(),
-            Service::Vod => "off".to_string(),
-            Service::Pca | Service::Esa => status.label().to_lowercase(),
-            _ => status.label().to_uppercase(),
-        };
-        let outcome = {
-            let row = if service == Service::Kms {
-                s.kms.get_mut(id)
-            } else {
-                s.rows
-                    .iter_mut()
-                    .filter(|((svc, _), _)| *svc == service)
-                    .flat_map(|(_, rows)| rows.iter_mut())
-                    .find(|r| r.id == id)
-            };
-            match (row, change.resulting_status()) {
-                (None, _) => Err(not_found(id)),
-                (Some(row), Some(status)) => {
-                    row.status = status;
-                    row.raw_status = raw(status);
-                    Ok(ChangeOutcome {
-                        status: Some((status, row.raw_status.clone())),
-                        request_id: Some("FAKE-REQUEST".into()),
-                    })
-                }
-                (Some(_), None) => Ok(ChangeOutcome {
-                    status: None,
-                    request_id: Some("FAKE-REQUEST".into()),
-                }),
-            }
-        };
-        if outcome.as_ref().is_ok_and(|o| o.status.is_none()) {
-            for ((svc, _), rows) in s.rows.iter_mut() {
-                if *svc == service {
-                    rows.retain(|r| r.id != id);
-                }
-            }
-            s.kms.remove(id);
-        }
-        Box::pin(async move { outcome })
     }
 
     fn pca_statuses(&self, identifiers: Vec<String>) -> SourceFuture<Vec<SerialStatus>> {
@@ -398,13 +363,13 @@ impl InventorySource for FakeSource {
         );
         Box::pin(async move {
             if request.subject.trim().is_empty() {
-                return Err(ProviderError {
-                    code: "InvalidParameter".into(),
-                    message: "The specified parameter Subject is not valid.".into(),
-                    request_id: Some("FAKE-REQUEST".into()),
-                    http_status: Some(400),
-                    retryable: false,
-                });
+                return Err(fake_error(
+                    Service::Kms,
+                    "InvalidParameter",
+                    "The specified parameter Subject is not valid.",
+                    400,
+                    ErrorKind::InvalidInput,
+                ));
             }
             Ok(KmsCreated {
                 certificate_id: id,
@@ -419,31 +384,15 @@ impl InventorySource for FakeSource {
         Box::pin(async move { Ok(format!("fake {provider} answered")) })
     }
 
-    fn vod_set_certificate(&self, upload: VodCertificateUpload) -> SourceFuture<ChangeOutcome> {
-        let mut s = self.lock();
-        s.calls.push(format!(
-            "vod set-certificate {} {}",
-            upload.domain, upload.cert_name
-        ));
-        let row = s
-            .rows
-            .iter_mut()
-            .filter(|((svc, _), _)| *svc == Service::Vod)
-            .flat_map(|(_, rows)| rows.iter_mut())
-            .find(|r| r.id == upload.domain || r.name == upload.domain);
-        let outcome = match row {
-            None => Err(not_found(&upload.domain)),
-            Some(row) => {
-                row.status = CertStatus::Active;
-                row.raw_status = "on".into();
-                row.pem = Some(upload.certificate_pem.clone());
-                Ok(ChangeOutcome {
-                    status: Some((CertStatus::Active, "on".into())),
-                    request_id: Some("FAKE-REQUEST".into()),
-                })
-            }
-        };
-        Box::pin(async move { outcome })
+    fn changes(&self) -> Arc<dyn Backend> {
+        Arc::new(self.clone())
+    }
+
+    fn bulk_target(&self, _service: Service) -> BulkTarget {
+        BulkTarget {
+            backend: Arc::new(self.clone()),
+            rate_limit_qps: None,
+        }
     }
 
     fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String> {
@@ -451,32 +400,113 @@ impl InventorySource for FakeSource {
         s.calls.push(format!("kms csr {certificate_id}"));
         let csr = s.csrs.get(certificate_id).cloned();
         let id = certificate_id.to_string();
-        Box::pin(async move { csr.ok_or_else(|| not_found(&id)) })
+        Box::pin(async move { csr.ok_or_else(|| not_found(Service::Kms, &id)) })
     }
+}
 
-    fn kms_upload(
-        &self,
-        certificate_id: &str,
-        certificate_pem: String,
-        chain_pem: Option<String>,
-    ) -> SourceFuture<ChangeOutcome> {
+impl FakeSource {
+    /// Applies a change the way a cloud would: statuses stick, deletions remove the row.
+    fn apply_now(&self, item: &BulkItem, request: &ChangeRequest) -> Result<Applied, Error> {
+        let service = item.service;
+        let id = item.id.as_str();
+        let change = request.change();
         let mut s = self.lock();
-        s.calls.push(format!(
-            "kms upload {certificate_id} chain={}",
-            chain_pem.is_some()
-        ));
-        let outcome = match s.kms.get_mut(certificate_id) {
-            None => Err(not_found(certificate_id)),
-            Some(row) => {
+        let done = |status: CertStatus, raw: &str| Applied {
+            status: Some((status, raw.to_string())),
+            request_id: Some("FAKE-REQUEST".into()),
+        };
+        match request {
+            ChangeRequest::SetCertificate(upload) => {
+                s.calls
+                    .push(format!("vod set-certificate {id} {}", upload.cert_name));
+                let row = s
+                    .rows
+                    .iter_mut()
+                    .filter(|((svc, _), _)| *svc == Service::Vod)
+                    .flat_map(|(_, rows)| rows.iter_mut())
+                    .find(|r| r.id == id || r.name == id)
+                    .ok_or_else(|| not_found(service, id))?;
+                row.status = CertStatus::Active;
+                row.raw_status = "on".into();
+                row.pem = Some(upload.certificate_pem.clone());
+                return Ok(done(CertStatus::Active, "on"));
+            }
+            ChangeRequest::UploadCertificate {
+                certificate_pem,
+                chain_pem,
+            } => {
+                s.calls
+                    .push(format!("kms upload {id} chain={}", chain_pem.is_some()));
+                let row = s.kms.get_mut(id).ok_or_else(|| not_found(service, id))?;
                 row.status = CertStatus::Active;
                 row.raw_status = "ACTIVE".into();
-                row.pem = Some(certificate_pem);
-                Ok(ChangeOutcome {
-                    status: Some((CertStatus::Active, "ACTIVE".into())),
-                    request_id: Some("FAKE-REQUEST".into()),
-                })
+                row.pem = Some(certificate_pem.clone());
+                return Ok(done(CertStatus::Active, "ACTIVE"));
             }
+            ChangeRequest::Status(_) => {}
+        }
+        s.calls.push(format!("change {service:?} {id} {change:?}"));
+        if !change.supported_by(service) {
+            return Err(crate::jobs::backends::unsupported(service, change));
+        }
+        let raw = |status: CertStatus| match service {
+            Service::Vod if status == CertStatus::Active => "on".to_string(),
+            Service::Vod => "off".to_string(),
+            Service::Pca | Service::Esa => status.label().to_lowercase(),
+            _ => status.label().to_uppercase(),
         };
-        Box::pin(async move { outcome })
+        let row = if service == Service::Kms {
+            s.kms.get_mut(id)
+        } else {
+            s.rows
+                .iter_mut()
+                .filter(|((svc, _), _)| *svc == service)
+                .flat_map(|(_, rows)| rows.iter_mut())
+                .find(|r| r.id == id)
+        };
+        let Some(row) = row else {
+            return Err(not_found(service, id));
+        };
+        if let Some(status) = change.target_status() {
+            if row.status == CertStatus::Revoked && change != Change::Activate {
+                return Err(fake_error(
+                    service,
+                    "Certificate.StatusError",
+                    "The status of the certificate is invalid.",
+                    400,
+                    ErrorKind::InvalidState,
+                ));
+            }
+            row.status = status;
+            row.raw_status = raw(status);
+            return Ok(done(status, &row.raw_status.clone()));
+        }
+        // Delete.
+        for ((svc, _), rows) in s.rows.iter_mut() {
+            if *svc == service {
+                rows.retain(|r| r.id != id);
+            }
+        }
+        s.kms.remove(id);
+        Ok(Applied {
+            status: None,
+            request_id: Some("FAKE-REQUEST".into()),
+        })
+    }
+}
+
+impl Backend for FakeSource {
+    fn read_status<'a>(&'a self, item: &'a BulkItem) -> BoxFuture<'a, Result<CertStatus, Error>> {
+        let found = self.status_of(item.service, &item.id);
+        Box::pin(async move { found.ok_or_else(|| not_found(item.service, &item.id)) })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        item: &'a BulkItem,
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, Error>> {
+        let result = self.apply_now(item, request);
+        Box::pin(async move { result })
     }
 }

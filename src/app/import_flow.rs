@@ -8,16 +8,15 @@
 //! stay in the parsed [`Bundle`] (zeroizing) and a [`Secret`] for the one request that carries
 //! them; they are never logged, cached or printed.
 
-use super::audit::{CallFn, audited};
-use super::source::{CertificateDetail, ChangeOutcome, ProviderError, VodCertificateUpload};
+use super::source::CertificateDetail;
 use super::tasks::Event;
 use super::{AppState, NoticeLevel, PaneKey, now_unix};
 use crate::certs::{self, ValidityState};
 use crate::credentials::Secret;
 use crate::import::{self, Bundle, ChainReport, Check, ImportError, Target, Verdict};
-use crate::model::{Provider, Service};
+use crate::jobs::{Applied, BulkItem, CertificateUpload, ChangeRequest};
+use crate::model::{Error, Provider, Service};
 use crate::store::RowRecord;
-use crate::store::journal::AuditEntry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -175,7 +174,7 @@ pub enum ImportStage {
     /// The request is on its way.
     Sending,
     /// The answer: the request id, or the error.
-    Done(Result<Option<String>, ProviderError>),
+    Done(Result<Option<String>, Error>),
 }
 
 /// The open import dialog.
@@ -338,18 +337,18 @@ pub(crate) enum ImportEvent {
     /// GetCertificate answered with the CSR.
     Csr {
         certificate_id: String,
-        result: Result<String, ProviderError>,
+        result: Result<String, Error>,
     },
     /// The upload answered.
     Sent {
         purpose: ImportPurpose,
-        result: Result<ChangeOutcome, ProviderError>,
+        result: Result<Applied, Error>,
     },
     /// The target was described again after the upload.
     Redescribed {
         key: PaneKey,
         id: String,
-        result: Result<CertificateDetail, ProviderError>,
+        result: Result<CertificateDetail, Error>,
         rebuilt: Option<(u64, Box<super::inventory::Inventory>)>,
     },
 }
@@ -792,23 +791,21 @@ impl AppState {
             return;
         };
         let purpose = flow.purpose.clone();
-        let source = Arc::clone(&self.source);
-        let (operation, target, call): (&str, String, CallFn) = match &purpose {
+        let (service, target, request) = match &purpose {
             ImportPurpose::Inspect => return,
             ImportPurpose::VodReplace { domain, .. } => {
                 let Some(key) = bundle.key.as_ref() else {
                     return;
                 };
-                let upload = VodCertificateUpload {
-                    domain: domain.clone(),
+                let upload = CertificateUpload {
                     cert_name: flow.cert_name.trim().to_string(),
                     certificate_pem: bundle.chain_pem(&chain),
                     private_key: key.to_pkcs8_pem(),
                 };
                 (
-                    "set-certificate",
+                    Service::Vod,
                     domain.clone(),
-                    Box::new(move || source.vod_set_certificate(upload)) as CallFn,
+                    ChangeRequest::SetCertificate(upload),
                 )
             }
             ImportPurpose::KmsUpload { certificate_id } => {
@@ -819,51 +816,44 @@ impl AppState {
                     .filter_map(|&i| bundle.certificates.get(i))
                     .map(|c| c.info.pem.clone())
                     .collect();
-                let id = certificate_id.clone();
-                let pem = leaf.info.pem.clone();
-                let chain_pem = Some(rest).filter(|r| !r.trim().is_empty());
                 (
-                    "upload-certificate",
+                    Service::Kms,
                     certificate_id.clone(),
-                    Box::new(move || source.kms_upload(&id, pem, chain_pem)) as CallFn,
+                    ChangeRequest::UploadCertificate {
+                        certificate_pem: leaf.info.pem.clone(),
+                        chain_pem: Some(rest).filter(|r| !r.trim().is_empty()),
+                    },
                 )
             }
         };
         flow.stage = ImportStage::Sending;
-        let service = match purpose {
-            ImportPurpose::KmsUpload { .. } => Service::Kms,
-            _ => Service::Vod,
-        };
-        let entry = AuditEntry {
-            at: now_unix(),
-            profile: self.workspace.account_for(Provider::Alibaba).to_string(),
-            provider: Provider::Alibaba.to_string(),
-            service: format!("{service:?}"),
-            operation: operation.to_string(),
-            target,
-            site_id: None,
-            result: "sent".into(),
-            code: None,
-            message: Some(format!(
-                "certificate {} SHA-256 {}",
-                leaf.info
-                    .common_name
-                    .clone()
-                    .unwrap_or_else(|| leaf.info.subject.clone()),
-                leaf.info.sha256.hex()
-            )),
-            request_id: None,
-            job_id: None,
-        };
+        let note = format!(
+            "certificate {} SHA-256 {}",
+            leaf.info
+                .common_name
+                .clone()
+                .unwrap_or_else(|| leaf.info.subject.clone()),
+            leaf.info.sha256.hex()
+        );
         let Some(journal) = journal else {
-            flow.stage = ImportStage::Done(Err(ProviderError::local(
-                "AuditFailed",
-                "not sent: there is no audit log to record the change in",
+            flow.stage = ImportStage::Done(Err(Error::not_recorded(
+                "there is no audit log to record the change in",
             )));
             return;
         };
+        let item = BulkItem {
+            service,
+            id: target.clone(),
+            site_id: None,
+            name: target,
+        };
+        let principal = self.principal(Provider::Alibaba);
+        let backend = self.source.changes();
         self.spawn(async move {
-            let result = audited(journal, entry, call).await;
+            // `request` (and the key in it) is dropped, and zeroized, when this task ends.
+            let result =
+                crate::jobs::single::apply(journal, backend, &principal, item, request, Some(note))
+                    .await;
             Event::Import(Box::new(ImportEvent::Sent { purpose, result }))
         });
     }
@@ -981,11 +971,7 @@ impl AppState {
         }
     }
 
-    fn import_sent(
-        &mut self,
-        purpose: ImportPurpose,
-        result: Result<ChangeOutcome, ProviderError>,
-    ) {
+    fn import_sent(&mut self, purpose: ImportPurpose, result: Result<Applied, Error>) {
         let what = match &purpose {
             ImportPurpose::VodReplace { domain, .. } => {
                 format!("The certificate of {domain} was replaced; HTTPS is on")
@@ -1150,7 +1136,7 @@ mod tests {
                 .collect()
         }
 
-        fn audit(&self) -> Vec<AuditEntry> {
+        fn audit(&self) -> Vec<crate::store::journal::AuditEntry> {
             let journal = self.app.bulk.journal.clone().expect("a journal");
             journal.lock().unwrap().audit(None).unwrap()
         }
@@ -1288,9 +1274,9 @@ mod tests {
 
         let audit = r.audit();
         assert_eq!(audit.len(), 1, "{audit:?}");
-        assert_eq!(audit[0].operation, "set-certificate");
+        assert_eq!(audit[0].operation.as_str(), "set-certificate");
         assert_eq!(audit[0].target, domain);
-        assert_eq!(audit[0].result, "applied");
+        assert_eq!(audit[0].result.as_str(), "applied");
         assert_eq!(audit[0].request_id.as_deref(), Some("FAKE-REQUEST"));
         assert!(!format!("{audit:?}").contains("PRIVATE KEY"));
 
@@ -1507,7 +1493,7 @@ mod tests {
         assert_eq!(r.flow().blocker(), None);
         r.try_send();
         assert_eq!(r.vod_calls(), vec!["kms upload kms-000001 chain=false"]);
-        assert_eq!(r.audit()[0].operation, "upload-certificate");
+        assert_eq!(r.audit()[0].operation.as_str(), "upload-certificate");
 
         // Without a CSR nothing can be checked, so nothing is sent.
         r.import(ImportAction::Open(ImportPurpose::KmsUpload {

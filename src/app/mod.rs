@@ -4,9 +4,9 @@
 //! that [`AppState::poll`] drains once per frame, after which the app asks for a repaint.
 //! Testable without a window; knows nothing of egui.
 
-mod audit;
 pub mod bulk;
 pub mod cloud_source;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod import_flow;
 pub mod inventory;
@@ -22,12 +22,13 @@ pub use import_flow::{ImportAction, ImportPurpose};
 pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, RowNote, TableState};
 pub use settings::{ProfileDraft, ProfilesConfig, SettingsAction, SettingsState, TestResult};
 pub use source::{
-    CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated, KmsKeySpec,
-    ProviderError, SharedSource, StatusChange, VodCertificateUpload,
+    BulkTarget, CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
+    KmsKeySpec, SharedSource,
 };
 
 use crate::certs::{self, CertError, CertificateInfo};
-use crate::model::{Provider, Service};
+use crate::jobs::{Applied, BulkItem, Principal};
+use crate::model::{Change, Error, Provider, Service};
 use crate::store::{CacheKey, RowRecord, Store};
 use inventory::{Inventory, RowId};
 use std::collections::HashMap;
@@ -171,7 +172,7 @@ pub struct PendingChange {
     /// Display name.
     pub name: String,
     /// What to do.
-    pub change: StatusChange,
+    pub change: Change,
 }
 
 /// The details shown for one certificate.
@@ -186,7 +187,7 @@ pub struct DetailEntry {
     /// The PEM, parsed.
     pub parsed: Option<Result<CertificateInfo, CertError>>,
     /// The describe call failed.
-    pub error: Option<ProviderError>,
+    pub error: Option<Error>,
 }
 
 /// ESA sites and the one shown.
@@ -197,7 +198,7 @@ pub struct EsaSites {
     /// A ListSites call is running.
     pub loading: bool,
     /// It failed.
-    pub error: Option<ProviderError>,
+    pub error: Option<Error>,
     /// Site shown.
     pub selected: Option<i64>,
 }
@@ -297,7 +298,7 @@ pub struct KmsState {
     /// A create call is running.
     pub creating: bool,
     /// The last create result.
-    pub created: Option<Result<KmsCreated, ProviderError>>,
+    pub created: Option<Result<KmsCreated, Error>>,
 }
 
 /// Everything the app needs from outside.
@@ -355,7 +356,7 @@ pub enum Action {
     /// (Re)load details of the cursor row.
     LoadDetail(PaneKey),
     /// Ask to change a row's status (opens the confirmation).
-    RequestChange(PaneKey, RowId, StatusChange),
+    RequestChange(PaneKey, RowId, Change),
     /// Confirm the pending change.
     ConfirmChange,
     /// Drop the pending change.
@@ -1170,40 +1171,55 @@ impl AppState {
             .find(&id)
             .and_then(|r| pane.inventory.site_id(r))
             .or(key.site_id);
+        let name = pane
+            .inventory
+            .find(&id)
+            .map(|r| pane.inventory.name(r).to_string())
+            .unwrap_or_default();
         pane.notes.insert(id.clone(), RowNote::Busy(change));
-        let entry = self.change_audit_entry(key, &id, change);
-        let source = Arc::clone(&self.source);
-        let call_id = id.clone();
-        let call: audit::CallFn =
-            Box::new(move || source.change_status(key.service, &call_id, site_id, change));
+        let item = BulkItem {
+            service: key.service,
+            id: id.clone(),
+            site_id,
+            name,
+        };
+        let principal = self.principal(key.service.provider());
+        let backend = self.source.changes();
         let Some(journal) = self.journal() else {
             self.finish_change(
                 key,
                 id,
                 change,
-                Err(ProviderError::local(
-                    "AuditFailed",
-                    "not sent: there is no audit log to record the change in",
+                Err(Error::not_recorded(
+                    "there is no audit log to record the change in",
                 )),
             );
             return;
         };
         self.spawn(async move {
+            let result =
+                crate::jobs::single::apply(journal, backend, &principal, item, change.into(), None)
+                    .await;
             Event::Changed {
                 key,
                 id,
                 change,
-                result: audit::audited(journal, entry, call).await,
+                result,
             }
         });
+    }
+
+    /// Who changes things in `provider`'s cloud: the account the workspace uses for it.
+    pub(crate) fn principal(&self, provider: Provider) -> Principal {
+        Principal::profile(self.workspace.account_for(provider))
     }
 
     fn finish_change(
         &mut self,
         key: PaneKey,
         id: String,
-        change: StatusChange,
-        result: Result<source::ChangeOutcome, ProviderError>,
+        change: Change,
+        result: Result<Applied, Error>,
     ) {
         self.refresh_audit();
         let cache_key = self.cache_key(key);
@@ -1351,8 +1367,34 @@ impl AppState {
                 self.kms.form_error = None;
                 self.kms.creating = true;
                 self.kms.created = None;
-                let fut = self.source.kms_create(request);
-                self.spawn(async move { Event::KmsCreated(fut.await) });
+                let Some(journal) = self.journal() else {
+                    self.kms.creating = false;
+                    self.kms.created = Some(Err(Error::not_recorded(
+                        "there is no audit log to record the change in",
+                    )));
+                    return;
+                };
+                // Audited like every change: the new certificate's id is in the entry's answer.
+                let item = BulkItem {
+                    service: Service::Kms,
+                    id: request.subject.clone(),
+                    site_id: None,
+                    name: request.subject.clone(),
+                };
+                let mut entry = crate::jobs::single::audit_entry(
+                    &self.principal(Provider::Alibaba),
+                    &item,
+                    Change::CreateCertificate,
+                );
+                entry.message = Some(format!("key spec {}", request.key_spec.api_name()));
+                let source = Arc::clone(&self.source);
+                self.spawn(async move {
+                    let call = async move { source.kms_create(request).await };
+                    let result = crate::jobs::single::audited(journal, entry, call)
+                        .await
+                        .map(|(created, _)| created);
+                    Event::KmsCreated(result)
+                });
             }
         }
     }

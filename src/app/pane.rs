@@ -2,9 +2,10 @@
 //! table's filter, order, selection and cursor. Pure state; the app decides when to recompute.
 
 use super::inventory::{Inventory, InventoryBuilder, RowId};
-use super::source::{PageCursor, ProviderError, StatusChange};
+use super::source::PageCursor;
 use super::view::{FilterSpec, RowSet, SortCache, SortSpec};
 use crate::model::Service;
+use crate::model::{Change, Error};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -57,7 +58,7 @@ pub enum LoadState {
     /// A page failed; [`super::Action::RetryFetch`] continues from it.
     Failed {
         /// The provider's error.
-        error: ProviderError,
+        error: Error,
         /// The page that failed.
         at: String,
         /// Pages fetched before.
@@ -85,20 +86,20 @@ pub struct Resume {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowNote {
     /// The change is running.
-    Busy(StatusChange),
+    Busy(Change),
     /// The change worked.
     Done {
         /// What was done.
-        change: StatusChange,
+        change: Change,
         /// Request id of the call.
         request_id: Option<String>,
     },
     /// The change failed.
     Failed {
         /// What was tried.
-        change: StatusChange,
+        change: Change,
         /// Why it failed.
-        error: ProviderError,
+        error: Error,
     },
 }
 

@@ -3,11 +3,12 @@
 //! worker (the keyring may block on an unlock prompt). Knows nothing of egui.
 
 use super::cloud_source::CloudSource;
-use super::source::{ProviderError, SharedSource};
+use super::source::SharedSource;
 use super::tasks::Event;
 use super::{AppState, NoticeLevel, Workspace};
 use crate::cloud::{AlibabaClientConfig, HuaweiClientConfig, Transport};
 use crate::credentials::Secret;
+use crate::model::Error;
 use crate::model::Provider;
 use crate::profiles::{
     self, Account, AccountCredentials, Profile, ProfileSecrets, ProfileStore, SecretStore,
@@ -182,7 +183,7 @@ pub enum TestResult {
     /// The call worked; what it found.
     Passed(String),
     /// The call failed.
-    Failed(ProviderError),
+    Failed(Error),
 }
 
 /// The settings tab's state.
@@ -506,7 +507,11 @@ impl AppState {
                 .map_err(|e| e.to_string())
                 .and_then(|r| r);
             let result = match account {
-                Err(e) => Err(ProviderError::local("Profile", e)),
+                Err(e) => Err(Error::internal(
+                    crate::model::ErrorKind::Config,
+                    "Profile",
+                    e,
+                )),
                 Ok(account) => {
                     let provider = account.profile.provider;
                     let (ali, hw) = client_configs(std::slice::from_ref(&account));

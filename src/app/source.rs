@@ -2,97 +2,15 @@
 //! calls for every service as futures, so the app can be driven by the real clients, by the
 //! in-process simulator, or by an in-memory fake in tests. Knows `model`; nothing of egui.
 
-use crate::model::{CertStatus, CertificateRow, Service};
+use crate::jobs::Backend;
+use crate::model::{CertStatus, CertificateRow, Error, Service};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 /// A boxed future of a source call.
-pub type SourceFuture<T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'static>>;
-
-/// A failed cloud call as the user sees it: the provider's code, message and request id, plus
-/// what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderError {
-    /// The provider's error code (`Throttling.User`, `IOTDA.000006`), or a local one
-    /// (`Network`, `Timeout`, `Decode`).
-    pub code: String,
-    /// The provider's message.
-    pub message: String,
-    /// Request id to quote to support, when the provider returned one.
-    pub request_id: Option<String>,
-    /// HTTP status, when a response arrived.
-    pub http_status: Option<u16>,
-    /// Whether trying again may help (throttling, 5xx, network).
-    pub retryable: bool,
-}
-
-impl ProviderError {
-    /// An error raised by certdesk itself (no provider response).
-    pub fn local(code: &str, message: impl Into<String>) -> Self {
-        ProviderError {
-            code: code.to_string(),
-            message: message.into(),
-            request_id: None,
-            http_status: None,
-            retryable: false,
-        }
-    }
-
-    /// What the user can do about it, from the code and HTTP status.
-    pub fn advice(&self) -> &'static str {
-        let code = self.code.as_str();
-        if code.starts_with("Throttling")
-            || self.http_status == Some(429)
-            || code.ends_with(".0308")
-        {
-            "The provider is throttling requests. Wait a few seconds, then retry."
-        } else if code == "SignatureDoesNotMatch"
-            || code.ends_with(".0301")
-            || code == "IOTDA.000002"
-        {
-            "The secret does not match the key id, or the signing choice is wrong for this endpoint. \
-             Check the profile in Settings (secret, signing, endpoint) and test the connection."
-        } else if code.starts_with("InvalidAccessKeyId") {
-            "The AccessKey id is unknown. Check the profile's key id in Settings."
-        } else if code.starts_with("Forbidden")
-            || code == "IOTDA.000022"
-            || self.http_status == Some(403)
-        {
-            "The account lacks the permission for this call. Grant the RAM/IAM action to the key's user, then retry."
-        } else if code == "IllegalTimestamp" || code == "InvalidTimeStamp.Expired" {
-            "The computer's clock is off. Correct the system time, then retry."
-        } else if code.ends_with("NotFound") || self.http_status == Some(404) {
-            "The resource no longer exists. Refresh the list."
-        } else if code.contains("StatusError") || code == "IllegalOperation" {
-            "The certificate's current status does not allow this change. Refresh to see its status."
-        } else if code == "InvalidEndpoint" {
-            "The endpoint override is not usable (https, or http only for loopback). Fix it in Settings."
-        } else if matches!(
-            code,
-            "Network" | "Timeout" | "ConnectFailed" | "ConnectionError"
-        ) {
-            "The endpoint could not be reached. Check the network and the endpoint override in Settings, then retry."
-        } else if self.retryable || self.http_status.is_some_and(|s| s >= 500) {
-            "The provider had a temporary problem. Retry in a moment."
-        } else {
-            "Check the request and the profile's settings; quote the RequestId if you contact support."
-        }
-    }
-}
-
-impl fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
-        if let Some(id) = &self.request_id {
-            write!(f, " (RequestId {id})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ProviderError {}
+pub type SourceFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
 /// Where a paginated walk continues.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,95 +63,6 @@ pub struct Page {
     pub total: Option<u64>,
     /// A short extra text per row (certificate type, key...), in row order; empty when none.
     pub extras: Vec<String>,
-}
-
-/// A status change a user can ask for on one certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StatusChange {
-    /// KMS/IoTDA ACTIVE, ESA activate.
-    Activate,
-    /// KMS/IoTDA INACTIVE.
-    Deactivate,
-    /// KMS REVOKED, PCA CreateRevokeClientCertificate, ESA revoke.
-    Revoke,
-    /// IoTDA delete (and PCA/ESA delete of revoked certificates).
-    Delete,
-    /// VOD: HTTPS on.
-    HttpsOn,
-    /// VOD: HTTPS off.
-    HttpsOff,
-}
-
-impl StatusChange {
-    /// Button text.
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusChange::Activate => "Activate",
-            StatusChange::Deactivate => "Deactivate",
-            StatusChange::Revoke => "Revoke",
-            StatusChange::Delete => "Delete",
-            StatusChange::HttpsOn => "Turn HTTPS on",
-            StatusChange::HttpsOff => "Turn HTTPS off",
-        }
-    }
-
-    /// Past tense for result messages.
-    pub fn done(self) -> &'static str {
-        match self {
-            StatusChange::Activate => "activated",
-            StatusChange::Deactivate => "deactivated",
-            StatusChange::Revoke => "revoked",
-            StatusChange::Delete => "deleted",
-            StatusChange::HttpsOn => "HTTPS switched on",
-            StatusChange::HttpsOff => "HTTPS switched off",
-        }
-    }
-
-    /// `true` when it cannot be undone.
-    pub fn is_irreversible(self) -> bool {
-        matches!(self, StatusChange::Revoke | StatusChange::Delete)
-    }
-
-    /// The status a row has after this change (`None` for delete).
-    pub fn resulting_status(self) -> Option<CertStatus> {
-        match self {
-            StatusChange::Activate | StatusChange::HttpsOn => Some(CertStatus::Active),
-            StatusChange::Deactivate | StatusChange::HttpsOff => Some(CertStatus::Inactive),
-            StatusChange::Revoke => Some(CertStatus::Revoked),
-            StatusChange::Delete => None,
-        }
-    }
-
-    /// The changes a service offers for a certificate in `status`.
-    pub fn offered(service: Service, status: CertStatus) -> Vec<StatusChange> {
-        use CertStatus::*;
-        use StatusChange::*;
-        match (service, status) {
-            (Service::Kms, Active) => vec![Deactivate, Revoke],
-            (Service::Kms, Inactive) => vec![Activate, Revoke],
-            (Service::Kms, Pending) => vec![],
-            (Service::Kms, _) => vec![],
-            (Service::Pca, Revoked) => vec![],
-            (Service::Pca, _) => vec![Revoke],
-            (Service::Esa, Revoked) => vec![Activate],
-            (Service::Esa, _) => vec![Revoke],
-            (Service::Vod, Active) => vec![HttpsOff],
-            // SetVodDomainCertificate needs the certificate and its private key to switch HTTPS
-            // on: that is "Replace certificate" (the import flow), not a status change.
-            (Service::Vod, _) => vec![],
-            (Service::Iotda, Active) => vec![Deactivate, Delete],
-            (Service::Iotda, _) => vec![Activate, Delete],
-        }
-    }
-}
-
-/// The outcome of a status change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeOutcome {
-    /// The status now (`None` when the certificate was deleted).
-    pub status: Option<(CertStatus, String)>,
-    /// Request id of the call.
-    pub request_id: Option<String>,
 }
 
 /// Everything a detail call returns.
@@ -319,18 +148,13 @@ pub struct KmsCreated {
     pub request_id: Option<String>,
 }
 
-/// A certificate to install on a VOD domain (SetVodDomainCertificate with HTTPS on). The key is a
-/// [`Secret`](crate::credentials::Secret): redacted in `Debug`, zeroized when dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VodCertificateUpload {
-    /// The domain.
-    pub domain: String,
-    /// Certificate name shown in the console (at most 128 characters).
-    pub cert_name: String,
-    /// The certificate and its chain, leaf first (PEM).
-    pub certificate_pem: String,
-    /// The private key (PKCS#8 PEM).
-    pub private_key: crate::credentials::Secret,
+impl crate::jobs::single::Answer for KmsCreated {
+    fn request_id(&self) -> Option<String> {
+        self.request_id.clone()
+    }
+    fn note(&self) -> Option<String> {
+        Some(format!("created certificate {}", self.certificate_id))
+    }
 }
 
 /// The calls the app makes, for every service. Implementations must be cheap to share (`Arc`) and
@@ -350,15 +174,6 @@ pub trait InventorySource: Send + Sync + 'static {
         site_id: Option<i64>,
     ) -> SourceFuture<CertificateDetail>;
 
-    /// Changes one certificate's status (or deletes it).
-    fn change_status(
-        &self,
-        service: Service,
-        id: &str,
-        site_id: Option<i64>,
-        change: StatusChange,
-    ) -> SourceFuture<ChangeOutcome>;
-
     /// PCA: current status of certificates by identifier (one DescribeClientCertificateStatus call).
     fn pca_statuses(&self, identifiers: Vec<String>) -> SourceFuture<Vec<SerialStatus>>;
 
@@ -372,91 +187,25 @@ pub trait InventorySource: Send + Sync + 'static {
     /// connection").
     fn test_connection(&self, provider: crate::model::Provider) -> SourceFuture<String>;
 
-    /// The bulk engine's backend for `service` under this source's account (the real clients,
-    /// without transport-level retries: the engine retries and journals each attempt), with the
-    /// profile's rate limit. `None`: the app adapts [`InventorySource::describe`] and
-    /// [`InventorySource::change_status`] instead (fakes).
-    fn bulk_target(&self, _service: Service) -> Option<super::bulk::BulkTarget> {
-        None
-    }
-    /// VOD: installs a certificate and its key on a domain and switches HTTPS on.
-    fn vod_set_certificate(&self, upload: VodCertificateUpload) -> SourceFuture<ChangeOutcome>;
+    /// The backend single changes go through (status buttons, certificate replacement and
+    /// upload): the same code bulk jobs use, with the transport's retries.
+    fn changes(&self) -> Arc<dyn Backend>;
+
+    /// The bulk engine's backend for `service` (without transport retries: the engine retries
+    /// and journals each attempt), with the profile's rate limit.
+    fn bulk_target(&self, service: Service) -> BulkTarget;
 
     /// KMS: the CSR of a certificate (GetCertificate's `Csr`).
     fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String>;
+}
 
-    /// KMS: uploads the signed certificate (and its chain) of a PENDING certificate.
-    fn kms_upload(
-        &self,
-        certificate_id: &str,
-        certificate_pem: String,
-        chain_pem: Option<String>,
-    ) -> SourceFuture<ChangeOutcome>;
+/// What a source offers the bulk engine for one service.
+pub struct BulkTarget {
+    /// Reads and changes statuses.
+    pub backend: Arc<dyn Backend>,
+    /// The profile's rate limit (`None`: the API's published limit; `Some(0)`: none).
+    pub rate_limit_qps: Option<u32>,
 }
 
 /// Shared handle to a source.
 pub type SharedSource = Arc<dyn InventorySource>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(code: &str, status: Option<u16>) -> ProviderError {
-        ProviderError {
-            code: code.into(),
-            message: "m".into(),
-            request_id: Some("RID-1".into()),
-            http_status: status,
-            retryable: false,
-        }
-    }
-
-    #[test]
-    fn advice_follows_the_code() {
-        assert!(err("Throttling.User", Some(400)).advice().contains("Wait"));
-        assert!(err("APIG.0308", Some(429)).advice().contains("Wait"));
-        assert!(
-            err("SignatureDoesNotMatch", Some(403))
-                .advice()
-                .contains("secret")
-        );
-        assert!(err("APIGW.0301", Some(401)).advice().contains("secret"));
-        assert!(
-            err("Forbidden.RAM", Some(403))
-                .advice()
-                .contains("permission")
-        );
-        assert!(
-            err("Certificate.NotFound", Some(404))
-                .advice()
-                .contains("Refresh")
-        );
-        assert!(err("Network", None).advice().contains("network"));
-        assert!(
-            err("InternalError", Some(500))
-                .advice()
-                .contains("temporary")
-        );
-        let shown = err("Throttling", Some(400)).to_string();
-        assert_eq!(shown, "Throttling: m (RequestId RID-1)");
-    }
-
-    #[test]
-    fn offered_changes_follow_each_service_rules() {
-        use StatusChange::*;
-        assert_eq!(
-            StatusChange::offered(Service::Kms, CertStatus::Revoked),
-            vec![]
-        );
-        assert_eq!(
-            StatusChange::offered(Service::Iotda, CertStatus::Inactive),
-            vec![Activate, Delete]
-        );
-        assert_eq!(
-            StatusChange::offered(Service::Vod, CertStatus::Active),
-            vec![HttpsOff]
-        );
-        assert!(Revoke.is_irreversible() && !HttpsOff.is_irreversible());
-        assert_eq!(Deactivate.resulting_status(), Some(CertStatus::Inactive));
-    }
-}

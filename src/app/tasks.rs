@@ -3,13 +3,11 @@
 
 use super::inventory::{Inventory, InventoryBuilder, next_build_id};
 use super::pane::{LoadState, PaneKey, Resume};
-use super::source::{
-    CertificateDetail, ChangeOutcome, EsaSite, KmsCreated, ListTarget, ProviderError, SharedSource,
-    SourceFuture, StatusChange,
-};
+use super::source::{CertificateDetail, EsaSite, KmsCreated, ListTarget, SharedSource};
 use super::view::{ViewInput, ViewOutput};
 use super::{AppState, NoticeLevel, now_unix};
-use crate::model::{CertificateRow, Service};
+use crate::jobs::Applied;
+use crate::model::{CertificateRow, Change, Error, ErrorKind, Service};
 use crate::store::RowRecord;
 use crate::store::Store;
 use std::sync::mpsc::Sender;
@@ -58,7 +56,7 @@ pub(crate) enum Event {
     FetchFailed {
         key: PaneKey,
         generation: u64,
-        error: ProviderError,
+        error: Error,
         resume: Box<Resume>,
     },
     /// A filter/sort job finished (`output` is `None` when it was superseded).
@@ -72,7 +70,7 @@ pub(crate) enum Event {
     Detail {
         key: PaneKey,
         id: String,
-        result: Result<CertificateDetail, ProviderError>,
+        result: Result<CertificateDetail, Error>,
     },
     /// The cache had a PEM for a row.
     CachedPem {
@@ -84,20 +82,20 @@ pub(crate) enum Event {
     Changed {
         key: PaneKey,
         id: String,
-        change: StatusChange,
-        result: Result<ChangeOutcome, ProviderError>,
+        change: Change,
+        result: Result<Applied, Error>,
     },
     /// ESA sites.
-    Sites(Result<Vec<EsaSite>, ProviderError>),
+    Sites(Result<Vec<EsaSite>, Error>),
     /// KMS CreateCertificate finished.
-    KmsCreated(Result<KmsCreated, ProviderError>),
+    KmsCreated(Result<KmsCreated, Error>),
     /// The profiles file was read or written (with what to tell the user).
     Profiles(
         Result<crate::profiles::ProfileStore, String>,
         Option<String>,
     ),
     /// A connection test finished (profile name, `""` for the form).
-    Tested(String, Result<String, ProviderError>),
+    Tested(String, Result<String, Error>),
     /// A workspace was resolved.
     Opened(Result<(SharedSource, super::Workspace), String>),
     /// Bulk work (dry run, job progress, journal and audit reads).
@@ -374,23 +372,6 @@ impl ProgressSender {
     }
 }
 
-/// Attempts per call before a retryable failure (throttling, 5xx, network) is shown.
-const ATTEMPTS: u32 = 3;
-
-/// Runs a source call, retrying retryable failures with a growing pause (0.5 s, 1 s).
-async fn with_retries<T>(mut call: impl FnMut() -> SourceFuture<T>) -> Result<T, ProviderError> {
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(e) if e.retryable && attempt < ATTEMPTS => {
-                tokio::time::sleep(std::time::Duration::from_millis(500 << (attempt - 1))).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// VOD certificate details fetched at once (the API allows 30 per second).
 const VOD_DETAIL_CONCURRENCY: usize = 4;
 
@@ -405,7 +386,7 @@ async fn walk(
 ) -> Event {
     let key = progress.key;
     let generation = progress.generation;
-    let failed = |error: ProviderError, resume: Resume| Event::FetchFailed {
+    let failed = |error: Error, resume: Resume| Event::FetchFailed {
         key,
         generation,
         error,
@@ -418,7 +399,7 @@ async fn walk(
         }
         loop {
             let cursor = resume.cursor.clone();
-            match with_retries(|| source.list_page(&target, cursor.clone())).await {
+            match source.list_page(&target, cursor).await {
                 Ok(page) => {
                     let empty = page.rows.is_empty();
                     for (i, row) in page.rows.iter().enumerate() {
@@ -459,7 +440,7 @@ async fn walk(
                     format!("Refreshing statuses {}/{}", done + 1, batches.len()),
                 );
                 let batch = batches[done].to_vec();
-                match with_retries(|| source.pca_statuses(batch.clone())).await {
+                match source.pca_statuses(batch).await {
                     Ok(answers) => {
                         let updates: Vec<_> = answers
                             .into_iter()
@@ -487,11 +468,11 @@ async fn walk(
                     let source = Arc::clone(&source);
                     let id = id.clone();
                     calls.spawn(async move {
-                        let r = with_retries(|| source.describe(Service::Vod, &id, None)).await;
+                        let r = source.describe(Service::Vod, &id, None).await;
                         (i, r)
                     });
                 }
-                let mut results: Vec<Option<Result<CertificateDetail, ProviderError>>> =
+                let mut results: Vec<Option<Result<CertificateDetail, Error>>> =
                     vec![None; chunk.len()];
                 while let Some(joined) = calls.join_next().await {
                     if let Ok((i, r)) = joined {
@@ -510,7 +491,8 @@ async fn walk(
                         Some(Err(error)) => return failed(error, resume),
                         None => {
                             return failed(
-                                ProviderError::local(
+                                Error::internal(
+                                    ErrorKind::Other,
                                     "Internal",
                                     "a detail call stopped unexpectedly",
                                 ),

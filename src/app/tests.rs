@@ -1,8 +1,9 @@
 //! App logic over the in-memory fake source: no window, no network.
 
-use super::fake::{FAKE_PAGE_SIZE, FakeSource, app_over};
+use super::fake::{FAKE_PAGE_SIZE, FakeSource, app_over, fake_error};
 use super::*;
 use crate::model::CertStatus;
+use crate::model::ErrorKind;
 use std::time::Duration;
 
 struct Rig {
@@ -119,13 +120,15 @@ fn opening_a_tab_fetches_every_page_and_filters() {
 fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
     let mut r = rig(120);
     r.act(Action::SelectTab(Tab::IotDevices));
-    r.fake.fail_next_page(ProviderError {
-        code: "Throttling.User".into(),
-        message: "Request was denied due to user flow control.".into(),
-        request_id: Some("RID-42".into()),
-        http_status: Some(400),
-        retryable: false,
-    });
+    let mut throttled = fake_error(
+        Service::Iotda,
+        "Throttling.User",
+        "Request was denied due to user flow control.",
+        400,
+        ErrorKind::Throttled,
+    );
+    throttled.request_id = Some("RID-42".into());
+    r.fake.fail_next_page(throttled);
     r.act(Action::Refresh(IOT));
     let LoadState::Failed { error, at, .. } = &r.pane(Service::Iotda).load else {
         panic!("expected a failure, got {:?}", r.pane(Service::Iotda).load);
@@ -157,8 +160,15 @@ fn overview_after_listing_refresh(r: &mut Rig) -> Arc<overview::Overview> {
 #[test]
 fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() {
     let mut r = rig(300); // six IoTDA pages
-    r.fake
-        .fail_list_call_after(3, ProviderError::local("Network", "connection reset"));
+    r.fake.fail_list_call_after(
+        3,
+        Error::local(
+            Service::Iotda,
+            "ConnectionError",
+            "connection reset",
+            ErrorKind::Transient,
+        ),
+    );
     r.act(Action::SelectTab(Tab::IotDevices));
     assert!(matches!(
         r.pane(Service::Iotda).load,
@@ -179,8 +189,15 @@ fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() 
     assert_eq!(o.service_total(Service::Iotda), 300);
 
     // A refresh over rows already shown keeps counting those until it completes.
-    r.fake
-        .fail_list_call_after(1, ProviderError::local("Network", "connection reset"));
+    r.fake.fail_list_call_after(
+        1,
+        Error::local(
+            Service::Iotda,
+            "ConnectionError",
+            "connection reset",
+            ErrorKind::Transient,
+        ),
+    );
     r.act(Action::Refresh(IOT));
     assert!(matches!(
         r.pane(Service::Iotda).load,
@@ -193,32 +210,46 @@ fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() 
 }
 
 #[test]
-fn a_throttled_page_is_retried_without_bothering_the_user() {
+fn the_app_does_not_retry_a_failed_page_the_transport_already_retried() {
     let mut r = rig(60);
-    r.fake.fail_next_page(ProviderError {
-        code: "Throttling.User".into(),
-        message: "Request was denied due to user flow control.".into(),
-        request_id: Some("RID-7".into()),
-        http_status: Some(400),
-        retryable: true,
-    });
+    // What a source returns is final: the transport retried throttling already (one place,
+    // `cloud::retry`); a second loop here would multiply the requests of one page.
+    r.fake.fail_next_page(fake_error(
+        Service::Iotda,
+        "Throttling.User",
+        "Request was denied due to user flow control.",
+        400,
+        ErrorKind::Throttled,
+    ));
     r.act(Action::SelectTab(Tab::IotDevices));
-    assert_eq!(r.pane(Service::Iotda).load, LoadState::Idle);
-    assert_eq!(r.pane(Service::Iotda).inventory.len(), 60);
+    assert!(
+        matches!(r.pane(Service::Iotda).load, LoadState::Failed { .. }),
+        "{:?}",
+        r.pane(Service::Iotda).load
+    );
     let first_page_calls = r
         .fake
         .calls()
         .iter()
         .filter(|c| *c == "list Iotda first page")
         .count();
-    assert_eq!(first_page_calls, 2, "the throttled page was asked again");
+    assert_eq!(first_page_calls, 1, "the page was asked once");
+    r.act(Action::RetryFetch(IOT));
+    assert_eq!(r.pane(Service::Iotda).inventory.len(), 60);
 }
 
 #[test]
 fn a_page_failing_mid_walk_resumes_at_that_page() {
     let mut r = rig(120);
-    r.fake
-        .fail_list_call_after(1, ProviderError::local("Network", "connection reset"));
+    r.fake.fail_list_call_after(
+        1,
+        Error::local(
+            Service::Iotda,
+            "ConnectionError",
+            "connection reset",
+            ErrorKind::Transient,
+        ),
+    );
     r.act(Action::SelectTab(Tab::IotDevices));
     match &r.pane(Service::Iotda).load {
         LoadState::Failed {
@@ -257,7 +288,7 @@ fn confirmed_status_change_reaches_the_source_and_the_row() {
         Some(CertStatus::Active)
     );
 
-    r.act(Action::RequestChange(IOT, row, StatusChange::Deactivate));
+    r.act(Action::RequestChange(IOT, row, Change::Disable));
     assert_eq!(
         r.app.confirm.as_ref().map(|c| c.id.as_str()),
         Some(id.as_str())
@@ -291,7 +322,7 @@ fn confirmed_status_change_reaches_the_source_and_the_row() {
     assert_eq!(cached, Some(CertStatus::Inactive));
 
     // Delete hides the row.
-    r.act(Action::RequestChange(IOT, row, StatusChange::Delete));
+    r.act(Action::RequestChange(IOT, row, Change::Delete));
     r.act(Action::ConfirmChange);
     assert_eq!(r.fake.status_of(Service::Iotda, &id), None);
     assert!(!r.shown_ids(IOT).contains(&id));
@@ -305,10 +336,18 @@ fn a_failed_change_is_shown_in_place() {
     let row = r.pane(Service::Iotda).table.cursor.unwrap();
     let id = r.pane(Service::Iotda).inventory.id(row).to_string();
     // Deleted behind certdesk's back: the change must fail with the provider's 404.
-    let _already_applied = r
-        .fake
-        .change_status(Service::Iotda, &id, None, StatusChange::Delete);
-    r.act(Action::RequestChange(IOT, row, StatusChange::Deactivate));
+    let gone = crate::jobs::BulkItem {
+        service: Service::Iotda,
+        id: id.clone(),
+        site_id: None,
+        name: String::new(),
+    };
+    let _already_applied = futures_util::FutureExt::now_or_never(crate::jobs::Backend::apply(
+        &r.fake,
+        &gone,
+        &Change::Delete.into(),
+    ));
+    r.act(Action::RequestChange(IOT, row, Change::Disable));
     r.act(Action::ConfirmChange);
     match r.pane(Service::Iotda).notes.get(&id) {
         Some(RowNote::Failed { error, .. }) => assert_eq!(error.http_status, Some(404)),

@@ -1,19 +1,18 @@
 //! `certdesk bulk`, `certdesk jobs` and `certdesk audit`: the bulk engine from the command line,
 //! with the same typed-count confirmation as the GUI and the same journal and audit log.
 
+use super::change::journal;
 use super::{Failure, Globals, emit, format_time};
-use crate::cloud::{EsaClient, IotdaClient, KmsClient, PcaClient};
-use crate::jobs::backends::{EsaBulk, IotdaBulk, KmsBulk, PcaBulk};
 use crate::jobs::{
-    BulkBackend, BulkItem, BulkJob, BulkOperation, EngineConfig, ItemResult, JobHandle, dry_run,
+    Backend, BulkItem, BulkJob, EngineConfig, ItemResult, JobHandle, Principal, dry_run,
     resume_job, start_job,
 };
-use crate::model::Service;
-use crate::store::journal::{Journal, write_audit_csv};
+use crate::model::{Change, Service};
+use crate::store::journal::write_audit_csv;
 use clap::{Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The operation of a bulk job.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -96,69 +95,26 @@ pub(super) struct AuditArgs {
     filter: Option<String>,
 }
 
-fn journal() -> Result<Arc<Mutex<Journal>>, Failure> {
-    let path = crate::store::default_path().ok_or_else(|| {
-        Failure::Config("no data directory for the journal: set CERTDESK_DATA_DIR".into())
-    })?;
-    let journal =
-        Journal::open(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
-    Ok(Arc::new(Mutex::new(journal)))
-}
-
-/// A backend plus the account it was built for: the profile `profiles::resolve` actually chose
-/// (recorded in the journal and audit log) and that profile's rate limit.
+/// The bulk backend of `service`'s account (no transport retries: the engine retries and
+/// journals each attempt), the principal it acts as, and the profile's rate limit.
 struct Wired {
-    backend: Arc<dyn BulkBackend>,
-    profile: String,
+    backend: Arc<dyn Backend>,
+    principal: Principal,
     rate_limit_qps: Option<u32>,
 }
 
 fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     let transport = g.transport_for_jobs()?;
-    let failure = super::setup_failure;
-    let (backend, profile): (Arc<dyn BulkBackend>, _) = match service {
-        Service::Kms => {
-            let (config, profile) = g.alibaba_account()?;
-            (
-                Arc::new(KmsBulk(
-                    KmsClient::new(&transport, &config).map_err(failure)?,
-                )),
-                profile,
-            )
-        }
-        Service::Pca => {
-            let (config, profile) = g.alibaba_account()?;
-            (
-                Arc::new(PcaBulk(
-                    PcaClient::new(&transport, &config).map_err(failure)?,
-                )),
-                profile,
-            )
-        }
-        Service::Esa => {
-            let (config, profile) = g.alibaba_account()?;
-            (
-                Arc::new(EsaBulk(
-                    EsaClient::new(&transport, &config).map_err(failure)?,
-                )),
-                profile,
-            )
-        }
-        Service::Iotda => {
-            let (config, profile) = g.huawei_account()?;
-            (
-                Arc::new(IotdaBulk(
-                    IotdaClient::new(&transport, &config).map_err(failure)?,
-                )),
-                profile,
-            )
-        }
-        Service::Vod => return Err(Failure::Usage("VOD domains have no bulk operations".into())),
-    };
+    let (backend, principal, rate_limit_qps) =
+        super::change::backend(g, service.provider(), &transport)?;
+    match service.provider() {
+        crate::model::Provider::Alibaba => backend.alibaba().map(|_| ())?,
+        crate::model::Provider::Huawei => backend.iotda().map(|_| ())?,
+    }
     Ok(Wired {
-        backend,
-        profile: profile.name,
-        rate_limit_qps: profile.rate_limit_qps,
+        backend: Arc::new(backend),
+        principal,
+        rate_limit_qps,
     })
 }
 
@@ -209,10 +165,10 @@ fn confirm(summary: &str, count: usize) -> Result<(), Failure> {
 pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
     let service = args.target.service();
     let operation = match args.operation {
-        OperationArg::Revoke => BulkOperation::Revoke,
-        OperationArg::Disable => BulkOperation::Disable,
-        OperationArg::Enable => BulkOperation::Enable,
-        OperationArg::Activate => BulkOperation::Activate,
+        OperationArg::Revoke => Change::Revoke,
+        OperationArg::Disable => Change::Disable,
+        OperationArg::Enable => Change::Enable,
+        OperationArg::Activate => Change::Activate,
     };
     if !operation.supported_by(service) {
         return Err(Failure::Usage(format!(
@@ -234,7 +190,7 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
         .collect();
     let Wired {
         backend,
-        profile,
+        principal,
         rate_limit_qps,
     } = backend(g, service)?;
     let config = config(service, args.qps, rate_limit_qps);
@@ -257,17 +213,18 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
     }
     if !args.yes {
         let summary = format!(
-            "About to {operation} {} {service} certificate(s) in profile {profile} ({}).",
+            "About to {operation} {} {service} certificate(s) in profile {} ({}).",
             items.len(),
+            principal.profile,
             service.provider()
         );
         confirm(&summary, items.len())?;
     }
     let journal = journal()?;
     let job = BulkJob {
-        profile,
+        principal,
         service,
-        operation,
+        request: operation.into(),
         items,
     };
     let handle =
@@ -325,7 +282,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
             out.push_str(&format!(
                 "{:<40} {:<12} {:<28} {note}\n",
                 r.item.id,
-                r.outcome.label(),
+                r.outcome.as_str(),
                 r.code.as_deref().unwrap_or("")
             ));
         }
@@ -387,9 +344,9 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                         "{:<36} {:<20} {:<8} {:<8} {:<10} {:>6} {:>6} {:>6}\n",
                         job.id,
                         format_time(Some(job.created_at)),
-                        job.service,
-                        job.operation,
-                        job.state,
+                        job.service.code(),
+                        job.operation.as_str(),
+                        job.state.as_str(),
                         c.succeeded,
                         c.failed,
                         c.pending + c.sent
@@ -409,18 +366,10 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                         "no job {job:?} in the journal (see `certdesk jobs list`)"
                     ))
                 })?;
-            let service = Service::ALL
-                .into_iter()
-                .find(|s| format!("{s:?}") == record.service)
-                .ok_or_else(|| {
-                    Failure::Run(format!(
-                        "job {job} has an unknown service {:?}",
-                        record.service
-                    ))
-                })?;
+            let service = record.service;
             let wired = backend(g, service)?;
             let config = config(service, qps, wired.rate_limit_qps);
-            let handle = resume_job(journal, wired.backend, &job, config)
+            let handle = resume_job(journal, wired.backend, &job, wired.principal, config)
                 .map_err(|e| Failure::Run(e.to_string()))?;
             eprintln!("job {job} resumed");
             follow(g, handle).await
@@ -450,10 +399,10 @@ pub(super) fn audit(g: &Globals, args: AuditArgs) -> Result<(), Failure> {
                 "{:<20} {:<10} {:<6} {:<9} {:<40} {:<8} {:<24} {}\n",
                 format_time(Some(e.at)),
                 e.profile,
-                e.service,
-                e.operation,
+                e.service.code(),
+                e.operation.as_str(),
                 e.target,
-                e.result,
+                e.result.as_str(),
                 e.code.as_deref().unwrap_or(""),
                 e.request_id.as_deref().unwrap_or("")
             ));

@@ -1,16 +1,17 @@
 //! The RPC caller shared by the four Alibaba clients (KMS, PCA, ESA, VOD): builds the request,
 //! signs it with ACS3-HMAC-SHA256 (default) or ACS v1 (HMAC-SHA1) through `signing`, sends it and
-//! turns the answer into a typed response or a [`CloudError`] (alibaba.md §1, §5, §6, §9).
+//! turns the answer into a typed response or a [`Error`] (alibaba.md §1, §5, §6, §9).
 //!
 //! The wire query is exactly `signing::canonical_query(params)` and the signed `host` is exactly the
 //! `Host` header sent, so what travels is what was signed. Knows no API's parameters or shapes.
 
 use super::endpoint::{self, Endpoint};
-use super::error::{CloudError, ErrorClass, local_code};
+use super::error::local_code;
 use super::transport::{PreparedRequest, RawResponse, Transport};
 use super::{AlibabaClientConfig, AlibabaSignatureVersion};
 use crate::credentials::AlibabaCredentials;
 use crate::model::Service;
+use crate::model::{Error, ErrorKind};
 use crate::signing::{EMPTY_SHA256, acs1, acs3, canonical_query};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -83,17 +84,17 @@ impl AlibabaCaller {
         transport: &Transport,
         config: &AlibabaClientConfig,
         api: RpcApi,
-    ) -> Result<Self, CloudError> {
+    ) -> Result<Self, Error> {
         let endpoint = endpoint::resolve(api.service, &config.region, config.endpoint.as_deref())
-            .map_err(|e| CloudError::invalid_endpoint(api.service, &e))?;
+            .map_err(|e| Error::invalid_endpoint(api.service, &e))?;
         if config.credentials.access_key_id.trim().is_empty()
             || config.credentials.access_key_secret.is_empty()
         {
-            return Err(CloudError::local(
+            return Err(Error::local(
                 api.service,
                 local_code::INVALID_REQUEST,
                 "the Alibaba AccessKey id or secret is empty",
-                ErrorClass::Auth,
+                ErrorKind::Auth,
             ));
         }
         Ok(AlibabaCaller {
@@ -110,12 +111,12 @@ impl AlibabaCaller {
         &self.endpoint
     }
 
-    fn invalid(&self, message: impl AsRef<str>) -> CloudError {
-        CloudError::local(
+    fn invalid(&self, message: impl AsRef<str>) -> Error {
+        Error::local(
             self.api.service,
             local_code::INVALID_REQUEST,
             message,
-            ErrorClass::Other,
+            ErrorKind::Other,
         )
     }
 
@@ -127,7 +128,7 @@ impl AlibabaCaller {
         params: &[(String, String)],
         now: OffsetDateTime,
         nonce: &str,
-    ) -> Result<PreparedRequest, CloudError> {
+    ) -> Result<PreparedRequest, Error> {
         let date = acs_date(now)
             .map_err(|e| self.invalid(format!("cannot format the request date: {e}")))?;
         let host = self.endpoint.authority();
@@ -206,7 +207,7 @@ impl AlibabaCaller {
         action: &str,
         params: &[(String, String)],
         idempotent: bool,
-    ) -> Result<T, CloudError> {
+    ) -> Result<T, Error> {
         let service = self.api.service;
         let result = self
             .transport
@@ -245,7 +246,7 @@ fn interpret<T: DeserializeOwned>(
     service: Service,
     action: &str,
     raw: RawResponse,
-) -> Result<T, CloudError> {
+) -> Result<T, Error> {
     if (200..300).contains(&raw.status) {
         serde_json::from_slice::<T>(&raw.body).map_err(|e| {
             let request_id = serde_json::from_slice::<serde_json::Value>(&raw.body)
@@ -256,18 +257,18 @@ fn interpret<T: DeserializeOwned>(
                         .map(str::to_string)
                 })
                 .or_else(|| raw.header("x-acs-request-id").map(str::to_string));
-            let mut err = CloudError::local(
+            let mut err = Error::local(
                 service,
                 local_code::INVALID_RESPONSE,
                 format!("unexpected {action} response: {e}"),
-                ErrorClass::Other,
+                ErrorKind::Other,
             );
             err.request_id = request_id;
             err.http_status = Some(raw.status);
             err
         })
     } else {
-        Err(CloudError::from_alibaba_response(
+        Err(Error::from_alibaba_response(
             service,
             raw.status,
             raw.header("x-acs-request-id"),
@@ -558,8 +559,8 @@ mod tests {
         assert_eq!(
             AlibabaCaller::new(&transport, &config, api)
                 .unwrap_err()
-                .class,
-            ErrorClass::Auth
+                .kind,
+            ErrorKind::Auth
         );
     }
 
@@ -721,7 +722,7 @@ mod tests {
             err.to_string(),
             "Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
         );
-        assert_eq!(err.class, ErrorClass::NotFound);
+        assert_eq!(err.kind, ErrorKind::NotFound);
         assert_eq!(seen.lock().unwrap().len(), 1, "404 is not retried");
     }
 
@@ -749,7 +750,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.class, ErrorClass::Throttled);
+        assert_eq!(err.kind, ErrorKind::Throttled);
         // The server's x-acs-retry-after (1 ms) is honoured; default options allow 2 retries.
         assert_eq!(err.retry_after, Some(std::time::Duration::from_millis(1)));
         let seen = seen.lock().unwrap();

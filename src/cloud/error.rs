@@ -1,127 +1,23 @@
-//! The one error every cloud call returns: who answered (provider, service), what they said (code,
-//! message, request id, HTTP status), whether waiting helps (retry-after) and what kind of failure
-//! it is ([`ErrorClass`]). Parses both clouds' error bodies (alibaba.md §5, huawei.md §3).
+//! Reading the clouds' error answers into the one error type ([`crate::model::Error`]): who
+//! answered, what they said (code, message, request id, HTTP status), how long to wait, and what
+//! kind of failure it is — decided here, once, from the provider's code and HTTP status
+//! (alibaba.md §5, huawei.md §3). Transport failures (timeouts, resets) are classified here too.
 //! Never carries a secret: messages come from the server or from us, never from credentials.
 
-use crate::model::{Provider, Service};
+pub use crate::model::error::local_code;
+use crate::model::error::one_line;
+use crate::model::{Error, ErrorKind, Provider, Service};
 use serde_json::Value;
 use std::time::Duration;
 
-/// What kind of failure, deciding whether a retry can help.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum ErrorClass {
-    /// Flow control (Alibaba `Throttling*`, HTTP 429, Huawei `APIG.0308`): wait and retry.
-    Throttled,
-    /// Temporary server or network trouble (5xx, 503 `ServiceUnavailable`, timeouts, resets).
-    Transient,
-    /// Credentials, signature or permissions (401/403, `InvalidAccessKeyId*`, `SignatureDoesNotMatch`).
-    Auth,
-    /// The addressed certificate/domain/site does not exist.
-    NotFound,
-    /// The request itself is wrong (400 `InvalidParameter`, `MissingParameter`, bad state...).
-    InvalidInput,
-    /// Anything else (unexpected response shapes, local problems).
-    Other,
-}
-
-impl ErrorClass {
-    /// `true` when the same request may succeed later (throttling, transient failures).
-    pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorClass::Throttled | ErrorClass::Transient)
-    }
-}
-
-/// Codes certdesk itself uses for failures that never reached a provider's error body.
-pub mod local_code {
-    /// The endpoint URL was refused (plain http to a non-loopback host, malformed URL).
-    pub const INVALID_ENDPOINT: &str = "InvalidEndpoint";
-    /// The request timed out.
-    pub const TIMEOUT: &str = "Timeout";
-    /// No connection could be established (DNS, refused, TLS handshake).
-    pub const CONNECT_FAILED: &str = "ConnectFailed";
-    /// The connection broke while sending or receiving.
-    pub const CONNECTION_ERROR: &str = "ConnectionError";
-    /// A 2xx response whose body is not the documented JSON.
-    pub const INVALID_RESPONSE: &str = "InvalidResponse";
-    /// The request could not be built or signed (bad argument).
-    pub const INVALID_REQUEST: &str = "InvalidRequest";
-}
-
-/// A failed cloud call. Displays as one line: `Code: Message (RequestId: X, HTTP 404)`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
-#[error("{code}: {message}{}", context_suffix(.request_id, .http_status))]
-pub struct CloudError {
-    /// The cloud.
-    pub provider: Provider,
-    /// The service called.
-    pub service: Service,
-    /// The provider's error code (`Certificate.NotFound`, `IOTDA.000006`), the HTTP status when the
-    /// body had none, or a [`local_code`].
-    pub code: String,
-    /// The provider's message, on one line.
-    pub message: String,
-    /// The provider's request id, when known (quote it to support).
-    pub request_id: Option<String>,
-    /// HTTP status, when a response arrived.
-    pub http_status: Option<u16>,
-    /// How long the provider asked us to wait.
-    pub retry_after: Option<Duration>,
-    /// The kind of failure.
-    pub class: ErrorClass,
-}
-
-/// ` (RequestId: X, HTTP 404)`, or the parts that are known, or nothing.
-fn context_suffix(request_id: &Option<String>, http_status: &Option<u16>) -> String {
-    match (request_id, http_status) {
-        (Some(id), Some(status)) => format!(" (RequestId: {id}, HTTP {status})"),
-        (Some(id), None) => format!(" (RequestId: {id})"),
-        (None, Some(status)) => format!(" (HTTP {status})"),
-        (None, None) => String::new(),
-    }
-}
-
-/// Collapses whitespace (newlines included) so a message always fits on one line, and bounds it.
-fn one_line(text: &str) -> String {
-    const MAX: usize = 500;
-    let mut out = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if out.len() > MAX {
-        let mut cut = MAX;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push('…');
-    }
-    out
-}
-
-impl CloudError {
-    /// A failure raised by certdesk itself (no provider response).
-    pub fn local(
-        service: Service,
-        code: &str,
-        message: impl AsRef<str>,
-        class: ErrorClass,
-    ) -> Self {
-        CloudError {
-            provider: service.provider(),
-            service,
-            code: code.to_string(),
-            message: one_line(message.as_ref()),
-            request_id: None,
-            http_status: None,
-            retry_after: None,
-            class,
-        }
-    }
-
+impl Error {
     /// The error for an endpoint that failed validation.
     pub fn invalid_endpoint(service: Service, err: &super::endpoint::EndpointError) -> Self {
-        CloudError::local(
+        Error::local(
             service,
             local_code::INVALID_ENDPOINT,
             err.to_string(),
-            ErrorClass::InvalidInput,
+            ErrorKind::InvalidInput,
         )
     }
 
@@ -130,15 +26,15 @@ impl CloudError {
     pub(crate) fn from_reqwest(service: Service, err: reqwest::Error) -> Self {
         let err = err.without_url();
         let (code, class) = if err.is_timeout() {
-            (local_code::TIMEOUT, ErrorClass::Transient)
+            (local_code::TIMEOUT, ErrorKind::Transient)
         } else if err.is_connect() {
-            (local_code::CONNECT_FAILED, ErrorClass::Transient)
+            (local_code::CONNECT_FAILED, ErrorKind::Transient)
         } else if err.is_request() || err.is_body() || err.is_decode() {
-            (local_code::CONNECTION_ERROR, ErrorClass::Transient)
+            (local_code::CONNECTION_ERROR, ErrorKind::Transient)
         } else if err.is_builder() {
-            (local_code::INVALID_REQUEST, ErrorClass::Other)
+            (local_code::INVALID_REQUEST, ErrorKind::Other)
         } else {
-            (local_code::CONNECTION_ERROR, ErrorClass::Transient)
+            (local_code::CONNECTION_ERROR, ErrorKind::Transient)
         };
         // Include the source chain ("connection refused", "operation timed out") for diagnosis.
         let mut message = err.to_string();
@@ -148,20 +44,7 @@ impl CloudError {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        CloudError::local(service, code, message, class)
-    }
-
-    /// `true` when a retry can help.
-    pub fn is_retryable(&self) -> bool {
-        self.class.is_retryable()
-    }
-
-    /// `true` when the provider certainly did not act on the request, so even a non-idempotent
-    /// call may be repeated: throttled, refused before connecting, or 503.
-    pub fn request_was_not_processed(&self) -> bool {
-        self.class == ErrorClass::Throttled
-            || self.code == local_code::CONNECT_FAILED
-            || self.http_status == Some(503)
+        Error::local(service, code, message, class)
     }
 
     /// Replaces any occurrence of the given secret values in the message (defence in depth against
@@ -221,16 +104,16 @@ impl CloudError {
             .filter(|ms| *ms > 0)
             .map(Duration::from_millis);
         let code = code.unwrap_or_else(|| status.to_string());
-        let class = classify_alibaba(status, &code, retry_after.is_some());
-        CloudError {
-            provider: Provider::Alibaba,
-            service,
+        let kind = classify_alibaba(status, &code, retry_after.is_some());
+        Error {
+            provider: Some(Provider::Alibaba),
+            service: Some(service),
             message: one_line(&message.unwrap_or_else(|| fallback_message(status, &text))),
             code,
             request_id: request_id.or_else(|| header_request_id.map(str::to_string)),
             http_status: Some(status),
             retry_after,
-            class,
+            kind,
         }
     }
 
@@ -256,10 +139,10 @@ impl CloudError {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let code = code.unwrap_or_else(|| status.to_string());
-        let class = classify_huawei(status, &code);
-        CloudError {
-            provider: Provider::Huawei,
-            service,
+        let kind = classify_huawei(status, &code);
+        Error {
+            provider: Some(Provider::Huawei),
+            service: Some(service),
             message: one_line(&message.unwrap_or_else(|| fallback_message(status, &text))),
             code,
             request_id: header_request_id
@@ -268,7 +151,7 @@ impl CloudError {
                 .or(body_request_id),
             http_status: Some(status),
             retry_after,
-            class,
+            kind,
         }
     }
 }
@@ -326,41 +209,52 @@ fn is_auth_code(code: &str) -> bool {
         || code == "SignatureNonceUsed"
 }
 
-fn classify_alibaba(status: u16, code: &str, has_retry_after: bool) -> ErrorClass {
+/// Codes that say the item exists but its status does not allow the change (KMS and cas
+/// `Certificate.StatusError`, VOD `IllegalOperation`, `*.InvalidStatus`).
+fn is_state_code(code: &str) -> bool {
+    code.ends_with("StatusError")
+        || code.ends_with("InvalidStatus")
+        || code.starts_with("IncorrectStatus")
+        || code == "IllegalOperation"
+}
+
+fn classify_alibaba(status: u16, code: &str, has_retry_after: bool) -> ErrorKind {
     if code.starts_with("Throttling") || status == 429 || has_retry_after {
-        ErrorClass::Throttled
+        ErrorKind::Throttled
     } else if status == 503
         || code == "ServiceUnavailable"
         || code == "ServiceBusy"
         || status >= 500
     {
-        ErrorClass::Transient
+        ErrorKind::Transient
     } else if is_auth_code(code) || status == 401 || status == 403 {
-        ErrorClass::Auth
+        ErrorKind::Auth
     } else if status == 404 || code.ends_with(".NotFound") || code.ends_with("NotExist") {
-        ErrorClass::NotFound
+        ErrorKind::NotFound
+    } else if is_state_code(code) {
+        ErrorKind::InvalidState
     } else if (400..500).contains(&status) {
-        ErrorClass::InvalidInput
+        ErrorKind::InvalidInput
     } else {
-        ErrorClass::Other
+        ErrorKind::Other
     }
 }
 
-fn classify_huawei(status: u16, code: &str) -> ErrorClass {
+fn classify_huawei(status: u16, code: &str) -> ErrorKind {
     const THROTTLE_CODES: [&str; 4] = ["APIG.0308", "APIGW.0308", "IOTDA.021101", "IOTDA.021102"];
     const AUTH_CODES: [&str; 4] = ["APIG.0301", "APIGW.0301", "IOTDA.000002", "IOTDA.000021"];
     if status == 429 || THROTTLE_CODES.contains(&code) {
-        ErrorClass::Throttled
+        ErrorKind::Throttled
     } else if status >= 500 {
-        ErrorClass::Transient
+        ErrorKind::Transient
     } else if status == 401 || status == 403 || AUTH_CODES.contains(&code) {
-        ErrorClass::Auth
+        ErrorKind::Auth
     } else if status == 404 {
-        ErrorClass::NotFound
+        ErrorKind::NotFound
     } else if (400..500).contains(&status) {
-        ErrorClass::InvalidInput
+        ErrorKind::InvalidInput
     } else {
-        ErrorClass::Other
+        ErrorKind::Other
     }
 }
 
@@ -371,15 +265,15 @@ mod tests {
     #[test]
     fn display_is_one_line_with_code_message_and_request_id() {
         let body = br#"{"RequestId":"ABC","HostId":"kms.cn-hangzhou.aliyuncs.com","Code":"Certificate.NotFound","Message":"The specified certificate is not found."}"#;
-        let e = CloudError::from_alibaba_response(Service::Kms, 404, None, None, body);
+        let e = Error::from_alibaba_response(Service::Kms, 404, None, None, body);
         assert_eq!(
             e.to_string(),
             "Certificate.NotFound: The specified certificate is not found. (RequestId: ABC, HTTP 404)"
         );
-        assert_eq!(e.class, ErrorClass::NotFound);
+        assert_eq!(e.kind, ErrorKind::NotFound);
         assert!(!e.is_retryable());
         let multi = br#"{"Code":"X","Message":"line one\nline two\r\n  three"}"#;
-        let e = CloudError::from_alibaba_response(Service::Kms, 400, Some("HDR"), None, multi);
+        let e = Error::from_alibaba_response(Service::Kms, 400, Some("HDR"), None, multi);
         assert_eq!(
             e.to_string(),
             "X: line one line two three (RequestId: HDR, HTTP 400)"
@@ -390,49 +284,46 @@ mod tests {
     fn alibaba_classification_follows_section_5() {
         let case = |status, code: &str, retry: Option<&str>| {
             let body = format!(r#"{{"Code":"{code}","Message":"m","RequestId":"R"}}"#);
-            CloudError::from_alibaba_response(Service::Pca, status, None, retry, body.as_bytes())
+            Error::from_alibaba_response(Service::Pca, status, None, retry, body.as_bytes())
         };
         assert_eq!(
-            case(400, "Throttling.User", None).class,
-            ErrorClass::Throttled
+            case(400, "Throttling.User", None).kind,
+            ErrorKind::Throttled
         );
-        assert_eq!(case(400, "Throttling", None).class, ErrorClass::Throttled);
+        assert_eq!(case(400, "Throttling", None).kind, ErrorKind::Throttled);
         let api = case(400, "Throttling.Api", Some("2000"));
-        assert_eq!(api.class, ErrorClass::Throttled);
+        assert_eq!(api.kind, ErrorKind::Throttled);
         assert_eq!(api.retry_after, Some(Duration::from_millis(2000)));
-        assert_eq!(case(429, "Whatever", None).class, ErrorClass::Throttled);
+        assert_eq!(case(429, "Whatever", None).kind, ErrorKind::Throttled);
         assert_eq!(
-            case(503, "ServiceUnavailable", None).class,
-            ErrorClass::Transient
+            case(503, "ServiceUnavailable", None).kind,
+            ErrorKind::Transient
         );
-        assert_eq!(
-            case(500, "InternalError", None).class,
-            ErrorClass::Transient
-        );
+        assert_eq!(case(500, "InternalError", None).kind, ErrorKind::Transient);
         assert!(case(502, "BadGateway", None).is_retryable());
         assert_eq!(
-            case(404, "InvalidAccessKeyId.NotFound", None).class,
-            ErrorClass::Auth
+            case(404, "InvalidAccessKeyId.NotFound", None).kind,
+            ErrorKind::Auth
         );
         assert_eq!(
-            case(403, "SignatureDoesNotMatch", None).class,
-            ErrorClass::Auth
+            case(403, "SignatureDoesNotMatch", None).kind,
+            ErrorKind::Auth
         );
         assert_eq!(
-            case(404, "InvalidDomain.NotFound", None).class,
-            ErrorClass::NotFound
+            case(404, "InvalidDomain.NotFound", None).kind,
+            ErrorKind::NotFound
         );
         assert_eq!(
-            case(400, "Certificate.NotFound", None).class,
-            ErrorClass::NotFound
+            case(400, "Certificate.NotFound", None).kind,
+            ErrorKind::NotFound
         );
         assert_eq!(
-            case(400, "InvalidParameter", None).class,
-            ErrorClass::InvalidInput
+            case(400, "InvalidParameter", None).kind,
+            ErrorKind::InvalidInput
         );
         assert_eq!(
-            case(400, "Certificate.StatusError", None).class,
-            ErrorClass::InvalidInput
+            case(400, "Certificate.StatusError", None).kind,
+            ErrorKind::InvalidState
         );
         assert!(!case(400, "InvalidParameter", None).is_retryable());
     }
@@ -440,13 +331,13 @@ mod tests {
     #[test]
     fn alibaba_xml_and_empty_bodies() {
         let xml = b"<?xml version='1.0'?><Error><RequestId>R-9</RequestId><Code>Forbidden.RAM</Code><Message>denied</Message></Error>";
-        let e = CloudError::from_alibaba_response(Service::Esa, 403, None, None, xml);
+        let e = Error::from_alibaba_response(Service::Esa, 403, None, None, xml);
         assert_eq!(
             (e.code.as_str(), e.message.as_str(), e.request_id.as_deref()),
             ("Forbidden.RAM", "denied", Some("R-9"))
         );
-        assert_eq!(e.class, ErrorClass::Auth);
-        let e = CloudError::from_alibaba_response(Service::Esa, 502, Some("H"), None, b"");
+        assert_eq!(e.kind, ErrorKind::Auth);
+        let e = Error::from_alibaba_response(Service::Esa, 502, Some("H"), None, b"");
         assert_eq!(
             e.to_string(),
             "502: HTTP 502 with an empty body (RequestId: H, HTTP 502)"
@@ -455,7 +346,7 @@ mod tests {
 
     #[test]
     fn huawei_body_shapes_and_request_id_header() {
-        let e = CloudError::from_huawei_response(
+        let e = Error::from_huawei_response(
             Service::Iotda,
             400,
             Some("req-1"),
@@ -466,9 +357,9 @@ mod tests {
             e.to_string(),
             "IOTDA.000006: Invalid input data. (RequestId: req-1, HTTP 400)"
         );
-        assert_eq!(e.class, ErrorClass::InvalidInput);
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
 
-        let e = CloudError::from_huawei_response(
+        let e = Error::from_huawei_response(
             Service::Iotda,
             403,
             None,
@@ -476,9 +367,9 @@ mod tests {
             br#"{"errorCode":"E1","errorMsg":"m1"}"#,
         );
         assert_eq!((e.code.as_str(), e.message.as_str()), ("E1", "m1"));
-        assert_eq!(e.class, ErrorClass::Auth);
+        assert_eq!(e.kind, ErrorKind::Auth);
 
-        let e = CloudError::from_huawei_response(
+        let e = Error::from_huawei_response(
             Service::Iotda,
             404,
             None,
@@ -486,20 +377,20 @@ mod tests {
             br#"{"error":{"code":"C2","message":"m2"}}"#,
         );
         assert_eq!((e.code.as_str(), e.message.as_str()), ("C2", "m2"));
-        assert_eq!(e.class, ErrorClass::NotFound);
+        assert_eq!(e.kind, ErrorKind::NotFound);
 
-        let e = CloudError::from_huawei_response(
+        let e = Error::from_huawei_response(
             Service::Iotda,
             429,
             None,
             Some("3"),
             br#"{"error_msg":"The throttling threshold has been reached","error_code":"APIG.0308","request_id":"body-id"}"#,
         );
-        assert_eq!(e.class, ErrorClass::Throttled);
+        assert_eq!(e.kind, ErrorKind::Throttled);
         assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
         assert_eq!(e.request_id.as_deref(), Some("body-id"));
 
-        let e = CloudError::from_huawei_response(
+        let e = Error::from_huawei_response(
             Service::Iotda,
             500,
             None,
@@ -508,16 +399,16 @@ mod tests {
         );
         assert_eq!(e.code, "500");
         assert_eq!(e.message, "<html> oops </html>");
-        assert_eq!(e.class, ErrorClass::Transient);
+        assert_eq!(e.kind, ErrorKind::Transient);
     }
 
     #[test]
     fn redaction_removes_echoed_secrets() {
-        let e = CloudError::local(
+        let e = Error::local(
             Service::Vod,
             "X",
             "bad key -----BEGIN PRIVATE KEY-----abc",
-            ErrorClass::Other,
+            ErrorKind::Other,
         )
         .redact(&["-----BEGIN PRIVATE KEY-----abc"]);
         assert!(!e.message.contains("PRIVATE KEY"), "{e}");
@@ -526,19 +417,14 @@ mod tests {
 
     #[test]
     fn not_processed_is_narrower_than_retryable() {
-        let timeout = CloudError::local(
-            Service::Kms,
-            local_code::TIMEOUT,
-            "t",
-            ErrorClass::Transient,
-        );
+        let timeout = Error::local(Service::Kms, local_code::TIMEOUT, "t", ErrorKind::Transient);
         assert!(timeout.is_retryable());
         assert!(!timeout.request_was_not_processed());
-        let refused = CloudError::local(
+        let refused = Error::local(
             Service::Kms,
             local_code::CONNECT_FAILED,
             "r",
-            ErrorClass::Transient,
+            ErrorKind::Transient,
         );
         assert!(refused.request_was_not_processed());
     }

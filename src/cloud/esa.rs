@@ -4,7 +4,7 @@
 
 use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
 use super::{
-    AlibabaClientConfig, CloudError, Transport, collect_pages, count, de, non_empty,
+    AlibabaClientConfig, Error, Transport, collect_pages, count, de, non_empty,
     normalize_fingerprint,
 };
 use crate::model::{CertStatus, CertificateRow, Service};
@@ -309,7 +309,7 @@ pub struct EsaClient {
 
 impl EsaClient {
     /// A client for the region (or endpoint override) in `config`.
-    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, CloudError> {
+    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, Error> {
         Ok(EsaClient {
             caller: AlibabaCaller::new(transport, config, API)?,
         })
@@ -325,7 +325,7 @@ impl EsaClient {
         &self,
         page_number: u32,
         page_size: u32,
-    ) -> Result<ListSitesResponse, CloudError> {
+    ) -> Result<ListSitesResponse, Error> {
         let params = [
             param("PageNumber", page_number.max(1).to_string()),
             param("PageSize", page_size.max(1).to_string()),
@@ -334,7 +334,7 @@ impl EsaClient {
     }
 
     /// Every site (all pages).
-    pub async fn list_sites(&self) -> Result<Vec<EsaSite>, CloudError> {
+    pub async fn list_sites(&self) -> Result<Vec<EsaSite>, Error> {
         collect_pages(
             SITES_PAGE_SIZE as usize,
             |page| async move {
@@ -352,7 +352,7 @@ impl EsaClient {
         site_id: SiteId,
         page_number: u32,
         page_size: u32,
-    ) -> Result<ListClientCertificatesResponse, CloudError> {
+    ) -> Result<ListClientCertificatesResponse, Error> {
         let params = [
             param("SiteId", site_id.to_string()),
             param("PageNumber", page_number.max(1).to_string()),
@@ -373,7 +373,7 @@ impl EsaClient {
         &self,
         site_id: SiteId,
         progress: impl FnMut(usize, Option<usize>),
-    ) -> Result<Vec<EsaClientCertificate>, CloudError> {
+    ) -> Result<Vec<EsaClientCertificate>, Error> {
         collect_pages(
             CERTIFICATES_PAGE_SIZE as usize,
             |page| async move {
@@ -392,7 +392,7 @@ impl EsaClient {
         &self,
         site_id: SiteId,
         id: &str,
-    ) -> Result<GetClientCertificateResponse, CloudError> {
+    ) -> Result<GetClientCertificateResponse, Error> {
         let params = [param("SiteId", site_id.to_string()), param("Id", id)];
         let mut r: GetClientCertificateResponse = self
             .caller
@@ -407,7 +407,7 @@ impl EsaClient {
         &self,
         site_id: SiteId,
         id: &str,
-    ) -> Result<ClientCertificateActionResponse, CloudError> {
+    ) -> Result<ClientCertificateActionResponse, Error> {
         let params = [param("SiteId", site_id.to_string()), param("Id", id)];
         self.caller
             .call("RevokeClientCertificate", &params, false)
@@ -419,7 +419,7 @@ impl EsaClient {
         &self,
         site_id: SiteId,
         id: &str,
-    ) -> Result<ClientCertificateActionResponse, CloudError> {
+    ) -> Result<ClientCertificateActionResponse, Error> {
         let params = [param("SiteId", site_id.to_string()), param("Id", id)];
         self.caller
             .call("ActivateClientCertificate", &params, false)

@@ -1,17 +1,18 @@
 //! The Huawei Cloud REST caller behind the IoTDA client: builds the request (JSON content type,
 //! `X-Sdk-Date`, `X-Project-Id`, `Host`, optional `Instance-Id` and `X-Security-Token`), signs it
 //! with SDK-HMAC-SHA256 or V11-HMAC-SHA256 through `signing::huawei`, sends it and turns the answer
-//! into a typed response or a [`CloudError`] (huawei.md §2–§4).
+//! into a typed response or a [`Error`] (huawei.md §2–§4).
 //!
 //! The wire query is `signing::canonical_query` verbatim, the wire path is the signed path, the body
 //! bytes are the signed bytes and the signed `Host` is the `Host` sent. Knows no API's shapes.
 
 use super::endpoint::{self, Endpoint};
-use super::error::{CloudError, ErrorClass, local_code};
+use super::error::local_code;
 use super::transport::{PreparedRequest, RawResponse, Transport};
 use super::{HuaweiClientConfig, HuaweiSigning};
 use crate::credentials::HuaweiCredentials;
 use crate::model::Service;
+use crate::model::{Error, ErrorKind};
 use crate::signing::{canonical_query, huawei, pct};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -57,25 +58,25 @@ impl HuaweiCaller {
         transport: &Transport,
         config: &HuaweiClientConfig,
         service: Service,
-    ) -> Result<Self, CloudError> {
+    ) -> Result<Self, Error> {
         let endpoint = endpoint::resolve(service, &config.region, config.endpoint.as_deref())
-            .map_err(|e| CloudError::invalid_endpoint(service, &e))?;
+            .map_err(|e| Error::invalid_endpoint(service, &e))?;
         let invalid = |msg: &str| {
-            CloudError::local(
+            Error::local(
                 service,
                 local_code::INVALID_REQUEST,
                 msg,
-                ErrorClass::InvalidInput,
+                ErrorKind::InvalidInput,
             )
         };
         if config.credentials.access_key.trim().is_empty()
             || config.credentials.secret_key.is_empty()
         {
-            return Err(CloudError::local(
+            return Err(Error::local(
                 service,
                 local_code::INVALID_REQUEST,
                 "the Huawei AK or SK is empty",
-                ErrorClass::Auth,
+                ErrorKind::Auth,
             ));
         }
         if config.project_id.trim().is_empty() {
@@ -137,7 +138,7 @@ impl HuaweiCaller {
         request: &HuaweiRequest<'_>,
         sdk_date: &str,
         signed_user_agent: Option<&str>,
-    ) -> Result<PreparedRequest, CloudError> {
+    ) -> Result<PreparedRequest, Error> {
         let creds = &self.credentials;
         let mut headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), "application/json".into()),
@@ -167,11 +168,11 @@ impl HuaweiCaller {
             &self.algorithm,
         )
         .map_err(|e| {
-            CloudError::local(
+            Error::local(
                 self.service,
                 local_code::INVALID_REQUEST,
                 e.to_string(),
-                ErrorClass::Other,
+                ErrorKind::Other,
             )
         })?;
         headers.push(("Authorization".into(), signed.authorization));
@@ -193,8 +194,8 @@ impl HuaweiCaller {
         &self,
         request: &HuaweiRequest<'_>,
         idempotent: bool,
-        interpret: impl Fn(RawResponse) -> Result<T, CloudError>,
-    ) -> Result<T, CloudError> {
+        interpret: impl Fn(RawResponse) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let result = self
             .transport
             .run(
@@ -202,11 +203,11 @@ impl HuaweiCaller {
                 idempotent,
                 || {
                     let date = sdk_date(OffsetDateTime::now_utc()).map_err(|e| {
-                        CloudError::local(
+                        Error::local(
                             self.service,
                             local_code::INVALID_REQUEST,
                             e.to_string(),
-                            ErrorClass::Other,
+                            ErrorKind::Other,
                         )
                     })?;
                     self.prepare(request, &date, None)
@@ -215,7 +216,7 @@ impl HuaweiCaller {
                     if (200..300).contains(&raw.status) {
                         interpret(raw)
                     } else {
-                        Err(CloudError::from_huawei_response(
+                        Err(Error::from_huawei_response(
                             self.service,
                             raw.status,
                             raw.header("x-request-id"),
@@ -242,15 +243,15 @@ impl HuaweiCaller {
         &self,
         request: &HuaweiRequest<'_>,
         idempotent: bool,
-    ) -> Result<T, CloudError> {
+    ) -> Result<T, Error> {
         let service = self.service;
         self.send(request, idempotent, |raw| {
             serde_json::from_slice::<T>(&raw.body).map_err(|e| {
-                let mut err = CloudError::local(
+                let mut err = Error::local(
                     service,
                     local_code::INVALID_RESPONSE,
                     format!("unexpected response: {e}"),
-                    ErrorClass::Other,
+                    ErrorKind::Other,
                 );
                 err.request_id = raw.header("x-request-id").map(str::to_string);
                 err.http_status = Some(raw.status);
@@ -265,7 +266,7 @@ impl HuaweiCaller {
         &self,
         request: &HuaweiRequest<'_>,
         idempotent: bool,
-    ) -> Result<(), CloudError> {
+    ) -> Result<(), Error> {
         self.send(request, idempotent, |_| Ok(())).await
     }
 }

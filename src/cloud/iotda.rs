@@ -3,9 +3,7 @@
 //! shapes only; signing and transport live in `huawei`.
 
 use super::huawei::{HuaweiCaller, HuaweiRequest};
-use super::{
-    CloudError, HuaweiClientConfig, Transport, count, de, non_empty, normalize_fingerprint,
-};
+use super::{Error, HuaweiClientConfig, Transport, count, de, non_empty, normalize_fingerprint};
 use crate::model::{CertStatus, CertificateRow, Service};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -153,7 +151,7 @@ pub struct IotdaClient {
 
 impl IotdaClient {
     /// A client for the region (or instance endpoint) in `config`.
-    pub fn new(transport: &Transport, config: &HuaweiClientConfig) -> Result<Self, CloudError> {
+    pub fn new(transport: &Transport, config: &HuaweiClientConfig) -> Result<Self, Error> {
         Ok(IotdaClient {
             caller: HuaweiCaller::new(transport, config, Service::Iotda)?,
         })
@@ -174,7 +172,7 @@ impl IotdaClient {
         &self,
         marker: Option<&str>,
         limit: u32,
-    ) -> Result<ListDeviceCertificateResponse, CloudError> {
+    ) -> Result<ListDeviceCertificateResponse, Error> {
         let mut query = vec![("limit".to_string(), limit.clamp(1, LIST_LIMIT).to_string())];
         if let Some(marker) = marker.filter(|m| !m.is_empty()) {
             query.push(("marker".to_string(), marker.to_string()));
@@ -194,7 +192,7 @@ impl IotdaClient {
     pub async fn list_all(
         &self,
         mut progress: impl FnMut(usize, Option<usize>),
-    ) -> Result<Vec<IotdaDeviceCertificate>, CloudError> {
+    ) -> Result<Vec<IotdaDeviceCertificate>, Error> {
         let mut all = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -220,7 +218,7 @@ impl IotdaClient {
     pub async fn show_device_certificate(
         &self,
         certificate_id: &str,
-    ) -> Result<IotdaDeviceCertificate, CloudError> {
+    ) -> Result<IotdaDeviceCertificate, Error> {
         let path = self
             .caller
             .project_path(PREFIX, &[COLLECTION, certificate_id]);
@@ -238,16 +236,16 @@ impl IotdaClient {
         &self,
         certificate_id: &str,
         status: IotdaStatus,
-    ) -> Result<IotdaDeviceCertificate, CloudError> {
+    ) -> Result<IotdaDeviceCertificate, Error> {
         let path = self
             .caller
             .project_path(PREFIX, &[COLLECTION, certificate_id]);
         let body = serde_json::to_vec(&UpdateDeviceCertificate { status }).map_err(|e| {
-            CloudError::local(
+            Error::local(
                 Service::Iotda,
                 super::error::local_code::INVALID_REQUEST,
                 e.to_string(),
-                super::ErrorClass::Other,
+                super::ErrorKind::Other,
             )
         })?;
         let request = HuaweiRequest {
@@ -261,7 +259,7 @@ impl IotdaClient {
     }
 
     /// `DeleteDeviceCertificate` (204 No Content).
-    pub async fn delete_device_certificate(&self, certificate_id: &str) -> Result<(), CloudError> {
+    pub async fn delete_device_certificate(&self, certificate_id: &str) -> Result<(), Error> {
         let path = self
             .caller
             .project_path(PREFIX, &[COLLECTION, certificate_id]);

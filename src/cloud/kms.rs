@@ -4,7 +4,7 @@
 
 use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
 use super::{
-    AlibabaClientConfig, CloudError, RequestIdResponse, Transport, de, dn_common_name, non_empty,
+    AlibabaClientConfig, Error, RequestIdResponse, Transport, de, dn_common_name, non_empty,
 };
 use crate::model::{CertStatus, CertificateRow, Service};
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,7 @@ pub struct KmsClient {
 
 impl KmsClient {
     /// A client for the region (or endpoint override) in `config`.
-    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, CloudError> {
+    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, Error> {
         Ok(KmsClient {
             caller: AlibabaCaller::new(transport, config, API)?,
         })
@@ -241,7 +241,7 @@ impl KmsClient {
     pub async fn describe_certificate(
         &self,
         certificate_id: &str,
-    ) -> Result<DescribeCertificateResponse, CloudError> {
+    ) -> Result<DescribeCertificateResponse, Error> {
         self.caller
             .call(
                 "DescribeCertificate",
@@ -255,7 +255,7 @@ impl KmsClient {
     pub async fn get_certificate(
         &self,
         certificate_id: &str,
-    ) -> Result<GetCertificateResponse, CloudError> {
+    ) -> Result<GetCertificateResponse, Error> {
         self.caller
             .call(
                 "GetCertificate",
@@ -272,7 +272,7 @@ impl KmsClient {
         key_spec: KmsKeySpec,
         subject_alternative_names: &[String],
         exportable_private_key: bool,
-    ) -> Result<CreateCertificateResponse, CloudError> {
+    ) -> Result<CreateCertificateResponse, Error> {
         let mut params = vec![
             param("Subject", subject),
             param("KeySpec", key_spec.as_str()),
@@ -283,11 +283,11 @@ impl KmsClient {
             // docs describe a domain list, so a JSON array of names is sent. The exact shape the
             // service expects could not be verified offline.
             let json = serde_json::to_string(subject_alternative_names).map_err(|e| {
-                CloudError::local(
+                Error::local(
                     Service::Kms,
                     super::error::local_code::INVALID_REQUEST,
                     format!("cannot encode SubjectAlternativeNames: {e}"),
-                    super::ErrorClass::InvalidInput,
+                    super::ErrorKind::InvalidInput,
                 )
             })?;
             params.push(param("SubjectAlternativeNames", json));
@@ -301,7 +301,7 @@ impl KmsClient {
         certificate_id: &str,
         certificate_pem: &str,
         chain_pem: Option<&str>,
-    ) -> Result<RequestIdResponse, CloudError> {
+    ) -> Result<RequestIdResponse, Error> {
         let mut params = vec![
             param("CertificateId", certificate_id),
             param("Certificate", certificate_pem),
@@ -317,7 +317,7 @@ impl KmsClient {
         &self,
         certificate_id: &str,
         status: KmsCertificateStatus,
-    ) -> Result<RequestIdResponse, CloudError> {
+    ) -> Result<RequestIdResponse, Error> {
         let params = [
             param("CertificateId", certificate_id),
             param("Status", status.as_str()),
@@ -332,7 +332,7 @@ impl KmsClient {
     pub async fn delete_certificate(
         &self,
         certificate_id: &str,
-    ) -> Result<RequestIdResponse, CloudError> {
+    ) -> Result<RequestIdResponse, Error> {
         self.caller
             .call(
                 "DeleteCertificate",

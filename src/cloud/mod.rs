@@ -1,9 +1,10 @@
 //! Typed async clients for every cloud API certdesk calls (kms, pca, esa, vod, iotda) over one
 //! shared HTTP transport. Knows `signing` and `model`; knows nothing of jobs, the app or egui.
 //!
-//! Layout: [`transport`] (the one reqwest client, timeouts, bounded retries), [`error`] (the one
-//! error type), [`endpoint`] (default hosts and the http-only-on-loopback rule), `alibaba` / `huawei`
-//! (request builders + signing callers shared by the clients), then one file per service.
+//! Layout: [`transport`] (the one reqwest client, timeouts), [`retry`] (the one retry policy),
+//! [`error`] (reading error answers into the one error type), [`endpoint`] (default hosts and the
+//! http-only-on-loopback rule), `alibaba` / `huawei` (request builders + signing callers shared by
+//! the clients), then one file per service.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,15 +17,17 @@ mod huawei;
 pub mod iotda;
 pub mod kms;
 pub mod pca;
+pub mod retry;
 pub mod transport;
 pub mod vod;
 
+pub use crate::model::{Error, ErrorKind};
 pub use de::parse_datetime;
-pub use error::{CloudError, ErrorClass};
 pub use esa::{EsaClient, SiteId};
 pub use iotda::{IotdaClient, IotdaStatus};
 pub use kms::{KmsCertificateStatus, KmsClient, KmsKeySpec};
 pub use pca::PcaClient;
+pub use retry::RetryPolicy;
 pub use transport::{Transport, TransportOptions};
 pub use vod::VodClient;
 
@@ -131,10 +134,10 @@ async fn collect_pages<T, F, Fut>(
     page_size: usize,
     mut fetch: F,
     mut progress: impl FnMut(usize, Option<usize>),
-) -> Result<Vec<T>, CloudError>
+) -> Result<Vec<T>, Error>
 where
     F: FnMut(u32) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<usize>), CloudError>>,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<usize>), Error>>,
 {
     let mut all = Vec::new();
     let mut page = 1u32;
@@ -246,7 +249,7 @@ mod thread_safety_tests {
         assert_clone_send_sync::<EsaClient>();
         assert_clone_send_sync::<VodClient>();
         assert_clone_send_sync::<IotdaClient>();
-        assert_clone_send_sync::<CloudError>();
+        assert_clone_send_sync::<Error>();
 
         let transport = Transport::new().unwrap();
         let ali = AlibabaClientConfig {

@@ -3,8 +3,8 @@
 
 use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
 use super::{
-    AlibabaClientConfig, CloudError, RequestIdResponse, Transport, collect_pages, count, de,
-    non_empty, normalize_fingerprint,
+    AlibabaClientConfig, Error, RequestIdResponse, Transport, collect_pages, count, de, non_empty,
+    normalize_fingerprint,
 };
 use crate::model::{CertStatus, CertificateRow, Service};
 use serde::{Deserialize, Serialize};
@@ -295,7 +295,7 @@ pub struct PcaClient {
 
 impl PcaClient {
     /// A client for the region (or endpoint override) in `config`.
-    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, CloudError> {
+    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, Error> {
         Ok(PcaClient {
             caller: AlibabaCaller::new(transport, config, API)?,
         })
@@ -311,7 +311,7 @@ impl PcaClient {
         &self,
         current_page: u32,
         show_size: u32,
-    ) -> Result<ListClientCertificateResponse, CloudError> {
+    ) -> Result<ListClientCertificateResponse, Error> {
         let params = [
             param("CurrentPage", current_page.max(1).to_string()),
             param("ShowSize", show_size.max(1).to_string()),
@@ -325,7 +325,7 @@ impl PcaClient {
     pub async fn list_all(
         &self,
         progress: impl FnMut(usize, Option<usize>),
-    ) -> Result<Vec<PcaClientCertificate>, CloudError> {
+    ) -> Result<Vec<PcaClientCertificate>, Error> {
         collect_pages(
             PAGE_SIZE as usize,
             |page| async move {
@@ -341,7 +341,7 @@ impl PcaClient {
     pub async fn describe_client_certificate(
         &self,
         identifier: &str,
-    ) -> Result<DescribeClientCertificateResponse, CloudError> {
+    ) -> Result<DescribeClientCertificateResponse, Error> {
         self.caller
             .call(
                 "DescribeClientCertificate",
@@ -356,7 +356,7 @@ impl PcaClient {
     pub async fn describe_client_certificate_status(
         &self,
         identifiers: &[String],
-    ) -> Result<Vec<PcaCertificateStatus>, CloudError> {
+    ) -> Result<Vec<PcaCertificateStatus>, Error> {
         let mut all = Vec::with_capacity(identifiers.len());
         for batch in identifiers.chunks(STATUS_BATCH_SIZE) {
             let joined = batch.iter().map(|s| s.trim()).collect::<Vec<_>>().join(",");
@@ -377,7 +377,7 @@ impl PcaClient {
     pub async fn create_revoke_client_certificate(
         &self,
         identifier: &str,
-    ) -> Result<RequestIdResponse, CloudError> {
+    ) -> Result<RequestIdResponse, Error> {
         self.caller
             .call(
                 "CreateRevokeClientCertificate",
@@ -392,7 +392,7 @@ impl PcaClient {
         &self,
         current_page: u32,
         show_size: u32,
-    ) -> Result<ListRevokeCertificateResponse, CloudError> {
+    ) -> Result<ListRevokeCertificateResponse, Error> {
         let params = [
             param("CurrentPage", current_page.max(1).to_string()),
             param("ShowSize", show_size.max(1).to_string()),
@@ -403,7 +403,7 @@ impl PcaClient {
     }
 
     /// Every revoked certificate (all pages).
-    pub async fn list_revoke_certificate(&self) -> Result<Vec<PcaRevokedCertificate>, CloudError> {
+    pub async fn list_revoke_certificate(&self) -> Result<Vec<PcaRevokedCertificate>, Error> {
         collect_pages(
             PAGE_SIZE as usize,
             |page| async move {

@@ -1,11 +1,12 @@
 //! The one HTTP client every cloud client shares: reqwest over rustls (certificate verification
-//! always on), connect and request timeouts, a certdesk user-agent, and a small bounded retry for
-//! throttled/transient failures. It sends requests that are already built and signed, byte for
+//! always on), connect and request timeouts, a certdesk user-agent, and the retries of the
+//! [`RetryPolicy`] its clients were built with (see `retry` for who retries what). It sends requests that are already built and signed, byte for
 //! byte (the URL is never re-encoded); it knows nothing of any API's shapes or signatures.
 
-use super::error::{CloudError, ErrorClass, local_code};
+use super::error::local_code;
+use super::retry::RetryPolicy;
 use crate::model::Service;
-use rand::Rng;
+use crate::model::{Error, ErrorKind};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::Arc;
@@ -20,12 +21,10 @@ pub struct TransportOptions {
     pub request_timeout: Duration,
     /// `User-Agent` header value (never signed: the HTTP stack owns it).
     pub user_agent: String,
-    /// Retries after the first attempt for retryable failures (0 = none; a caller with its own
-    /// retry policy, such as the bulk engine, may set 0). Non-idempotent calls are retried only when
-    /// the provider certainly did not act ([`CloudError::request_was_not_processed`]).
-    pub max_retries: u32,
-    /// Upper bound of one wait between attempts (also caps a provider's retry-after).
-    pub max_retry_wait: Duration,
+    /// How failed requests are retried (see [`RetryPolicy`]); [`RetryPolicy::none`] for callers
+    /// that retry themselves, such as the bulk engine. Non-idempotent calls are retried only when
+    /// the provider certainly did not act ([`Error::request_was_not_processed`]).
+    pub retry: RetryPolicy,
 }
 
 impl Default for TransportOptions {
@@ -34,8 +33,7 @@ impl Default for TransportOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             user_agent: concat!("certdesk/", env!("CARGO_PKG_VERSION")).to_string(),
-            max_retries: 2,
-            max_retry_wait: Duration::from_secs(10),
+            retry: RetryPolicy::for_calls(),
         }
     }
 }
@@ -114,10 +112,9 @@ impl Transport {
         &self,
         service: Service,
         request: PreparedRequest,
-    ) -> Result<RawResponse, CloudError> {
-        let invalid = |msg: String| {
-            CloudError::local(service, local_code::INVALID_REQUEST, msg, ErrorClass::Other)
-        };
+    ) -> Result<RawResponse, Error> {
+        let invalid =
+            |msg: String| Error::local(service, local_code::INVALID_REQUEST, msg, ErrorKind::Other);
         let url = reqwest::Url::parse(&request.url)
             .map_err(|e| invalid(format!("cannot parse the request URL: {e}")))?;
         // The query was signed as sent; a URL parser that re-encoded it would break the signature.
@@ -145,13 +142,13 @@ impl Transport {
         let response = builder
             .send()
             .await
-            .map_err(|e| CloudError::from_reqwest(service, e))?;
+            .map_err(|e| Error::from_reqwest(service, e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
-            .map_err(|e| CloudError::from_reqwest(service, e))?
+            .map_err(|e| Error::from_reqwest(service, e))?
             .to_vec();
         // Never log the query: it may carry a private key (VOD SSLPri).
         tracing::debug!(%service, %method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "cloud call");
@@ -163,16 +160,19 @@ impl Transport {
     }
 
     /// Builds (fresh date and nonce per attempt), sends and interprets a request, retrying
-    /// retryable failures up to [`TransportOptions::max_retries`] times. `idempotent` requests are
+    /// retryable failures as [`TransportOptions::retry`] says. `idempotent` requests are
     /// retried on any retryable failure; others only when the provider certainly did not act.
     pub(crate) async fn run<T>(
         &self,
         service: Service,
         idempotent: bool,
-        mut build: impl FnMut() -> Result<PreparedRequest, CloudError>,
-        interpret: impl Fn(RawResponse) -> Result<T, CloudError>,
-    ) -> Result<T, CloudError> {
-        let mut attempt = 0u32;
+        mut build: impl FnMut() -> Result<PreparedRequest, Error>,
+        interpret: impl Fn(RawResponse) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let policy = self.options.retry;
+        let mut attempt = 1u32;
+        // Seeded only when a retry needs a jitter: most calls never do.
+        let mut rng: Option<rand_chacha::ChaCha8Rng> = None;
         loop {
             let request = build()?;
             let result = match self.execute(service, request).await {
@@ -181,11 +181,12 @@ impl Transport {
             };
             match result {
                 Err(e)
-                    if attempt < self.options.max_retries
+                    if policy.allows_another(attempt)
                         && e.is_retryable()
                         && (idempotent || e.request_was_not_processed()) =>
                 {
-                    let wait = self.backoff(attempt, &e);
+                    let rng = rng.get_or_insert_with(rand::SeedableRng::from_entropy);
+                    let wait = policy.delay(attempt, e.retry_after, rng);
                     tracing::debug!(%service, code = %e.code, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -194,23 +195,10 @@ impl Transport {
             }
         }
     }
-
-    /// The provider's retry-after when given, else exponential backoff (200 ms · 2ⁿ) with jitter,
-    /// capped at `max_retry_wait`.
-    fn backoff(&self, attempt: u32, err: &CloudError) -> Duration {
-        let cap = self.options.max_retry_wait;
-        if let Some(wait) = err.retry_after {
-            return wait.min(cap);
-        }
-        let base_ms = 200u64.saturating_mul(1u64 << attempt.min(10));
-        let jitter_ms = rand::thread_rng().gen_range(0..=base_ms / 2);
-        Duration::from_millis(base_ms + jitter_ms).min(cap)
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::signing::canonical_query;
 
     #[test]
@@ -237,26 +225,5 @@ mod tests {
             assert_eq!(url.as_str(), text);
             assert_eq!(url.query(), Some(query.as_str()));
         }
-    }
-
-    #[test]
-    fn backoff_honours_retry_after_and_caps() {
-        let t = Transport::with_options(TransportOptions {
-            max_retry_wait: Duration::from_secs(5),
-            ..TransportOptions::default()
-        })
-        .unwrap();
-        let mut e = CloudError::local(Service::Kms, "Throttling.Api", "m", ErrorClass::Throttled);
-        e.retry_after = Some(Duration::from_millis(1500));
-        assert_eq!(t.backoff(0, &e), Duration::from_millis(1500));
-        e.retry_after = Some(Duration::from_secs(60));
-        assert_eq!(t.backoff(0, &e), Duration::from_secs(5));
-        e.retry_after = None;
-        let first = t.backoff(0, &e);
-        assert!(
-            first >= Duration::from_millis(200) && first <= Duration::from_millis(300),
-            "{first:?}"
-        );
-        assert_eq!(t.backoff(20, &e), Duration::from_secs(5));
     }
 }

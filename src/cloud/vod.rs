@@ -5,8 +5,7 @@
 
 use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
 use super::{
-    AlibabaClientConfig, CloudError, RequestIdResponse, Transport, collect_pages, count, de,
-    non_empty,
+    AlibabaClientConfig, Error, RequestIdResponse, Transport, collect_pages, count, de, non_empty,
 };
 use crate::credentials::Secret;
 use crate::model::{CertStatus, CertificateRow, Service};
@@ -236,7 +235,7 @@ pub struct VodClient {
 
 impl VodClient {
     /// A client for `config` (the region is ignored: VOD domain operations are Shanghai-only).
-    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, CloudError> {
+    pub fn new(transport: &Transport, config: &AlibabaClientConfig) -> Result<Self, Error> {
         Ok(VodClient {
             caller: AlibabaCaller::new(transport, config, API)?,
         })
@@ -252,7 +251,7 @@ impl VodClient {
         &self,
         page_number: u32,
         page_size: u32,
-    ) -> Result<DescribeVodUserDomainsResponse, CloudError> {
+    ) -> Result<DescribeVodUserDomainsResponse, Error> {
         let params = [
             param("PageNumber", page_number.max(1).to_string()),
             param(
@@ -266,7 +265,7 @@ impl VodClient {
     }
 
     /// Every domain (all pages).
-    pub async fn describe_vod_user_domains(&self) -> Result<Vec<VodDomain>, CloudError> {
+    pub async fn describe_vod_user_domains(&self) -> Result<Vec<VodDomain>, Error> {
         collect_pages(
             DOMAINS_PAGE_SIZE as usize,
             |page| async move {
@@ -284,7 +283,7 @@ impl VodClient {
     pub async fn describe_vod_domain_certificate_info(
         &self,
         domain_name: &str,
-    ) -> Result<DescribeVodDomainCertificateInfoResponse, CloudError> {
+    ) -> Result<DescribeVodDomainCertificateInfoResponse, Error> {
         self.caller
             .call(
                 "DescribeVodDomainCertificateInfo",
@@ -304,7 +303,7 @@ impl VodClient {
         cert_name: Option<&str>,
         ssl_pub: Option<&str>,
         ssl_pri: Option<&Secret>,
-    ) -> Result<RequestIdResponse, CloudError> {
+    ) -> Result<RequestIdResponse, Error> {
         let mut params = vec![
             param("DomainName", domain_name),
             param("SSLProtocol", if ssl_on { "on" } else { "off" }),

@@ -1,10 +1,11 @@
 //! Runs a bulk job: journal first, then every item at the rate limit with bounded concurrency,
 //! retries for what a retry can fix, progress on a watch channel and per-item results on a queue.
 
-use super::{BulkBackend, BulkOperation, ItemError, RetryPolicy};
-use crate::model::{CertStatus, Service};
+use super::single::{Principal, audit_entry};
+use super::{Backend, BulkItem, ChangeRequest, RetryPolicy};
+use crate::model::{CertStatus, Change, Error, ErrorKind, Outcome, Service};
 use crate::store::journal::{
-    AuditEntry, ItemState, ItemWrite, JobRecord, Journal, JournalError, JournalItem,
+    ItemState, ItemWrite, JobRecord, JobState, Journal, JournalError, JournalItem,
 };
 use futures_util::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -16,28 +17,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-/// One certificate to act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BulkItem {
-    /// Where it lives.
-    pub service: Service,
-    /// Provider id.
-    pub id: String,
-    /// ESA site id (ESA items only).
-    pub site_id: Option<i64>,
-    /// Display name (CN, alias); may be empty.
-    pub name: String,
-}
-
 /// A job to start.
 #[derive(Debug, Clone)]
 pub struct BulkJob {
-    /// Profile (account) the job runs under; recorded in the journal and audit log.
-    pub profile: String,
+    /// Who the job runs as; recorded in the journal and audit log.
+    pub principal: Principal,
     /// Service of every item.
     pub service: Service,
-    /// The operation.
-    pub operation: BulkOperation,
+    /// The change to apply to every item.
+    pub request: ChangeRequest,
     /// The items, in order.
     pub items: Vec<BulkItem>,
 }
@@ -65,7 +53,7 @@ impl EngineConfig {
         EngineConfig {
             qps: NonZeroU32::new(qps),
             concurrency: 8,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::for_jobs(),
         }
     }
 
@@ -79,37 +67,6 @@ impl EngineConfig {
     }
 }
 
-/// How one item ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemOutcome {
-    /// The change was made.
-    Applied,
-    /// It was already in the target state: counted as success, and said so.
-    AlreadyInTarget,
-    /// Its current status does not allow the operation (nothing sent).
-    NotAllowed,
-    /// The provider refused, or retries ran out.
-    Failed,
-}
-
-impl ItemOutcome {
-    /// Short label for tables, CSV and the journal.
-    pub fn label(&self) -> &'static str {
-        match self {
-            ItemOutcome::Applied => "applied",
-            ItemOutcome::AlreadyInTarget => "already",
-            ItemOutcome::NotAllowed => "not allowed",
-            ItemOutcome::Failed => "failed",
-        }
-    }
-
-    /// Whether the item counts as done successfully.
-    pub fn is_success(&self) -> bool {
-        matches!(self, ItemOutcome::Applied | ItemOutcome::AlreadyInTarget)
-    }
-}
-
 /// The result of one item, as shown live and exported to CSV.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemResult {
@@ -118,7 +75,7 @@ pub struct ItemResult {
     /// The item.
     pub item: BulkItem,
     /// How it ended.
-    pub outcome: ItemOutcome,
+    pub outcome: Outcome,
     /// Provider code of the deciding error.
     pub code: Option<String>,
     /// Message of the deciding error, or a note (e.g. "already revoked").
@@ -197,11 +154,11 @@ pub struct DryRunVerdict {
 /// Shared state of the item tasks.
 struct Run {
     job_id: String,
-    profile: String,
-    operation: BulkOperation,
+    principal: Principal,
+    request: ChangeRequest,
     journal: Arc<Mutex<Journal>>,
     writer: JournalWriter,
-    backend: Arc<dyn BulkBackend>,
+    backend: Arc<dyn Backend>,
     limiter: Option<DefaultDirectRateLimiter>,
     retry: RetryPolicy,
     cancel: CancellationToken,
@@ -315,17 +272,17 @@ impl JournalWriter {
 /// Journals `job` (every item pending) and starts it on the current tokio runtime.
 pub fn start_job(
     journal: Arc<Mutex<Journal>>,
-    backend: Arc<dyn BulkBackend>,
+    backend: Arc<dyn Backend>,
     job: BulkJob,
     config: EngineConfig,
 ) -> Result<JobHandle, JournalError> {
     let record = JobRecord {
         id: uuid::Uuid::new_v4().to_string(),
         created_at: now_secs(),
-        profile: job.profile.clone(),
-        service: format!("{:?}", job.service),
-        operation: job.operation.as_str().to_string(),
-        state: "running".into(),
+        profile: job.principal.profile.clone(),
+        service: job.service,
+        operation: job.request.change(),
+        state: JobState::Running,
     };
     let rows: Vec<_> = job
         .items
@@ -346,18 +303,22 @@ pub fn start_job(
         journal,
         backend,
         record,
-        job.operation,
+        job.principal,
+        job.request,
         work,
         config,
     ))
 }
 
 /// Resumes an unfinished job from the journal: never-sent items are sent; items that were sent
-/// without a recorded answer are re-read first, so nothing is applied twice.
+/// without a recorded answer are re-read first, so nothing is applied twice. Only jobs whose
+/// change needs nothing but the item can be resumed (a certificate's private key is never
+/// journaled).
 pub fn resume_job(
     journal: Arc<Mutex<Journal>>,
-    backend: Arc<dyn BulkBackend>,
+    backend: Arc<dyn Backend>,
     job_id: &str,
+    principal: Principal,
     config: EngineConfig,
 ) -> Result<JobHandle, JournalError> {
     let (record, items) = {
@@ -367,17 +328,17 @@ pub fn resume_job(
             .ok_or_else(|| JournalError::unknown_job(job_id))?;
         (record, guard.items(job_id)?)
     };
-    let operation: BulkOperation = record
-        .operation
-        .parse()
-        .map_err(|_| JournalError::unknown_job(job_id))?;
-    let service = Service::ALL
-        .into_iter()
-        .find(|s| format!("{s:?}") == record.service)
-        .ok_or_else(|| JournalError::unknown_job(job_id))?;
+    if record.operation.target_status().is_none() {
+        return Err(JournalError::NotResumable {
+            job: job_id.to_string(),
+            change: record.operation,
+        });
+    }
+    let request = ChangeRequest::Status(record.operation);
+    let service = record.service;
     {
         let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
-        guard.set_job_state(job_id, "running")?;
+        guard.set_job_state(job_id, JobState::Running)?;
     }
     let work = items
         .into_iter()
@@ -392,16 +353,19 @@ pub fn resume_job(
             (i.idx, item, i.state == ItemState::Sent, i.attempts)
         })
         .collect();
-    Ok(launch(journal, backend, record, operation, work, config))
+    Ok(launch(
+        journal, backend, record, principal, request, work, config,
+    ))
 }
 
 type Work = Vec<(u32, BulkItem, bool, u32)>;
 
 fn launch(
     journal: Arc<Mutex<Journal>>,
-    backend: Arc<dyn BulkBackend>,
+    backend: Arc<dyn Backend>,
     record: JobRecord,
-    operation: BulkOperation,
+    principal: Principal,
+    request: ChangeRequest,
     work: Work,
     config: EngineConfig,
 ) -> JobHandle {
@@ -427,8 +391,8 @@ fn launch(
     let (results_tx, results_rx) = mpsc::unbounded_channel();
     let run = Arc::new(Run {
         job_id: record.id.clone(),
-        profile: record.profile.clone(),
-        operation,
+        principal,
+        request,
         journal: journal.clone(),
         writer: JournalWriter::start(journal.clone(), record.id.clone()),
         backend,
@@ -460,9 +424,9 @@ fn launch(
                     let snapshot = {
                         let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
                         match result.outcome {
-                            ItemOutcome::Applied => p.applied += 1,
-                            ItemOutcome::AlreadyInTarget => p.already += 1,
-                            ItemOutcome::NotAllowed | ItemOutcome::Failed => p.failed += 1,
+                            Outcome::Applied => p.applied += 1,
+                            Outcome::Already => p.already += 1,
+                            Outcome::NotAllowed | Outcome::Failed => p.failed += 1,
                         }
                         p.remaining = p.remaining.saturating_sub(1);
                         let elapsed = started.elapsed().as_secs_f64().max(1e-3);
@@ -478,7 +442,11 @@ fn launch(
             })
             .await;
         let cancelled = run.cancel.is_cancelled();
-        let state = if cancelled { "cancelled" } else { "finished" };
+        let state = if cancelled {
+            JobState::Cancelled
+        } else {
+            JobState::Finished
+        };
         let job_id = run.job_id.clone();
         journal_call(&run.journal, move |j| j.set_job_state(&job_id, state)).await?;
         let last = {
@@ -501,7 +469,7 @@ fn launch(
 }
 
 /// Reads an item's status, retrying what a retry can fix.
-async fn read_with_retry(run: &Run, item: &BulkItem) -> Result<CertStatus, ItemError> {
+async fn read_with_retry(run: &Run, item: &BulkItem) -> Result<CertStatus, Error> {
     let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
     let mut attempt = 0;
     loop {
@@ -511,7 +479,7 @@ async fn read_with_retry(run: &Run, item: &BulkItem) -> Result<CertStatus, ItemE
         }
         match run.backend.read_status(item).await {
             Ok(status) => return Ok(status),
-            Err(e) if e.retryable && attempt < run.retry.max_attempts => {
+            Err(e) if e.is_retryable() && run.retry.allows_another(attempt) => {
                 tokio::time::sleep(run.retry.delay(attempt, e.retry_after, &mut rng)).await;
             }
             Err(e) => return Err(e),
@@ -528,10 +496,11 @@ async fn run_item(
     uncertain: bool,
     prior_attempts: u32,
 ) -> Option<ItemResult> {
-    let target = run.operation.target_status();
+    let change = run.request.change();
+    let target = change.target_status();
     let mut attempts = prior_attempts;
-    let result = |outcome: ItemOutcome,
-                  err: Option<&ItemError>,
+    let result = |outcome: Outcome,
+                  err: Option<&Error>,
                   note: Option<String>,
                   request_id: Option<String>,
                   attempts: u32| ItemResult {
@@ -548,22 +517,22 @@ async fn run_item(
         if uncertain {
             // It was sent before the crash but its answer was never journaled: look, don't resend.
             match read_with_retry(run, &item).await {
-                Ok(status) if status == target => {
+                Ok(status) if Some(status) == target => {
                     break 'decide result(
-                        ItemOutcome::AlreadyInTarget,
+                        Outcome::Already,
                         None,
                         Some(format!(
                             "already {}; confirmed by re-reading after resume",
-                            target.label().to_lowercase()
+                            status.label().to_lowercase()
                         )),
                         None,
                         attempts,
                     );
                 }
                 Ok(status) => {
-                    if let Err(reason) = run.operation.transition_from(status) {
+                    if let Err(reason) = change.transition_from(status) {
                         break 'decide result(
-                            ItemOutcome::NotAllowed,
+                            Outcome::NotAllowed,
                             None,
                             Some(reason.to_string()),
                             None,
@@ -572,7 +541,7 @@ async fn run_item(
                     }
                 }
                 Err(e) => {
-                    break 'decide result(ItemOutcome::Failed, Some(&e), None, None, attempts);
+                    break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
                 }
             }
         }
@@ -602,19 +571,25 @@ async fn run_item(
                 run.cancel.cancel();
                 return None;
             }
-            match run.backend.apply(&item, run.operation).await {
-                Ok(request_id) => {
-                    break 'decide result(ItemOutcome::Applied, None, None, request_id, attempts);
+            match run.backend.apply(&item, &run.request).await {
+                Ok(applied) => {
+                    break 'decide result(
+                        Outcome::Applied,
+                        None,
+                        None,
+                        applied.request_id,
+                        attempts,
+                    );
                 }
-                Err(e) if e.retryable => {
-                    if attempts - prior_attempts >= run.retry.max_attempts {
+                Err(e) if e.is_retryable() => {
+                    if !run.retry.allows_another(attempts - prior_attempts) {
                         let note = format!(
                             "{} (gave up after {} attempts)",
                             e.message,
                             attempts - prior_attempts
                         );
                         break 'decide result(
-                            ItemOutcome::Failed,
+                            Outcome::Failed,
                             Some(&e),
                             Some(note),
                             None,
@@ -631,18 +606,18 @@ async fn run_item(
                         _ = run.cancel.cancelled() => return None,
                     }
                 }
-                Err(e) if e.not_found => {
-                    break 'decide result(ItemOutcome::Failed, Some(&e), None, None, attempts);
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
                 }
                 Err(e) => {
                     // A refusal such as "status error" may just mean it is already done (another
                     // admin, or an earlier attempt whose answer was lost): look before reporting.
                     match read_with_retry(run, &item).await {
-                        Ok(status) if status == target => {
+                        Ok(status) if Some(status) == target => {
                             let note =
-                                format!("already {} ({})", target.label().to_lowercase(), e.code);
+                                format!("already {} ({})", status.label().to_lowercase(), e.code);
                             break 'decide result(
-                                ItemOutcome::AlreadyInTarget,
+                                Outcome::Already,
                                 Some(&e),
                                 Some(note),
                                 None,
@@ -650,13 +625,7 @@ async fn run_item(
                             );
                         }
                         _ => {
-                            break 'decide result(
-                                ItemOutcome::Failed,
-                                Some(&e),
-                                None,
-                                None,
-                                attempts,
-                            );
+                            break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
                         }
                     }
                 }
@@ -674,25 +643,20 @@ async fn run_item(
         } else {
             ItemState::Failed
         },
-        outcome: Some(decided.outcome.label().to_string()),
+        outcome: Some(decided.outcome),
         code: decided.code.clone(),
         message: decided.message.clone(),
         request_id: decided.request_id.clone(),
         attempts: decided.attempts,
     };
-    let audit = (decided.attempts > prior_attempts || uncertain).then(|| AuditEntry {
-        at: now_secs(),
-        profile: run.profile.clone(),
-        provider: decided.item.service.provider().to_string(),
-        service: format!("{:?}", decided.item.service),
-        operation: run.operation.as_str().to_string(),
-        target: decided.item.id.clone(),
-        site_id: decided.item.site_id,
-        result: decided.outcome.label().to_string(),
-        code: decided.code.clone(),
-        message: decided.message.clone(),
-        request_id: decided.request_id.clone(),
-        job_id: Some(run.job_id.clone()),
+    let audit = (decided.attempts > prior_attempts || uncertain).then(|| {
+        let mut entry = audit_entry(&run.principal, &decided.item, change);
+        entry.result = decided.outcome.into();
+        entry.code = decided.code.clone();
+        entry.message = decided.message.clone();
+        entry.request_id = decided.request_id.clone();
+        entry.job_id = Some(run.job_id.clone());
+        entry
     });
     let finished = ItemWrite::Finished {
         item: Box::new(journal_item),
@@ -708,8 +672,8 @@ async fn run_item(
 
 /// Checks every item without changing anything: exists, current status, allowed transition.
 pub async fn dry_run(
-    backend: Arc<dyn BulkBackend>,
-    operation: BulkOperation,
+    backend: Arc<dyn Backend>,
+    change: Change,
     items: Vec<BulkItem>,
     config: EngineConfig,
 ) -> Vec<DryRunVerdict> {
@@ -729,8 +693,8 @@ pub async fn dry_run(
     }));
     let run = Arc::new(Run {
         job_id: String::new(),
-        profile: String::new(),
-        operation,
+        principal: Principal::default(),
+        request: ChangeRequest::Status(change),
         // A dry run writes nothing; the writer only completes the shared state.
         writer: JournalWriter::start(journal.clone(), String::new()),
         journal,
@@ -744,19 +708,16 @@ pub async fn dry_run(
         .map(|(i, item)| {
             let run = run.clone();
             async move {
-                let verdict = if !operation.supported_by(item.service) {
+                let verdict = if !change.supported_by(item.service) {
                     DryRunVerdict {
                         current: None,
-                        verdict: format!(
-                            "not allowed: {} does not support {operation}",
-                            item.service
-                        ),
+                        verdict: format!("not allowed: {} does not support {change}", item.service),
                         would_send: false,
                         item,
                     }
                 } else {
                     match read_with_retry(&run, &item).await {
-                        Ok(status) => match operation.transition_from(status) {
+                        Ok(status) => match change.transition_from(status) {
                             Ok(true) => DryRunVerdict {
                                 current: Some(status),
                                 verdict: "would apply".into(),
@@ -776,7 +737,7 @@ pub async fn dry_run(
                                 item,
                             },
                         },
-                        Err(e) if e.not_found => DryRunVerdict {
+                        Err(e) if e.kind == ErrorKind::NotFound => DryRunVerdict {
                             current: None,
                             verdict: format!("not found ({e})"),
                             would_send: false,
@@ -803,6 +764,7 @@ pub async fn dry_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::Applied;
     use futures_util::future::BoxFuture;
     use rand::Rng;
     use std::collections::HashMap;
@@ -833,23 +795,25 @@ mod tests {
         }
     }
 
-    fn err(code: &str, retryable: bool, not_found: bool) -> ItemError {
-        ItemError {
-            code: code.into(),
-            message: format!("{code} happened"),
-            request_id: Some("REQ".into()),
-            http_status: Some(if retryable { 503 } else { 400 }),
-            retryable,
-            not_found,
-            retry_after: None,
-        }
+    fn err(code: &str, retryable: bool, not_found: bool) -> Error {
+        let kind = if retryable {
+            ErrorKind::Transient
+        } else if not_found {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::InvalidState
+        };
+        let mut e = Error::local(Service::Pca, code, format!("{code} happened"), kind);
+        e.request_id = Some("REQ".into());
+        e.http_status = Some(if retryable { 503 } else { 400 });
+        e
     }
 
-    impl BulkBackend for FakeCloud {
+    impl Backend for FakeCloud {
         fn read_status<'a>(
             &'a self,
             item: &'a BulkItem,
-        ) -> BoxFuture<'a, Result<CertStatus, ItemError>> {
+        ) -> BoxFuture<'a, Result<CertStatus, Error>> {
             Box::pin(async move {
                 self.status
                     .lock()
@@ -862,8 +826,8 @@ mod tests {
         fn apply<'a>(
             &'a self,
             item: &'a BulkItem,
-            operation: BulkOperation,
-        ) -> BoxFuture<'a, Result<Option<String>, ItemError>> {
+            request: &'a ChangeRequest,
+        ) -> BoxFuture<'a, Result<Applied, Error>> {
             Box::pin(async move {
                 let roll = self.roll();
                 if roll < self.fault_rate / 2.0 {
@@ -876,7 +840,10 @@ mod tests {
                 if *current == CertStatus::Revoked {
                     return Err(err("Certificate.StatusError", false, false));
                 }
-                *current = operation.target_status();
+                let Some(target) = request.change().target_status() else {
+                    return Err(err("Unsupported", false, false));
+                };
+                *current = target;
                 *self
                     .state_changes
                     .lock()
@@ -887,7 +854,10 @@ mod tests {
                     // Applied, but the answer is lost.
                     return Err(err("Timeout", true, false));
                 }
-                Ok(Some(format!("REQ-{}", item.id)))
+                Ok(Applied {
+                    status: Some((target, target.code().to_string())),
+                    request_id: Some(format!("REQ-{}", item.id)),
+                })
             })
         }
     }
@@ -920,9 +890,9 @@ mod tests {
         let cloud = Arc::new(FakeCloud::new(2000, 0.2));
         let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
         let job = BulkJob {
-            profile: "t".into(),
+            principal: Principal::profile("t"),
             service: Service::Pca,
-            operation: BulkOperation::Revoke,
+            request: Change::Revoke.into(),
             items: items(2000, 5),
         };
         let mut handle = start_job(journal.clone(), cloud.clone(), job, fast()).unwrap();
@@ -966,9 +936,9 @@ mod tests {
         let cloud = Arc::new(FakeCloud::new(500, 0.1));
         let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
         let job = BulkJob {
-            profile: "t".into(),
+            principal: Principal::profile("t"),
             service: Service::Kms,
-            operation: BulkOperation::Revoke,
+            request: Change::Revoke.into(),
             items: items(500, 0),
         };
         let mut config = fast();
@@ -983,11 +953,17 @@ mod tests {
         assert!(stopped.cancelled && stopped.remaining > 0, "{stopped:?}");
         assert_eq!(journal.lock().unwrap().unfinished_jobs().unwrap().len(), 1);
 
-        let resumed = resume_job(journal.clone(), cloud.clone(), &job_id, fast())
-            .unwrap()
-            .wait()
-            .await
-            .unwrap();
+        let resumed = resume_job(
+            journal.clone(),
+            cloud.clone(),
+            &job_id,
+            Principal::profile("t"),
+            fast(),
+        )
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
         assert!(!resumed.cancelled);
         let counts = journal.lock().unwrap().counts(&job_id).unwrap();
         assert_eq!(
@@ -1020,14 +996,14 @@ mod tests {
             .lock()
             .unwrap()
             .insert("c1".into(), CertStatus::Revoked);
-        let verdicts = dry_run(cloud.clone(), BulkOperation::Revoke, items(3, 1), fast()).await;
+        let verdicts = dry_run(cloud.clone(), Change::Revoke, items(3, 1), fast()).await;
         let labels: Vec<_> = verdicts
             .iter()
             .map(|v| v.verdict.split(' ').next().unwrap().to_string())
             .collect();
         assert_eq!(labels, ["would", "already", "would", "not"]);
         assert!(cloud.state_changes.lock().unwrap().is_empty());
-        let enable = dry_run(cloud.clone(), BulkOperation::Enable, items(2, 0), fast()).await;
+        let enable = dry_run(cloud.clone(), Change::Enable, items(2, 0), fast()).await;
         assert!(
             enable[1].verdict.starts_with("not allowed"),
             "{:?}",
@@ -1048,9 +1024,9 @@ mod tests {
         let cloud = Arc::new(FakeCloud::new(30, 0.0));
         let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
         let job = BulkJob {
-            profile: "t".into(),
+            principal: Principal::profile("t"),
             service: Service::Pca,
-            operation: BulkOperation::Revoke,
+            request: Change::Revoke.into(),
             items: items(30, 0),
         };
         let mut config = fast();

@@ -1,208 +1,109 @@
-//! The bulk engine: apply one operation (revoke, disable, enable, activate) to many certificates at
-//! the provider's rate limit, with retries, cancellation, progress events and a durable journal.
+//! Changes to cloud items, one or many: the one path every change takes, whoever asked for it.
 //!
-//! It is shared by the GUI and the CLI and knows nothing of egui. It talks to the clouds only through
-//! [`BulkBackend`], so the engine itself is tested with an in-memory backend and the real clients
-//! are adapted in `backends`.
+//! - [`Backend`]: reads an item's status and applies a [`ChangeRequest`] to it. The real clouds are
+//!   one backend ([`backends::CloudBackend`], built by one factory for the CLI and the window); the
+//!   app's tests use an in-memory one.
+//! - [`single`]: one change (a status button, a certificate replacement, a CLI command), written to
+//!   the audit log before it is sent and after its answer.
+//! - the engine ([`start_job`], [`resume_job`], [`dry_run`]): one change applied to many items at
+//!   the provider's rate limit, with retries, cancellation, progress events and a durable journal.
+//!
+//! Shared by the GUI and the CLI; knows `cloud`, `store` and `model`, nothing of egui or the app.
 
 pub mod backends;
 mod engine;
-mod retry;
+pub mod single;
 
+pub use crate::cloud::RetryPolicy;
 pub use engine::{
-    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemOutcome, ItemResult, JobHandle,
-    JobProgress, dry_run, resume_job, start_job,
+    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, dry_run, resume_job,
+    start_job,
 };
-pub use retry::RetryPolicy;
+pub use single::Principal;
 
-use crate::model::{CertStatus, Service};
+use crate::credentials::Secret;
+use crate::model::{CertStatus, Change, Error, Service};
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::time::Duration;
+use serde::Serialize;
 
-/// What a bulk job does to every item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BulkOperation {
-    /// Revoke (final): KMS, private CA, ESA.
-    Revoke,
-    /// Disable / deactivate: KMS (INACTIVE), IoTDA (INACTIVE).
-    Disable,
-    /// Enable again: KMS (ACTIVE), IoTDA (ACTIVE).
-    Enable,
-    /// Activate: ESA client certificates.
-    Activate,
+/// One item to change: where it lives and how it is addressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BulkItem {
+    /// Where it lives.
+    pub service: Service,
+    /// Provider id (KMS CertificateId, PCA Identifier, ESA Id, VOD domain, IoTDA certificate_id).
+    pub id: String,
+    /// ESA site id (ESA items only).
+    pub site_id: Option<i64>,
+    /// Display name (CN, alias, domain); may be empty.
+    pub name: String,
 }
 
-impl BulkOperation {
-    /// Every operation.
-    pub const ALL: [BulkOperation; 4] = [
-        BulkOperation::Revoke,
-        BulkOperation::Disable,
-        BulkOperation::Enable,
-        BulkOperation::Activate,
-    ];
+/// A certificate and its private key to put on a domain. The key is a [`Secret`]: redacted in
+/// `Debug`, zeroized when dropped; it is never journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateUpload {
+    /// Certificate name shown in the console (at most 128 characters).
+    pub cert_name: String,
+    /// The certificate and its chain, leaf first (PEM).
+    pub certificate_pem: String,
+    /// The private key (PEM).
+    pub private_key: Secret,
+}
 
-    /// The status an item has once the operation succeeded.
-    pub fn target_status(self) -> CertStatus {
+/// A change with whatever it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeRequest {
+    /// A change that needs nothing but the item: revoke, disable, enable, activate, delete,
+    /// https-on, https-off.
+    Status(Change),
+    /// Put a certificate and its key on a domain and switch HTTPS on.
+    SetCertificate(CertificateUpload),
+    /// KMS: upload the signed certificate (and its chain) of a PENDING certificate.
+    UploadCertificate {
+        /// The certificate, PEM.
+        certificate_pem: String,
+        /// Its chain, PEM, when there is one.
+        chain_pem: Option<String>,
+    },
+}
+
+impl ChangeRequest {
+    /// The change it makes (the word in the journal and the audit log).
+    pub fn change(&self) -> Change {
         match self {
-            BulkOperation::Revoke => CertStatus::Revoked,
-            BulkOperation::Disable => CertStatus::Inactive,
-            BulkOperation::Enable | BulkOperation::Activate => CertStatus::Active,
-        }
-    }
-
-    /// Whether `service` offers this operation at all.
-    pub fn supported_by(self, service: Service) -> bool {
-        matches!(
-            (self, service),
-            (
-                BulkOperation::Revoke,
-                Service::Kms | Service::Pca | Service::Esa
-            ) | (
-                BulkOperation::Disable | BulkOperation::Enable,
-                Service::Kms | Service::Iotda
-            ) | (BulkOperation::Activate, Service::Esa)
-        )
-    }
-
-    /// Whether an item currently in `from` may be moved by this operation (checked by dry runs and
-    /// before every send). `Ok(false)` means it is already in the target state.
-    pub fn transition_from(self, from: CertStatus) -> Result<bool, &'static str> {
-        if from == self.target_status() {
-            return Ok(false);
-        }
-        match (self, from) {
-            (_, CertStatus::Revoked) => Err("revoked certificates cannot change status"),
-            (BulkOperation::Revoke, CertStatus::Pending) => {
-                Err("a pending certificate has nothing to revoke yet")
-            }
-            (BulkOperation::Enable | BulkOperation::Disable, CertStatus::Pending) => {
-                Err("a pending certificate has no status to change yet")
-            }
-            _ => Ok(true),
-        }
-    }
-
-    /// Lower-case verb for messages and the journal.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BulkOperation::Revoke => "revoke",
-            BulkOperation::Disable => "disable",
-            BulkOperation::Enable => "enable",
-            BulkOperation::Activate => "activate",
+            ChangeRequest::Status(change) => *change,
+            ChangeRequest::SetCertificate(_) => Change::SetCertificate,
+            ChangeRequest::UploadCertificate { .. } => Change::UploadCertificate,
         }
     }
 }
 
-impl fmt::Display for BulkOperation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl From<Change> for ChangeRequest {
+    fn from(change: Change) -> Self {
+        ChangeRequest::Status(change)
     }
 }
 
-impl std::str::FromStr for BulkOperation {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BulkOperation::ALL
-            .into_iter()
-            .find(|op| op.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown operation {s:?} (revoke, disable, enable, activate)"))
-    }
-}
-
-/// A provider error as the engine sees it: enough to decide on a retry and to report it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ItemError {
-    /// Provider error code (or a transport label such as `Timeout`).
-    pub code: String,
-    /// Provider message.
-    pub message: String,
-    /// RequestId of the failed call, when the provider gave one.
+/// What a change answered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// The item's status now, normalised and in the provider's words; `None` when it was deleted
+    /// or the answer does not say.
+    pub status: Option<(CertStatus, String)>,
+    /// Request id of the call.
     pub request_id: Option<String>,
-    /// HTTP status, when there was a response.
-    pub http_status: Option<u16>,
-    /// Whether a retry can help (throttling, 5xx, timeouts, resets).
-    pub retryable: bool,
-    /// Whether the error means the item does not exist.
-    pub not_found: bool,
-    /// Server-requested wait before the next attempt.
-    #[serde(skip)]
-    pub retry_after: Option<Duration>,
 }
 
-impl ItemError {
-    /// An error found before any request was sent (unsupported operation, missing site id):
-    /// final, so never retried.
-    pub fn local(code: &str, message: String) -> ItemError {
-        ItemError {
-            code: code.to_string(),
-            message,
-            request_id: None,
-            http_status: None,
-            retryable: false,
-            not_found: false,
-            retry_after: None,
-        }
-    }
-}
-
-impl fmt::Display for ItemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
-        if let Some(id) = &self.request_id {
-            write!(f, " (RequestId: {id})")?;
-        }
-        Ok(())
-    }
-}
-
-/// What the engine needs from a cloud: read an item's status, apply an operation to it.
-pub trait BulkBackend: Send + Sync + 'static {
+/// What the engine and the single-change path need from a cloud: read an item's status, apply a
+/// change to it.
+pub trait Backend: Send + Sync + 'static {
     /// The item's current status.
-    fn read_status<'a>(
-        &'a self,
-        item: &'a BulkItem,
-    ) -> BoxFuture<'a, Result<CertStatus, ItemError>>;
-    /// Applies `operation`; returns the RequestId of the successful call.
+    fn read_status<'a>(&'a self, item: &'a BulkItem) -> BoxFuture<'a, Result<CertStatus, Error>>;
+    /// Applies `request` to `item`.
     fn apply<'a>(
         &'a self,
         item: &'a BulkItem,
-        operation: BulkOperation,
-    ) -> BoxFuture<'a, Result<Option<String>, ItemError>>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transitions_follow_the_provider_rules() {
-        assert_eq!(
-            BulkOperation::Revoke.transition_from(CertStatus::Active),
-            Ok(true)
-        );
-        assert_eq!(
-            BulkOperation::Revoke.transition_from(CertStatus::Inactive),
-            Ok(true)
-        );
-        assert_eq!(
-            BulkOperation::Revoke.transition_from(CertStatus::Revoked),
-            Ok(false)
-        );
-        assert!(
-            BulkOperation::Enable
-                .transition_from(CertStatus::Revoked)
-                .is_err()
-        );
-        assert_eq!(
-            BulkOperation::Disable.transition_from(CertStatus::Inactive),
-            Ok(false)
-        );
-        assert!(BulkOperation::Revoke.supported_by(Service::Pca));
-        assert!(!BulkOperation::Revoke.supported_by(Service::Iotda));
-        assert!(!BulkOperation::Disable.supported_by(Service::Esa));
-        assert_eq!("REVOKE".parse::<BulkOperation>(), Ok(BulkOperation::Revoke));
-    }
+        request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, Error>>;
 }

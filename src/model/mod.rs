@@ -1,11 +1,31 @@
 //! Provider-neutral plain data that every layer shares: which cloud and service a certificate lives
-//! in, its status, and the row the UI shows. No wire format lives here (no serde renames of any API).
+//! in, its status, the row the UI shows, the change vocabulary ([`Change`]) and the one error of
+//! every cloud operation ([`Error`]). No wire format lives here (no serde renames of any API).
+//! Every enum that is persisted or printed has one stable lower-case code (`code()` / `FromStr`).
+
+pub mod change;
+pub mod error;
+
+pub use change::{Change, Outcome, UnknownChange};
+pub use error::{Error, ErrorKind};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::str::FromStr;
+
+/// A stored or typed code that names nothing known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {code:?}")]
+pub struct UnknownCode {
+    /// What kind of code it should have been (`service`, `status`…).
+    pub what: &'static str,
+    /// The text found.
+    pub code: String,
+}
 
 /// The cloud service a certificate belongs to (one tab section each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Service {
     /// Alibaba Cloud KMS 2016-01-20 certificates.
     Kms,
@@ -37,6 +57,17 @@ impl Service {
         }
     }
 
+    /// The stable lower-case code stored in the cache, journal and audit log.
+    pub fn code(self) -> &'static str {
+        match self {
+            Service::Kms => "kms",
+            Service::Pca => "pca",
+            Service::Esa => "esa",
+            Service::Vod => "vod",
+            Service::Iotda => "iotda",
+        }
+    }
+
     /// Short human name.
     pub fn label(self) -> &'static str {
         match self {
@@ -55,6 +86,20 @@ impl fmt::Display for Service {
     }
 }
 
+impl FromStr for Service {
+    type Err = UnknownCode;
+    /// Reads [`Service::code`]; the `Debug` names that schema 4 stored (`Kms`, `Pca`…) are read too.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Service::ALL
+            .into_iter()
+            .find(|v| v.code().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownCode {
+                what: "service",
+                code: s.to_string(),
+            })
+    }
+}
+
 /// A cloud vendor; decides credentials and signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,18 +110,50 @@ pub enum Provider {
     Huawei,
 }
 
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Provider {
+    /// Both clouds.
+    pub const ALL: [Provider; 2] = [Provider::Alibaba, Provider::Huawei];
+
+    /// The stable lower-case code (`alibaba`, `huawei`).
+    pub fn code(self) -> &'static str {
+        match self {
             Provider::Alibaba => "alibaba",
             Provider::Huawei => "huawei",
-        })
+        }
+    }
+
+    /// The cloud's name for people.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Provider::Alibaba => "Alibaba Cloud",
+            Provider::Huawei => "Huawei Cloud",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = UnknownCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Provider::ALL
+            .into_iter()
+            .find(|v| v.code().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownCode {
+                what: "cloud",
+                code: s.to_string(),
+            })
     }
 }
 
 /// A certificate's status, normalised across services so tables can filter on it.
 /// The provider's own spelling is kept in [`CertificateRow::raw_status`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CertStatus {
     /// Usable (KMS ACTIVE, PCA ISSUE/good, ESA active, IoTDA ACTIVE, VOD SSL on).
     Active,
@@ -91,6 +168,35 @@ pub enum CertStatus {
 }
 
 impl CertStatus {
+    /// Every status.
+    pub const ALL: [CertStatus; 5] = [
+        CertStatus::Active,
+        CertStatus::Inactive,
+        CertStatus::Revoked,
+        CertStatus::Pending,
+        CertStatus::Unknown,
+    ];
+
+    /// The stable lower-case code stored in the cache.
+    pub fn code(self) -> &'static str {
+        match self {
+            CertStatus::Active => "active",
+            CertStatus::Inactive => "inactive",
+            CertStatus::Revoked => "revoked",
+            CertStatus::Pending => "pending",
+            CertStatus::Unknown => "unknown",
+        }
+    }
+
+    /// Reads [`CertStatus::code`]; anything else is [`CertStatus::Unknown`], which is what a status
+    /// certdesk does not know is.
+    pub fn from_code(code: &str) -> CertStatus {
+        CertStatus::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or(CertStatus::Unknown)
+    }
+
     /// Short human name.
     pub fn label(self) -> &'static str {
         match self {
@@ -126,4 +232,28 @@ pub struct CertificateRow {
     pub site_id: Option<i64>,
     /// PEM of the certificate when the list call returns it.
     pub pem: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_schema_4_names_are_read() {
+        for s in Service::ALL {
+            assert_eq!(s.code().parse::<Service>(), Ok(s));
+            assert_eq!(
+                format!("{s:?}").parse::<Service>(),
+                Ok(s),
+                "schema 4 stored Debug"
+            );
+        }
+        for p in Provider::ALL {
+            assert_eq!(p.code().parse::<Provider>(), Ok(p));
+        }
+        for s in CertStatus::ALL {
+            assert_eq!(CertStatus::from_code(s.code()), s);
+        }
+        assert!("Cdnx".parse::<Service>().is_err());
+    }
 }

@@ -112,41 +112,11 @@ pub struct FetchInfo {
     pub row_count: u64,
 }
 
-pub(super) fn service_key(service: Service) -> &'static str {
-    match service {
-        Service::Kms => "kms",
-        Service::Pca => "pca",
-        Service::Esa => "esa",
-        Service::Vod => "vod",
-        Service::Iotda => "iotda",
-    }
-}
-
-pub(super) fn status_key(status: CertStatus) -> &'static str {
-    match status {
-        CertStatus::Active => "active",
-        CertStatus::Inactive => "inactive",
-        CertStatus::Revoked => "revoked",
-        CertStatus::Pending => "pending",
-        CertStatus::Unknown => "unknown",
-    }
-}
-
-pub(super) fn status_from_key(key: &str) -> CertStatus {
-    match key {
-        "active" => CertStatus::Active,
-        "inactive" => CertStatus::Inactive,
-        "revoked" => CertStatus::Revoked,
-        "pending" => CertStatus::Pending,
-        _ => CertStatus::Unknown,
-    }
-}
-
 fn record_of<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<RowRecord<'r>> {
     Ok(RowRecord {
         id: r.get_ref(0)?.as_str()?,
         name: r.get_ref(1)?.as_str()?,
-        status: status_from_key(r.get_ref(2)?.as_str()?),
+        status: CertStatus::from_code(r.get_ref(2)?.as_str()?),
         raw_status: r.get_ref(3)?.as_str()?,
         not_after: r.get(4)?,
         serial: r.get_ref(5)?.as_str_or_null()?,
@@ -166,7 +136,7 @@ impl Store {
         fetched_at: i64,
         rows: impl IntoIterator<Item = RowRecord<'a>>,
     ) -> Result<u64, StoreError> {
-        let service = service_key(key.service);
+        let service = key.service.code();
         let tx = self.conn.transaction()?;
         match key.site_id {
             Some(site) => tx.execute(
@@ -191,7 +161,7 @@ impl Store {
                     service,
                     r.id,
                     r.name,
-                    status_key(r.status),
+                    r.status.code(),
                     r.raw_status,
                     r.not_after,
                     r.serial,
@@ -220,7 +190,7 @@ impl Store {
             .query_row(
                 "SELECT fetched_at, row_count FROM inventory_fetch
                  WHERE account = ?1 AND service = ?2 AND scope = ?3",
-                params![key.account, service_key(key.service), key.scope()],
+                params![key.account, key.service.code(), key.scope()],
                 |r| {
                     Ok(FetchInfo {
                         fetched_at: r.get(0)?,
@@ -241,7 +211,7 @@ impl Store {
         let Some(info) = self.fetch_info(key)? else {
             return Ok(None);
         };
-        let service = service_key(key.service);
+        let service = key.service.code();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, status, raw_status, not_after, serial, fingerprint, site_id, extra
              FROM inventory WHERE account = ?1 AND service = ?2
@@ -260,7 +230,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT pem FROM inventory WHERE account = ?1 AND service = ?2 AND id = ?3",
-                params![key.account, service_key(key.service), id],
+                params![key.account, key.service.code(), id],
                 |r| r.get::<_, Option<String>>(0),
             )
             .optional()?
@@ -281,10 +251,10 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 key.account,
-                service_key(key.service),
+                key.service.code(),
                 row.id,
                 row.name,
-                status_key(row.status),
+                row.status.code(),
                 row.raw_status,
                 row.not_after,
                 row.serial,
@@ -313,9 +283,9 @@ impl Store {
              WHERE account = ?1 AND service = ?2 AND id = ?3",
             params![
                 key.account,
-                service_key(key.service),
+                key.service.code(),
                 id,
-                status_key(status),
+                status.code(),
                 raw_status
             ],
         )?;
@@ -327,7 +297,7 @@ impl Store {
     pub fn remove_row(&mut self, key: &CacheKey, id: &str) -> Result<bool, StoreError> {
         let n = self.conn.execute(
             "DELETE FROM inventory WHERE account = ?1 AND service = ?2 AND id = ?3",
-            params![key.account, service_key(key.service), id],
+            params![key.account, key.service.code(), id],
         )?;
         self.record_change(key, id, None)?;
         Ok(n > 0)

@@ -7,9 +7,12 @@
 //! handles the same way as an uncertain item (re-read the state before sending again).
 //! Never stores a secret: items hold ids, names and provider answers only.
 
+use crate::model::{Change, Outcome, Provider, Service, UnknownCode};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
+use std::str::FromStr;
 
 /// Journal failures.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,16 @@ pub enum JournalError {
     /// No job with that id in the journal.
     #[error("no job {0:?} in the journal")]
     UnknownJob(String),
+    /// The job's change needs what the journal never keeps (a certificate's private key).
+    #[error(
+        "job {job} ({change}) cannot be resumed: its certificate and key are not journaled; start it again"
+    )]
+    NotResumable {
+        /// The job.
+        job: String,
+        /// Its change.
+        change: Change,
+    },
     /// A journal task died (a bug); the job stops rather than run unjournaled.
     #[error("journal task failed: {0}")]
     Internal(String),
@@ -47,6 +60,26 @@ fn ctx<T>(what: &'static str, r: rusqlite::Result<T>) -> Result<T, JournalError>
     r.map_err(|source| JournalError::Sql { what, source })
 }
 
+/// Stores a typed code as its text and reads it back strictly: a code this build does not know is
+/// an error naming the column's kind, never silently something else.
+macro_rules! sql_code {
+    ($ty:ty, $code:expr) => {
+        impl ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                let code: fn(&$ty) -> &'static str = $code;
+                Ok(ToSqlOutput::from(code(self)))
+            }
+        }
+        impl FromSql for $ty {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                text.parse::<$ty>()
+                    .map_err(|e| FromSqlError::Other(Box::new(e)))
+            }
+        }
+    };
+}
+
 /// Where an item stands in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,7 +95,15 @@ pub enum ItemState {
 }
 
 impl ItemState {
-    fn as_str(self) -> &'static str {
+    const ALL: [ItemState; 4] = [
+        ItemState::Pending,
+        ItemState::Sent,
+        ItemState::Succeeded,
+        ItemState::Failed,
+    ];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
         match self {
             ItemState::Pending => "pending",
             ItemState::Sent => "sent",
@@ -70,15 +111,118 @@ impl ItemState {
             ItemState::Failed => "failed",
         }
     }
-    fn parse(s: &str) -> ItemState {
-        match s {
-            "sent" => ItemState::Sent,
-            "succeeded" => ItemState::Succeeded,
-            "failed" => ItemState::Failed,
-            _ => ItemState::Pending,
+}
+
+impl FromStr for ItemState {
+    type Err = UnknownCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ItemState::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownCode {
+                what: "item state",
+                code: s.to_string(),
+            })
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Started and not ended (or killed while running).
+    Running,
+    /// Every item ran to its end.
+    Finished,
+    /// Stopped by the user before every item ran.
+    Cancelled,
+}
+
+impl JobState {
+    const ALL: [JobState; 3] = [JobState::Running, JobState::Finished, JobState::Cancelled];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+            JobState::Cancelled => "cancelled",
         }
     }
 }
+
+impl FromStr for JobState {
+    type Err = UnknownCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobState::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownCode {
+                what: "job state",
+                code: s.to_string(),
+            })
+    }
+}
+
+/// What an audit row says about its change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditResult {
+    /// Recorded before the request was sent; no answer recorded (yet): it may have been applied.
+    Sent,
+    /// How it ended.
+    Done(Outcome),
+}
+
+impl AuditResult {
+    /// The stored code: `sent`, or the outcome's code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditResult::Sent => "sent",
+            AuditResult::Done(outcome) => outcome.as_str(),
+        }
+    }
+}
+
+impl From<Outcome> for AuditResult {
+    fn from(outcome: Outcome) -> Self {
+        AuditResult::Done(outcome)
+    }
+}
+
+impl std::fmt::Display for AuditResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AuditResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl FromStr for AuditResult {
+    type Err = UnknownCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "sent" {
+            return Ok(AuditResult::Sent);
+        }
+        s.parse::<Outcome>()
+            .map(AuditResult::Done)
+            .map_err(|_| UnknownCode {
+                what: "audit result",
+                code: s.to_string(),
+            })
+    }
+}
+
+sql_code!(ItemState, |v| v.as_str());
+sql_code!(JobState, |v| v.as_str());
+sql_code!(AuditResult, |v| v.as_str());
+sql_code!(Outcome, |v| v.as_str());
+sql_code!(Change, |v| v.as_str());
+sql_code!(Service, |v| v.code());
+sql_code!(Provider, |v| v.code());
 
 /// A job's header row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,12 +233,12 @@ pub struct JobRecord {
     pub created_at: i64,
     /// Profile (account) name.
     pub profile: String,
-    /// Service name (`Kms`, `Pca`, …).
-    pub service: String,
-    /// Operation (`revoke`, …).
-    pub operation: String,
-    /// `running`, `finished` or `cancelled`.
-    pub state: String,
+    /// The service of its items.
+    pub service: Service,
+    /// The change it makes.
+    pub operation: Change,
+    /// Where it stands.
+    pub state: JobState,
 }
 
 /// One journaled item.
@@ -110,8 +254,8 @@ pub struct JournalItem {
     pub name: String,
     /// Where it stands.
     pub state: ItemState,
-    /// Outcome label (`applied`, `already`, `failed`, …).
-    pub outcome: Option<String>,
+    /// How it ended, once it did.
+    pub outcome: Option<Outcome>,
     /// Provider code of the last error.
     pub code: Option<String>,
     /// Message of the last error or note.
@@ -165,18 +309,18 @@ pub struct AuditEntry {
     pub at: i64,
     /// Profile name.
     pub profile: String,
-    /// `alibaba` / `huawei`.
-    pub provider: String,
-    /// Service name.
-    pub service: String,
-    /// Operation.
-    pub operation: String,
+    /// The cloud.
+    pub provider: Provider,
+    /// The service.
+    pub service: Service,
+    /// The change.
+    pub operation: Change,
     /// Target certificate id.
     pub target: String,
     /// ESA site id.
     pub site_id: Option<i64>,
-    /// `applied`, `already`, `failed`.
-    pub result: String,
+    /// What is known of its result.
+    pub result: AuditResult,
     /// Provider code when it failed.
     pub code: Option<String>,
     /// Provider message when it failed.
@@ -310,8 +454,8 @@ impl Journal {
         insert_audit(&self.conn, entry)
     }
 
-    /// Sets a job's state (`running`, `finished`, `cancelled`).
-    pub fn set_job_state(&self, job_id: &str, state: &str) -> Result<(), JournalError> {
+    /// Sets a job's state.
+    pub fn set_job_state(&self, job_id: &str, state: JobState) -> Result<(), JournalError> {
         ctx(
             "set job state",
             self.conn.execute(
@@ -360,7 +504,9 @@ impl Journal {
         Ok(self
             .jobs()?
             .into_iter()
-            .filter(|(job, counts)| job.state != "finished" && counts.pending + counts.sent > 0)
+            .filter(|(job, counts)| {
+                job.state != JobState::Finished && counts.pending + counts.sent > 0
+            })
             .collect())
     }
 
@@ -371,14 +517,14 @@ impl Journal {
             self.conn
                 .prepare("SELECT state, COUNT(*) FROM job_items WHERE job_id = ?1 GROUP BY state"),
         )?;
-        let rows: Vec<(String, u32)> = ctx(
+        let rows: Vec<(ItemState, u32)> = ctx(
             "count items",
             stmt.query_map(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .and_then(|rows| rows.collect()),
         )?;
         let mut counts = JobCounts::default();
         for (state, n) in rows {
-            match ItemState::parse(&state) {
+            match state {
                 ItemState::Pending => counts.pending += n,
                 ItemState::Sent => counts.sent += n,
                 ItemState::Succeeded => counts.succeeded += n,
@@ -404,7 +550,7 @@ impl Journal {
                     item_id: r.get(1)?,
                     site_id: r.get(2)?,
                     name: r.get(3)?,
-                    state: ItemState::parse(&r.get::<_, String>(4)?),
+                    state: r.get(4)?,
                     outcome: r.get(5)?,
                     code: r.get(6)?,
                     message: r.get(7)?,
@@ -458,12 +604,12 @@ impl Journal {
                     .into_iter()
                     .filter(|e| {
                         [
-                            &e.profile,
-                            &e.provider,
-                            &e.service,
-                            &e.operation,
-                            &e.target,
-                            &e.result,
+                            e.profile.as_str(),
+                            e.provider.code(),
+                            e.service.code(),
+                            e.operation.as_str(),
+                            e.target.as_str(),
+                            e.result.as_str(),
                         ]
                         .iter()
                         .any(|f| f.to_lowercase().contains(&needle))
@@ -523,7 +669,7 @@ fn finish_item_in(
         stmt.execute(params![
             job_id,
             item.idx,
-            item.state.as_str(),
+            item.state,
             item.outcome,
             item.code,
             item.message,
@@ -563,7 +709,7 @@ impl Journal {
     pub fn finish_audit(
         &self,
         id: i64,
-        result: &str,
+        result: AuditResult,
         code: Option<&str>,
         message: Option<&str>,
         request_id: Option<&str>,
@@ -606,9 +752,9 @@ mod tests {
             id: id.into(),
             created_at: 100,
             profile: "demo".into(),
-            service: "Pca".into(),
-            operation: "revoke".into(),
-            state: "running".into(),
+            service: Service::Pca,
+            operation: Change::Revoke,
+            state: JobState::Running,
         }
     }
 
@@ -630,17 +776,17 @@ mod tests {
         j.mark_sent("j1", 1, 1, 101).unwrap();
         let mut done = j.items("j1").unwrap()[0].clone();
         done.state = ItemState::Succeeded;
-        done.outcome = Some("applied".into());
+        done.outcome = Some(Outcome::Applied);
         done.request_id = Some("REQ-1".into());
         let audit = AuditEntry {
             at: 102,
             profile: "demo".into(),
-            provider: "alibaba".into(),
-            service: "Pca".into(),
-            operation: "revoke".into(),
+            provider: Provider::Alibaba,
+            service: Service::Pca,
+            operation: Change::Revoke,
             target: "id0".into(),
             site_id: None,
-            result: "applied".into(),
+            result: Outcome::Applied.into(),
             code: None,
             message: None,
             request_id: Some("REQ-1".into()),

@@ -99,6 +99,18 @@ CREATE INDEX audit_at ON audit(at);",
         removed    INTEGER NOT NULL,
         PRIMARY KEY (account, service, id)
     ) WITHOUT ROWID;",
+    // 5: one word per thing. Services are stored as their code (`kms`, not the `Debug` name `Kms`
+    //    schema 4 wrote into jobs and audit); every change is named by its `model::Change` code,
+    //    whoever started it (the status buttons wrote `deactivate`, `activate` for KMS/IoTDA, and
+    //    `turn https off`, where bulk jobs wrote `disable`, `enable`); `not allowed` is `not-allowed`.
+    "UPDATE jobs SET service = lower(service);
+    UPDATE audit SET service = lower(service);
+    UPDATE audit SET operation = 'disable' WHERE operation = 'deactivate';
+    UPDATE audit SET operation = 'enable' WHERE operation = 'activate' AND service IN ('kms', 'iotda');
+    UPDATE audit SET operation = 'https-off' WHERE operation = 'turn https off';
+    UPDATE audit SET operation = 'https-on' WHERE operation = 'turn https on';
+    UPDATE audit SET result = 'not-allowed' WHERE result = 'not allowed';
+    UPDATE job_items SET outcome = 'not-allowed' WHERE outcome = 'not allowed';",
 ];
 
 /// The schema version after every migration has run.

@@ -3,7 +3,7 @@
 //! reads a million rows in one go and still sees the latest statuses. A snapshot is only used
 //! while it matches the inventory's last full fetch. ESA (per-site) inventories have none.
 
-use super::cache::{CacheKey, service_key, status_from_key, status_key};
+use super::cache::CacheKey;
 use super::{Store, StoreError};
 use crate::model::CertStatus;
 use rusqlite::{OptionalExtension, params};
@@ -43,7 +43,7 @@ impl Store {
         if key.site_id.is_some() {
             return Ok(());
         }
-        let service = service_key(key.service);
+        let service = key.service.code();
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR REPLACE INTO inventory_snapshot (account, service, fetched_at, format, data)
@@ -62,7 +62,7 @@ impl Store {
     pub fn drop_snapshot(&mut self, key: &CacheKey) -> Result<(), StoreError> {
         self.conn.execute(
             "DELETE FROM inventory_snapshot WHERE account = ?1 AND service = ?2",
-            params![key.account, service_key(key.service)],
+            params![key.account, key.service.code()],
         )?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl Store {
         let Some(info) = self.fetch_info(key)? else {
             return Ok(None);
         };
-        let service = service_key(key.service);
+        let service = key.service.code();
         let found = self
             .conn
             .query_row(
@@ -110,7 +110,7 @@ impl Store {
                     status: if removed != 0 {
                         None
                     } else {
-                        Some((status_from_key(r.get_ref(1)?.as_str()?), r.get(2)?))
+                        Some((CertStatus::from_code(r.get_ref(1)?.as_str()?), r.get(2)?))
                     },
                 })
             })?
@@ -134,14 +134,14 @@ impl Store {
             return Ok(());
         }
         let (status, raw, removed) = match status {
-            Some((s, raw)) => (status_key(s), raw, 0),
+            Some((s, raw)) => (s.code(), raw, 0),
             None => ("unknown", "", 1),
         };
         self.conn.execute(
             "INSERT OR REPLACE INTO inventory_change (account, service, id, status, raw_status, removed)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6
              WHERE EXISTS (SELECT 1 FROM inventory_snapshot WHERE account = ?1 AND service = ?2)",
-            params![key.account, service_key(key.service), id, status, raw, removed],
+            params![key.account, key.service.code(), id, status, raw, removed],
         )?;
         Ok(())
     }

@@ -108,11 +108,11 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                     let cells = [
                         super::cert_table::format_datetime(e.at),
                         e.profile.clone(),
-                        e.provider.clone(),
-                        e.service.clone(),
-                        e.operation.clone(),
+                        e.provider.code().to_string(),
+                        e.service.code().to_string(),
+                        e.operation.as_str().to_string(),
                         target,
-                        e.result.clone(),
+                        e.result.as_str().to_string(),
                         e.code.clone().unwrap_or_default(),
                         e.request_id.clone().unwrap_or_default(),
                     ];

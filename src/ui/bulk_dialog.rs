@@ -7,7 +7,7 @@ use crate::app::bulk::{
     outcome_text,
 };
 use crate::app::{Action, AppState, Pane};
-use crate::jobs::BulkOperation;
+use crate::model::Change;
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
@@ -32,7 +32,7 @@ pub fn selection_buttons(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Actio
     }
 }
 
-fn capitalised(op: BulkOperation) -> String {
+fn capitalised(op: Change) -> String {
     let s = op.as_str();
     let mut c = s.chars();
     match c.next() {
@@ -184,7 +184,7 @@ fn plan(ui: &mut egui::Ui, d: &BulkDialog) {
     } else {
         ui.label(d.description());
     }
-    if d.operation == BulkOperation::Revoke {
+    if d.operation == Change::Revoke {
         ui.label(
             RichText::new("Revoking cannot be undone.")
                 .color(ui.visuals().error_fg_color)
@@ -210,7 +210,7 @@ fn confirm(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
             act(actions, BulkAction::SetTyped(typed));
         }
         let start = format!("Start {} of {n}", d.operation);
-        let danger = d.operation == BulkOperation::Revoke;
+        let danger = d.operation == Change::Revoke;
         let button = if danger {
             egui::Button::new(RichText::new(&start).color(ui.visuals().error_fg_color))
         } else {

@@ -274,7 +274,7 @@ fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
 }
 
 /// Code, message, RequestId and advice of a provider error.
-pub fn error_details(ui: &mut egui::Ui, error: &crate::app::ProviderError) {
+pub fn error_details(ui: &mut egui::Ui, error: &crate::model::Error) {
     egui::Grid::new(ui.next_auto_id())
         .num_columns(2)
         .show(ui, |ui| {

@@ -3,8 +3,9 @@
 //! validity, fingerprints, key) with the PEM to copy. Offers the status changes the service allows.
 
 use super::cert_table::{error_details, format_datetime, status_color};
-use crate::app::{Action, AppState, PaneKey, RowNote, StatusChange, now_unix};
+use crate::app::{Action, AppState, PaneKey, RowNote, now_unix};
 use crate::certs::CertificateInfo;
+use crate::model::Change;
 use eframe::egui::{self, RichText};
 
 /// Draws the panel for `key`'s cursor row.
@@ -33,7 +34,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
     });
 
     // Status changes, each confirmed in a dialog; the result shows here and in the row.
-    let offered = StatusChange::offered(key.service, status);
+    let offered = Change::offered(key.service, status);
     let busy = matches!(pane.notes.get(id), Some(RowNote::Busy(_)));
     if !offered.is_empty() {
         ui.horizontal(|ui| {
