@@ -203,7 +203,7 @@ fn run_frame(rig: &mut Rig, frame: usize) -> Duration {
 }
 
 fn shown_rows(rig: &CertdeskApp) -> usize {
-    rig.state.panes[&PaneKey::service(Service::Iotda)]
+    rig.state.inventory.panes[&PaneKey::service(Service::Iotda)]
         .table
         .index
         .len()
@@ -380,7 +380,7 @@ fn cold_start_child(db: &Path) {
     for f in 0..60 {
         run_frame(&mut rig, frame + 2 + f);
     }
-    let heap = rig.app.state.panes[&PaneKey::service(Service::Iotda)]
+    let heap = rig.app.state.inventory.panes[&PaneKey::service(Service::Iotda)]
         .inventory
         .heap_bytes();
     println!(

@@ -46,7 +46,7 @@ impl Window {
     /// The provider id of the first shown row of `key` in `status`, and its position in the view.
     fn first(&mut self, key: PaneKey, status: CertStatus) -> (usize, String) {
         self.act(Action::SetStatusFilter(key, StatusFilter::Only(status)));
-        let pane = &self.state.panes[&key];
+        let pane = &self.state.inventory.panes[&key];
         let row = *pane.table.index.first().unwrap_or_else(|| {
             panic!("no {status:?} row in {key:?}");
         });
@@ -56,7 +56,7 @@ impl Window {
     /// Presses a status button on the row `id` of `key` and confirms it.
     fn button(&mut self, key: PaneKey, id: &str, change: Change) {
         self.act(Action::SetStatusFilter(key, StatusFilter::Any));
-        let pane = &self.state.panes[&key];
+        let pane = &self.state.inventory.panes[&key];
         let row = pane.inventory.find(id).unwrap();
         assert!(
             Change::offered(key.service, pane.inventory.status(row)).contains(&change),
@@ -171,7 +171,7 @@ fn the_same_change_reads_the_same_from_a_button_a_bulk_job_and_the_cli() {
     w.button(pca, &p1, Change::Revoke);
     expected.insert((Entry::Button, Service::Pca, p1, Change::Revoke));
     w.act(Action::SelectClientSection(ClientSection::Esa));
-    let site = w.state.esa.selected.unwrap();
+    let site = w.state.inventory.esa.selected.unwrap();
     let esa = PaneKey::esa(site);
     let (_, e1) = w.first(esa, CertStatus::Active);
     for change in [Change::Revoke, Change::Activate] {

@@ -56,7 +56,7 @@ impl Gui {
     }
 
     fn iot_selection(&self) -> Vec<String> {
-        let p = &self.app().panes[&PaneKey::service(Service::Iotda)];
+        let p = &self.app().inventory.panes[&PaneKey::service(Service::Iotda)];
         p.table
             .selection
             .iter()
@@ -167,7 +167,7 @@ fn sorting_theme_and_other_tabs_render() {
     // Sorted by name ascending from the start: the same header again flips the direction.
     g.harness.get_by_label("Domain").click();
     g.settle();
-    let p = &g.app().panes[&PaneKey::service(Service::Vod)];
+    let p = &g.app().inventory.panes[&PaneKey::service(Service::Vod)];
     assert!(p.table.sort.descending);
     assert_eq!(p.inventory.name(p.table.index[0]), "cdn00029.example.com");
 

@@ -23,7 +23,7 @@ fn gui() -> Gui {
 impl SimGui {
     /// Names and ids of the first `n` shown rows of `key` with `status`.
     fn first_n_with(&self, key: PaneKey, status: CertStatus, n: usize) -> Vec<(String, String)> {
-        let p = &self.app().panes[&key];
+        let p = &self.app().inventory.panes[&key];
         let found: Vec<_> = p
             .table
             .index
@@ -73,7 +73,7 @@ fn open_pca_revoke(g: &mut Gui, n: usize) -> Vec<(String, String)> {
     let pca = PaneKey::service(Service::Pca);
     let rows = g.first_n_with(pca, CertStatus::Active, n);
     g.select(&rows);
-    assert_eq!(g.app().panes[&pca].table.selection.len(), n);
+    assert_eq!(g.app().inventory.panes[&pca].table.selection.len(), n);
     g.click("Revoke selected");
     assert!(g.app().bulk.visible);
     assert!(
@@ -109,7 +109,7 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
     assert_eq!(g.harness.query_all_by_label("applied").count(), 3);
     // The pane shows the new statuses.
     let pca = PaneKey::service(Service::Pca);
-    let p = &g.app().panes[&pca];
+    let p = &g.app().inventory.panes[&pca];
     for (_, id) in &rows {
         assert_eq!(
             p.inventory.status(p.inventory.find(id).unwrap()),
@@ -124,16 +124,9 @@ fn revoke_selected_after_typing_the_count_changes_the_simulator_and_the_audit_ta
     for (_, id) in &rows {
         assert!(g.harness.query_by_label(id).is_some(), "{id} in the audit");
     }
-    assert!(
-        g.app()
-            .bulk
-            .audit
-            .entries
-            .iter()
-            .all(|e| e.profile == "demo"
-                && e.result == Outcome::Applied.into()
-                && e.request_id.is_some())
-    );
+    assert!(g.app().audit.entries.iter().all(|e| e.profile == "demo"
+        && e.result == Outcome::Applied.into()
+        && e.request_id.is_some()));
     g.type_into("Audit filter:", &rows[1].1);
     assert!(g.harness.query_by_label("1 of 3 audit entries").is_some());
     g.harness.check_accessibility();

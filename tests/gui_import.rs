@@ -192,7 +192,7 @@ impl Gui {
         self.settle();
         self.click("Replace certificate…");
         assert_eq!(
-            self.app().import.as_ref().unwrap().purpose,
+            self.app().import.flow.as_ref().unwrap().purpose,
             ImportPurpose::VodReplace {
                 id: domain.into(),
                 domain: domain.into()
@@ -239,7 +239,7 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
     g.click("Review and replace…");
     assert!(g.shows("switch HTTPS on?"));
     g.click("Yes, replace the certificate");
-    let flow = g.app().import.as_ref().unwrap();
+    let flow = g.app().import.flow.as_ref().unwrap();
     assert!(
         matches!(flow.stage, ImportStage::Done(Ok(_))),
         "{:?}",
@@ -265,9 +265,9 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
 
     // The row and the detail panel show the new certificate.
     g.click("Close");
-    assert!(g.app().import.is_none());
+    assert!(g.app().import.flow.is_none());
     let vod = PaneKey::service(Service::Vod);
-    let p = &g.app().panes[&vod];
+    let p = &g.app().inventory.panes[&vod];
     let row = p.inventory.find(domain).unwrap();
     assert!(
         p.inventory.extra(row).contains(&cert_name),
@@ -275,7 +275,7 @@ fn dropped_files_replace_a_vod_certificate_that_the_simulator_then_serves() {
         p.inventory.extra(row)
     );
     assert_eq!(p.inventory.raw_status(row), "on");
-    let entry = &g.app().details[&(vod, domain.to_string())];
+    let entry = &g.app().inventory.details[&(vod, domain.to_string())];
     assert_eq!(
         entry
             .parsed
@@ -307,11 +307,11 @@ fn bad_inputs_show_their_message_and_send_nothing() {
     let before = g.sim.vod_ssl(domain).unwrap();
     g.open_domain(domain);
     let remove_all = |g: &mut Gui| {
-        let n = g.app().import.as_ref().unwrap().files.len();
+        let n = g.app().import.flow.as_ref().unwrap().files.len();
         for _ in 0..n {
             g.act(Action::Import(ImportAction::RemoveFile(0)));
         }
-        let flow = g.app().import.as_ref().unwrap();
+        let flow = g.app().import.flow.as_ref().unwrap();
         assert!(flow.files.is_empty(), "still editable: {:?}", flow.stage);
     };
 
@@ -373,7 +373,7 @@ fn bad_inputs_show_their_message_and_send_nothing() {
         .get_by_label_contains("Send it anyway: I know the certificate is expired")
         .click();
     g.settle();
-    assert!(g.app().import.as_ref().unwrap().allow_expired);
+    assert!(g.app().import.flow.as_ref().unwrap().allow_expired);
     assert!(g.is_enabled("Review and replace…"));
     g.act(Action::Import(ImportAction::SetAllowExpired(false)));
 
@@ -399,13 +399,13 @@ fn an_encrypted_key_asks_for_its_passphrase_in_the_dialog() {
     g.settle();
     g.click("Unlock");
     assert!(g.shows("leaf-encrypted.key: wrong passphrase"));
-    let flow = g.app().import.as_ref().unwrap();
+    let flow = g.app().import.flow.as_ref().unwrap();
     assert_eq!(flow.passphrase.expose(), "wrong");
     g.act(Action::Import(ImportAction::SetPassphrase(
         "correct-horse".into(),
     )));
     g.click("Unlock");
-    let flow = g.app().import.as_ref().unwrap();
+    let flow = g.app().import.flow.as_ref().unwrap();
     assert!(
         flow.files
             .iter()
@@ -484,7 +484,7 @@ fn a_typed_path_adds_the_file_where_no_file_chooser_runs() {
     g.settle();
     assert!(g.is_enabled("Add"));
     g.click("Add");
-    let flow = g.app().import.as_ref().unwrap();
+    let flow = g.app().import.flow.as_ref().unwrap();
     assert_eq!(flow.typed_path, "");
     assert_eq!(flow.files.len(), 1);
     assert_eq!(flow.files[0].path, path);

@@ -36,7 +36,7 @@ impl SimGui {
 
     /// Provider ids the table of `key` shows.
     fn shown(&self, key: PaneKey) -> BTreeSet<String> {
-        let p = &self.app().panes[&key];
+        let p = &self.app().inventory.panes[&key];
         p.table
             .index
             .iter()
@@ -45,7 +45,7 @@ impl SimGui {
     }
 
     fn expiry_filter(&self, key: PaneKey) -> ExpiryFilter {
-        self.app().panes[&key].table.filter.expiry
+        self.app().inventory.panes[&key].table.filter.expiry
     }
 }
 
@@ -197,7 +197,7 @@ fn overview_counts_match_the_simulator_and_clicks_open_exactly_those_rows() {
     assert!(from <= first.not_after && first.not_after < to);
     assert_eq!(g.shown(first.key), ids_between(&certs, first.key, from, to));
     {
-        let p = &g.app().panes[&first.key];
+        let p = &g.app().inventory.panes[&first.key];
         let cursor = p.table.cursor.unwrap();
         assert_eq!(p.inventory.id(cursor), first.id);
         assert_eq!(p.table.selection.len(), 1);
@@ -241,7 +241,7 @@ fn overview_counts_match_the_simulator_and_clicks_open_exactly_those_rows() {
     // "Select all filtered" from there selects exactly those.
     g.harness.get_by_label("Select all filtered").click();
     g.settle();
-    assert_eq!(g.app().panes[&iot].table.selection.len(), n);
+    assert_eq!(g.app().inventory.panes[&iot].table.selection.len(), n);
 
     // A bar: the expired group, clicked with the pointer in the middle of a service's segment.
     g.harness.get_by_label("Overview").click();

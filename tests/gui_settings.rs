@@ -142,12 +142,15 @@ fn add_test_and_use_a_profile_from_the_settings_tab() {
     ));
     g.harness.get_by_label("Use").click();
     g.settle();
-    assert!(!g.app().workspace.demo);
-    assert_eq!(g.app().workspace.huawei.as_deref(), Some("iot-sim"));
+    assert!(!g.app().workspace().demo);
+    assert_eq!(g.app().workspace().huawei.as_deref(), Some("iot-sim"));
     g.harness.get_by_label("IoT device certificates").click();
     g.settle();
     let iot = PaneKey::service(Service::Iotda);
-    assert_eq!(g.app().panes[&iot].inventory.len(), g.sim.iotda_count());
+    assert_eq!(
+        g.app().inventory.panes[&iot].inventory.len(),
+        g.sim.iotda_count()
+    );
     assert!(g.harness.query_by_label("Demo — simulated cloud").is_none());
     // No Alibaba profile: those tabs explain instead of failing silently.
     g.harness.get_by_label("KMS certificates").click();

@@ -20,7 +20,7 @@ fn gui() -> Gui {
 impl SimGui {
     /// Name and id of the first shown row of `key` with `status`.
     fn first_with(&self, key: PaneKey, status: CertStatus) -> (String, String) {
-        let p = &self.app().panes[&key];
+        let p = &self.app().inventory.panes[&key];
         let row = p
             .table
             .index
@@ -58,7 +58,7 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     g.settle();
     let kms = PaneKey::service(Service::Kms);
     assert_eq!(
-        g.app().panes[&kms].inventory.len(),
+        g.app().inventory.panes[&kms].inventory.len(),
         g.sim.kms_certificate_ids().len()
     );
     let (name, id) = g.first_with(kms, CertStatus::Active);
@@ -66,9 +66,9 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     g.change("Disable", "Yes, disable");
     assert_eq!(g.sim.kms_status(&id).as_deref(), Some("INACTIVE"));
     assert_eq!(
-        g.app().panes[&kms]
+        g.app().inventory.panes[&kms]
             .inventory
-            .status(g.app().panes[&kms].table.cursor.unwrap()),
+            .status(g.app().inventory.panes[&kms].table.cursor.unwrap()),
         CertStatus::Inactive
     );
 
@@ -76,13 +76,16 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     g.harness.get_by_label("IoT device certificates").click();
     g.settle();
     let iot = PaneKey::service(Service::Iotda);
-    assert_eq!(g.app().panes[&iot].inventory.len(), g.sim.iotda_count());
+    assert_eq!(
+        g.app().inventory.panes[&iot].inventory.len(),
+        g.sim.iotda_count()
+    );
     let (name, id) = g.first_with(iot, CertStatus::Active);
     g.harness.get_by_label("Filter:").click();
     g.harness.run_steps(1);
     g.harness.get_by_label("Filter:").type_text(&name);
     g.settle();
-    let shown = g.app().panes[&iot].table.index.len();
+    let shown = g.app().inventory.panes[&iot].table.index.len();
     assert!(
         shown >= 1 && shown < g.sim.iotda_count(),
         "filter narrowed to {shown}"
@@ -97,7 +100,7 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
         "subject parsed from the served certificate"
     );
     let cursor_id = {
-        let p = &g.app().panes[&iot];
+        let p = &g.app().inventory.panes[&iot];
         p.inventory.id(p.table.cursor.unwrap()).to_string()
     };
     assert_eq!(cursor_id, id);
@@ -113,7 +116,7 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     g.harness.get_by_label("Client certificates").click();
     g.settle();
     let pca = PaneKey::service(Service::Pca);
-    assert!(!g.app().panes[&pca].inventory.is_empty());
+    assert!(!g.app().inventory.panes[&pca].inventory.is_empty());
     let (name, id) = g.first_with(pca, CertStatus::Active);
     g.click_row(&name);
     g.change("Revoke", "Yes, revoke");
@@ -123,7 +126,7 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     g.harness.get_by_label("ESA").click();
     g.settle();
     assert_eq!(g.app().client_section, ClientSection::Esa);
-    let site = g.app().esa.selected.expect("a site is chosen");
+    let site = g.app().inventory.esa.selected.expect("a site is chosen");
     let esa = PaneKey::esa(site);
     let (name, id) = g.first_with(esa, CertStatus::Active);
     g.click_row(&name);
@@ -136,7 +139,7 @@ fn every_tab_changes_a_status_that_the_simulator_then_has() {
     let vod = PaneKey::service(Service::Vod);
     let (domain, _) = g.first_with(vod, CertStatus::Active);
     {
-        let p = &g.app().panes[&vod];
+        let p = &g.app().inventory.panes[&vod];
         let row = p.inventory.find(&domain).unwrap();
         assert!(
             p.inventory.not_after(row).is_some(),

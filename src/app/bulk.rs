@@ -1,22 +1,23 @@
 //! Bulk jobs in the window: the bulk dialog's state machine (plan → typed-count confirmation or
-//! dry run → running → finished), the job's live progress and per-item results, the resume offer
-//! for unfinished jobs in the journal, and the Audit tab's data. The engine itself is `jobs`
-//! (shared with the CLI); this module only wires a backend, the journal and the engine together
-//! and turns what they report into state. Every journal read and write runs off the UI thread.
-//! Knows nothing of egui.
+//! dry run → running → finished), the job's live progress and per-item results, and the resume
+//! offer for unfinished jobs in the journal. The engine itself is `jobs` (shared with the CLI);
+//! this feature only wires a backend, the journal and the engine together and turns what they
+//! report into state; what the results mean for the panes' rows it hands back to the app
+//! ([`RowUpdate`]). Every journal read and write runs off the UI thread. Knows nothing of egui.
 
+use super::context::{Cx, Notice, NoticeLevel};
+use super::inventory::PaneKey;
+use super::runtime::{Generation, Ticket};
 use super::source::BulkTarget;
-use super::tasks::Event;
-use super::{AppState, NoticeLevel, PaneKey};
 use crate::jobs::{
-    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress,
+    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, Principal,
 };
 use crate::model::{CertStatus, Change, Outcome, Provider, Service};
-use crate::store::journal::{AuditEntry, JobCounts, JobRecord, Journal, write_audit_csv};
-use std::sync::{Arc, Mutex};
+use crate::store::journal::{JobCounts, JobRecord};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// What the bulk dialog, the resume banner and the Audit tab can ask for.
+/// What the bulk dialog and the resume banner can ask for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BulkAction {
     /// Plan `operation` on the selection of a pane and open the dialog.
@@ -39,12 +40,6 @@ pub enum BulkAction {
     Resume(String),
     /// Stop offering an unfinished job (it stays in the journal: `certdesk jobs resume`).
     Dismiss(String),
-    /// Read the audit log again.
-    RefreshAudit,
-    /// Filter the audit log.
-    SetAuditFilter(String),
-    /// Save the shown audit entries as CSV (file dialog).
-    ExportAudit,
 }
 
 /// Where the dialog's job stands.
@@ -151,49 +146,6 @@ pub struct ResumeOffer {
     pub counts: JobCounts,
 }
 
-/// The Audit tab's data.
-#[derive(Debug, Clone, Default)]
-pub struct AuditView {
-    /// Every entry, oldest first.
-    pub entries: Vec<AuditEntry>,
-    /// Positions of the entries the filter shows, newest first.
-    pub shown: Vec<usize>,
-    /// The text filter.
-    pub filter: String,
-    /// A read is running.
-    pub loading: bool,
-    /// Read at least once.
-    pub loaded: bool,
-    /// The read failed.
-    pub error: Option<String>,
-}
-
-impl AuditView {
-    fn refilter(&mut self) {
-        let needle = self.filter.trim().to_lowercase();
-        self.shown = (0..self.entries.len())
-            .rev()
-            .filter(|&i| needle.is_empty() || audit_matches(&self.entries[i], &needle))
-            .collect();
-    }
-}
-
-fn audit_matches(e: &AuditEntry, needle: &str) -> bool {
-    [
-        e.profile.as_str(),
-        e.provider.code(),
-        e.service.code(),
-        e.operation.as_str(),
-        &e.target,
-        e.result.as_str(),
-        e.code.as_deref().unwrap_or(""),
-        e.request_id.as_deref().unwrap_or(""),
-        e.job_id.as_deref().unwrap_or(""),
-    ]
-    .iter()
-    .any(|f| f.to_lowercase().contains(needle))
-}
-
 /// Bulk state of the app.
 #[derive(Default)]
 pub struct BulkState {
@@ -203,15 +155,9 @@ pub struct BulkState {
     pub visible: bool,
     /// Unfinished jobs found in the journal at start.
     pub resumable: Vec<ResumeOffer>,
-    /// The Audit tab.
-    pub audit: AuditView,
-    pub(crate) journal: Option<Arc<Mutex<Journal>>>,
     cancel: Option<CancellationToken>,
-    /// Panes whose rows changed since their view was last recomputed, and when that was.
-    dirty: Vec<PaneKey>,
-    last_view_update: Option<std::time::Instant>,
-    /// Bumped per plan, so a late dry run of an older plan is dropped.
-    generation: u64,
+    /// One per plan, so a late dry run of an older plan is dropped.
+    plans: Generation,
 }
 
 impl std::fmt::Debug for BulkState {
@@ -224,18 +170,11 @@ impl std::fmt::Debug for BulkState {
     }
 }
 
-impl BulkState {
-    /// Whether a job is starting or running.
-    pub fn is_running(&self) -> bool {
-        self.dialog.as_ref().is_some_and(BulkDialog::is_active)
-    }
-}
-
-/// Finished bulk work, sent back to the app.
+/// Finished (or progressing) bulk work.
 #[derive(Debug)]
 pub(crate) enum BulkEvent {
     /// A dry run finished (plan generation, verdicts).
-    DryRun(u64, Vec<DryRunVerdict>),
+    DryRun(Ticket, Vec<DryRunVerdict>),
     /// The job is journaled and running.
     Started(String, JobProgress),
     /// One item finished, with the counters after it.
@@ -244,14 +183,21 @@ pub(crate) enum BulkEvent {
     Finished(Result<JobProgress, String>),
     /// Unfinished jobs of the journal.
     Resumable(Result<Vec<(JobRecord, JobCounts)>, String>),
-    /// The audit log.
-    Audit(Result<Vec<AuditEntry>, String>),
 }
 
-impl BulkEvent {
-    /// Started and Item arrive while the job's task still runs.
-    pub(crate) fn completes_task(&self) -> bool {
-        !matches!(self, BulkEvent::Started(..) | BulkEvent::Item(..))
+/// What a bulk event means for the rows the panes show.
+#[derive(Debug, Default)]
+pub(crate) struct RowUpdate {
+    /// New statuses: pane, provider id, status, the provider's word.
+    pub statuses: Vec<(PaneKey, String, CertStatus, String)>,
+    /// The job stopped: show everything now, write the cache, re-read the audit log.
+    pub finished: bool,
+}
+
+impl BulkState {
+    /// Whether a job is starting or running.
+    pub fn is_running(&self) -> bool {
+        self.dialog.as_ref().is_some_and(BulkDialog::is_active)
     }
 }
 
@@ -319,141 +265,98 @@ pub fn write_results_csv(
     Ok(())
 }
 
-impl AppState {
-    /// Uses `journal` for bulk jobs and the audit log, and looks for unfinished jobs in it (on a
-    /// worker). Without one, the app keeps an in-memory journal for the session.
-    pub fn set_journal(&mut self, journal: Arc<Mutex<Journal>>) {
-        self.bulk.journal = Some(journal);
-        self.load_resumable();
+type Ctx<'a, 'b> = &'a mut Cx<'b, BulkEvent>;
+
+fn engine_config(service: Service, target: &BulkTarget) -> EngineConfig {
+    EngineConfig::for_service(service).with_rate_limit(target.rate_limit_qps)
+}
+
+impl BulkState {
+    /// Looks for unfinished jobs in the journal (on a worker).
+    pub(crate) fn load_resumable(&mut self, cx: Ctx<'_, '_>) {
+        let journal = Arc::clone(&cx.shared.journal);
+        cx.tasks.spawn_blocking(move || {
+            let jobs = journal
+                .lock()
+                .map_err(|_| "the journal is unavailable".to_string())
+                .and_then(|j| j.unfinished_jobs().map_err(|e| e.to_string()));
+            BulkEvent::Resumable(jobs)
+        });
     }
 
-    /// The journal; an in-memory one for the session when none was set.
-    pub(super) fn journal(&mut self) -> Option<Arc<Mutex<Journal>>> {
-        if let Some(j) = &self.bulk.journal {
-            return Some(Arc::clone(j));
-        }
-        match Journal::in_memory() {
-            Ok(j) => {
-                let j = Arc::new(Mutex::new(j));
-                self.bulk.journal = Some(Arc::clone(&j));
-                Some(j)
-            }
-            Err(e) => {
-                self.notice(NoticeLevel::Error, format!("No job journal: {e}"));
-                None
-            }
-        }
-    }
-
-    fn bulk_target(&self, service: Service) -> BulkTarget {
-        self.source.bulk_target(service)
-    }
-
-    fn engine_config(service: Service, target: &BulkTarget) -> EngineConfig {
-        EngineConfig::for_service(service).with_rate_limit(target.rate_limit_qps)
-    }
-
-    /// Sends events of a running job back to the app (progress, items) without ending its task.
-    fn bulk_sender(&self) -> impl Fn(BulkEvent) + Send + Sync + 'static {
-        let tx = self.tx.clone();
-        let repaint = Arc::clone(&self.repaint);
-        let epoch = self.epoch;
-        move |event| {
-            let _ = tx.send((epoch, Event::Bulk(event)));
-            repaint();
-        }
-    }
-
-    pub(super) fn apply_bulk(&mut self, action: BulkAction) {
+    /// Applies a dialog action (opening a plan is [`BulkState::plan`]).
+    pub(crate) fn apply(&mut self, action: BulkAction, cx: Ctx<'_, '_>) {
         match action {
-            BulkAction::Open(key, operation) => self.plan_bulk(key, operation),
+            // The app plans with the pane's selection.
+            BulkAction::Open(..) => {}
             BulkAction::SetTyped(text) => {
-                if let Some(d) = &mut self.bulk.dialog {
+                if let Some(d) = &mut self.dialog {
                     d.typed = text;
                     if d.phase == BulkPhase::Confirm {
                         d.error = None;
                     }
                 }
             }
-            BulkAction::DryRun => self.bulk_dry_run(),
-            BulkAction::Start => self.start_bulk(),
+            BulkAction::DryRun => self.dry_run(cx),
+            BulkAction::Start => self.start(cx),
             BulkAction::Cancel => {
-                if let Some(token) = &self.bulk.cancel {
+                if let Some(token) = &self.cancel {
                     token.cancel();
                 }
-                if let Some(d) = &mut self.bulk.dialog {
+                if let Some(d) = &mut self.dialog {
                     d.cancel_requested = true;
                 }
             }
             BulkAction::Close => {
-                if self.bulk.is_running() {
-                    self.bulk.visible = false;
-                } else {
-                    self.bulk.dialog = None;
-                    self.bulk.visible = false;
+                if !self.is_running() {
+                    self.dialog = None;
                 }
+                self.visible = false;
             }
-            BulkAction::Show => self.bulk.visible = self.bulk.dialog.is_some(),
-            BulkAction::ExportResults => self.export_results(),
-            BulkAction::Resume(job_id) => self.resume_bulk(job_id),
-            BulkAction::Dismiss(job_id) => self.bulk.resumable.retain(|o| o.job.id != job_id),
-            BulkAction::RefreshAudit => self.load_audit(),
-            BulkAction::SetAuditFilter(text) => {
-                self.bulk.audit.filter = text;
-                self.bulk.audit.refilter();
-            }
-            BulkAction::ExportAudit => self.export_audit(),
+            BulkAction::Show => self.visible = self.dialog.is_some(),
+            BulkAction::ExportResults => self.export_results(cx),
+            BulkAction::Resume(job_id) => self.resume(job_id, cx),
+            BulkAction::Dismiss(job_id) => self.resumable.retain(|o| o.job.id != job_id),
         }
     }
 
-    fn plan_bulk(&mut self, key: PaneKey, operation: Change) {
-        if self.bulk.is_running() {
-            self.notice(
+    /// Plans `operation` on `items` (the selection of a pane of `service`) and opens the dialog.
+    pub(crate) fn plan(
+        &mut self,
+        service: Service,
+        operation: Change,
+        items: Vec<BulkItem>,
+        cx: Ctx<'_, '_>,
+    ) {
+        if self.is_running() {
+            cx.notice(
                 NoticeLevel::Error,
                 "A bulk job is running: wait for it or cancel it first.",
             );
-            self.bulk.visible = true;
+            self.visible = true;
             return;
         }
-        if !operation.supported_by(key.service) {
+        if !operation.supported_by(service) {
             return;
         }
-        let Some(pane) = self.panes.get(&key) else {
-            return;
-        };
-        let mut rows: Vec<_> = pane
-            .table
-            .selection
-            .iter()
-            .filter(|&r| !pane.inventory.is_removed(r))
-            .collect();
-        rows.sort_unstable();
-        let items: Vec<BulkItem> = rows
-            .into_iter()
-            .map(|r| BulkItem {
-                service: key.service,
-                id: pane.inventory.id(r).to_string(),
-                site_id: pane.inventory.site_id(r).or(key.site_id),
-                name: pane.inventory.name(r).to_string(),
-            })
-            .collect();
         if items.is_empty() {
-            self.notice(NoticeLevel::Error, "Select certificates first.");
+            cx.notice(NoticeLevel::Error, "Select certificates first.");
             return;
         }
-        let account = self
+        let account = cx
+            .shared
             .workspace
-            .account_for(key.service.provider())
+            .account_for(service.provider())
             .to_string();
         let groups = vec![PlanGroup {
-            provider: key.service.provider(),
-            service: key.service,
+            provider: service.provider(),
+            service,
             account: account.clone(),
             count: items.len(),
         }];
-        self.bulk.generation += 1;
-        self.bulk.dialog = Some(BulkDialog {
-            service: key.service,
+        self.plans.start();
+        self.dialog = Some(BulkDialog {
+            service,
             operation,
             account,
             items,
@@ -468,11 +371,11 @@ impl AppState {
             error: None,
             resumed: false,
         });
-        self.bulk.visible = true;
+        self.visible = true;
     }
 
-    fn bulk_dry_run(&mut self) {
-        let Some(d) = &mut self.bulk.dialog else {
+    fn dry_run(&mut self, cx: Ctx<'_, '_>) {
+        let Some(d) = &mut self.dialog else {
             return;
         };
         if d.phase != BulkPhase::Confirm || d.dry_run == Some(DryRunState::Running) {
@@ -480,20 +383,17 @@ impl AppState {
         }
         d.dry_run = Some(DryRunState::Running);
         let (service, operation, items) = (d.service, d.operation, d.items.clone());
-        let generation = self.bulk.generation;
-        let target = self.bulk_target(service);
-        let config = Self::engine_config(service, &target);
-        self.spawn(async move {
+        let plan = self.plans.current();
+        let target = cx.shared.source.bulk_target(service);
+        let config = engine_config(service, &target);
+        cx.tasks.spawn(async move {
             let verdicts = crate::jobs::dry_run(target.backend, operation, items, config).await;
-            Event::Bulk(BulkEvent::DryRun(generation, verdicts))
+            BulkEvent::DryRun(plan, verdicts)
         });
     }
 
-    fn start_bulk(&mut self) {
-        let Some(journal) = self.journal() else {
-            return;
-        };
-        let Some(d) = &mut self.bulk.dialog else {
+    fn start(&mut self, cx: Ctx<'_, '_>) {
+        let Some(d) = &mut self.dialog else {
             return;
         };
         if d.phase != BulkPhase::Confirm {
@@ -509,37 +409,39 @@ impl AppState {
         d.phase = BulkPhase::Starting;
         d.error = None;
         let job = BulkJob {
-            principal: crate::jobs::Principal::profile(d.account.clone()),
+            principal: Principal::profile(d.account.clone()),
             service: d.service,
             request: d.operation.into(),
             items: d.items.clone(),
         };
-        let target = self.bulk_target(job.service);
-        let config = Self::engine_config(job.service, &target);
-        self.run_job(move || crate::jobs::start_job(journal, target.backend, job, config));
+        let target = cx.shared.source.bulk_target(job.service);
+        let config = engine_config(job.service, &target);
+        let journal = Arc::clone(&cx.shared.journal);
+        self.run_job(
+            move || crate::jobs::start_job(journal, target.backend, job, config),
+            cx,
+        );
     }
 
-    fn resume_bulk(&mut self, job_id: String) {
-        if self.bulk.is_running() {
-            self.notice(
+    fn resume(&mut self, job_id: String, cx: Ctx<'_, '_>) {
+        if self.is_running() {
+            cx.notice(
                 NoticeLevel::Error,
                 "A bulk job is running: resume the other one when it has stopped.",
             );
             return;
         }
-        let Some(offer) = self
-            .bulk
-            .resumable
-            .iter()
-            .find(|o| o.job.id == job_id)
-            .cloned()
-        else {
+        let Some(offer) = self.resumable.iter().find(|o| o.job.id == job_id).cloned() else {
             return;
         };
         let (service, operation) = (offer.job.service, offer.job.operation);
-        let account = self.workspace.account_for(service.provider()).to_string();
+        let account = cx
+            .shared
+            .workspace
+            .account_for(service.provider())
+            .to_string();
         if account != offer.job.profile {
-            self.notice(
+            cx.notice(
                 NoticeLevel::Error,
                 format!(
                     "Job {job_id} ran under profile “{}”; open that profile (Settings) to resume it.",
@@ -548,13 +450,10 @@ impl AppState {
             );
             return;
         }
-        let Some(journal) = self.journal() else {
-            return;
-        };
-        self.bulk.resumable.retain(|o| o.job.id != job_id);
+        self.resumable.retain(|o| o.job.id != job_id);
         let open = offer.counts.pending + offer.counts.sent;
-        self.bulk.generation += 1;
-        self.bulk.dialog = Some(BulkDialog {
+        self.plans.start();
+        self.dialog = Some(BulkDialog {
             service,
             operation,
             account: account.clone(),
@@ -575,13 +474,15 @@ impl AppState {
             error: None,
             resumed: true,
         });
-        self.bulk.visible = true;
-        let target = self.bulk_target(service);
-        let config = Self::engine_config(service, &target);
-        let principal = self.principal(service.provider());
-        self.run_job(move || {
-            crate::jobs::resume_job(journal, target.backend, &job_id, principal, config)
-        });
+        self.visible = true;
+        let target = cx.shared.source.bulk_target(service);
+        let config = engine_config(service, &target);
+        let principal = cx.shared.principal(service.provider());
+        let journal = Arc::clone(&cx.shared.journal);
+        self.run_job(
+            move || crate::jobs::resume_job(journal, target.backend, &job_id, principal, config),
+            cx,
+        );
     }
 
     /// Journals and starts a job on a worker (the journal write blocks), then forwards its
@@ -589,18 +490,19 @@ impl AppState {
     fn run_job(
         &mut self,
         start: impl FnOnce() -> Result<JobHandle, crate::store::journal::JournalError> + Send + 'static,
+        cx: Ctx<'_, '_>,
     ) {
         let cancel = CancellationToken::new();
-        self.bulk.cancel = Some(cancel.clone());
-        let send = self.bulk_sender();
-        self.spawn(async move {
+        self.cancel = Some(cancel.clone());
+        let send = cx.tasks.sender();
+        cx.tasks.spawn(async move {
             let started = tokio::task::spawn_blocking(start).await;
             let mut handle = match started {
                 Ok(Ok(handle)) => handle,
-                Ok(Err(e)) => return Event::Bulk(BulkEvent::Finished(Err(e.to_string()))),
-                Err(e) => return Event::Bulk(BulkEvent::Finished(Err(e.to_string()))),
+                Ok(Err(e)) => return BulkEvent::Finished(Err(e.to_string())),
+                Err(e) => return BulkEvent::Finished(Err(e.to_string())),
             };
-            send(BulkEvent::Started(
+            send.send(BulkEvent::Started(
                 handle.job_id.clone(),
                 handle.progress.borrow().clone(),
             ));
@@ -610,7 +512,7 @@ impl AppState {
                     r = handle.results.recv() => match r {
                         Some(r) => {
                             let p = handle.progress.borrow().clone();
-                            send(BulkEvent::Item(Box::new(r), p));
+                            send.send(BulkEvent::Item(Box::new(r), p));
                         }
                         None => break,
                     },
@@ -620,94 +522,53 @@ impl AppState {
                     }
                 }
             }
-            Event::Bulk(BulkEvent::Finished(
-                handle.wait().await.map_err(|e| e.to_string()),
-            ))
+            BulkEvent::Finished(handle.wait().await.map_err(|e| e.to_string()))
         });
     }
 
-    fn load_resumable(&mut self) {
-        let Some(journal) = self.journal() else {
-            return;
-        };
-        self.spawn_blocking(move || {
-            let jobs = journal
-                .lock()
-                .map_err(|_| "the journal is unavailable".to_string())
-                .and_then(|j| j.unfinished_jobs().map_err(|e| e.to_string()));
-            Event::Bulk(BulkEvent::Resumable(jobs))
-        });
-    }
-
-    fn load_audit(&mut self) {
-        if self.bulk.audit.loading {
-            return;
-        }
-        let Some(journal) = self.journal() else {
-            return;
-        };
-        self.bulk.audit.loading = true;
-        self.spawn_blocking(move || {
-            let entries = journal
-                .lock()
-                .map_err(|_| "the journal is unavailable".to_string())
-                .and_then(|j| j.audit(None).map_err(|e| e.to_string()));
-            Event::Bulk(BulkEvent::Audit(entries))
-        });
-    }
-
-    /// Reads the audit log the first time its tab is shown.
-    pub(super) fn ensure_audit_loaded(&mut self) {
-        if !self.bulk.audit.loaded {
-            self.load_audit();
-        }
-    }
-
-    pub(super) fn bulk_event(&mut self, event: BulkEvent) {
+    /// Applies a result of bulk work; says what it means for the panes' rows.
+    pub(crate) fn handle(&mut self, event: BulkEvent, cx: Ctx<'_, '_>) -> RowUpdate {
+        let mut update = RowUpdate::default();
         match event {
-            BulkEvent::DryRun(generation, verdicts) => {
-                if let Some(d) = &mut self.bulk.dialog
-                    && generation == self.bulk.generation
+            BulkEvent::DryRun(plan, verdicts) => {
+                if let Some(d) = &mut self.dialog
+                    && self.plans.is_current(plan)
                 {
                     d.dry_run = Some(DryRunState::Done(verdicts));
                 }
             }
             BulkEvent::Started(job_id, progress) => {
-                if let Some(d) = &mut self.bulk.dialog {
+                if let Some(d) = &mut self.dialog {
                     d.phase = BulkPhase::Running;
                     d.job_id = Some(job_id);
                     d.progress = Some(progress);
                 }
             }
             BulkEvent::Item(result, progress) => {
-                let Some(d) = &mut self.bulk.dialog else {
-                    return;
+                let Some(d) = &mut self.dialog else {
+                    return update;
                 };
-                let status = d.operation.target_status();
-                let success = result.outcome.is_success();
-                let Some(status) = status else {
-                    d.results.push(*result);
-                    d.progress = Some(progress);
-                    return;
-                };
-                let (service, site_id, id) = (
-                    result.item.service,
-                    result.item.site_id,
-                    result.item.id.clone(),
-                );
+                if result.outcome.is_success()
+                    && let Some(status) = d.operation.target_status()
+                {
+                    let item = &result.item;
+                    update.statuses.push((
+                        pane_of(item.service, item.site_id),
+                        item.id.clone(),
+                        status,
+                        raw_status(item.service, status),
+                    ));
+                }
                 d.results.push(*result);
                 d.progress = Some(progress);
-                if success {
-                    self.show_status_live(service, site_id, &id, status);
-                }
             }
             BulkEvent::Finished(result) => {
-                self.bulk.cancel = None;
-                let Some(d) = &mut self.bulk.dialog else {
-                    return;
+                self.cancel = None;
+                let Some(d) = &mut self.dialog else {
+                    return update;
                 };
                 d.phase = BulkPhase::Finished;
-                let message = match &result {
+                let (level, text) = match &result {
                     Ok(p) => {
                         d.progress = Some(p.clone());
                         let mut text = format!(
@@ -720,140 +581,50 @@ impl AppState {
                                 p.remaining
                             ));
                         }
-                        (
-                            if p.failed > 0 {
-                                NoticeLevel::Error
-                            } else {
-                                NoticeLevel::Info
-                            },
-                            text,
-                        )
+                        let level = if p.failed > 0 {
+                            NoticeLevel::Error
+                        } else {
+                            NoticeLevel::Info
+                        };
+                        (level, text)
                     }
                     Err(e) => {
                         d.error = Some(e.clone());
                         (NoticeLevel::Error, format!("The bulk job stopped: {e}"))
                     }
                 };
-                self.notice(message.0, message.1);
-                self.update_rows_after_job();
-                if self.bulk.audit.loaded {
-                    self.load_audit();
+                cx.notice(level, text);
+                // Every success of the job, shown and written to the cache.
+                if let Some(status) = d.operation.target_status() {
+                    for r in d.results.iter().filter(|r| r.outcome.is_success()) {
+                        update.statuses.push((
+                            pane_of(r.item.service, r.item.site_id),
+                            r.item.id.clone(),
+                            status,
+                            raw_status(r.item.service, status),
+                        ));
+                    }
                 }
+                update.finished = true;
             }
             BulkEvent::Resumable(result) => match result {
                 Ok(jobs) => {
-                    self.bulk.resumable = jobs
+                    self.resumable = jobs
                         .into_iter()
                         .map(|(job, counts)| ResumeOffer { job, counts })
                         .collect();
                 }
-                Err(e) => self.notice(
+                Err(e) => cx.notice(
                     NoticeLevel::Error,
                     format!("Reading the job journal failed: {e}"),
                 ),
             },
-            BulkEvent::Audit(result) => {
-                let audit = &mut self.bulk.audit;
-                audit.loading = false;
-                audit.loaded = true;
-                match result {
-                    Ok(entries) => {
-                        audit.entries = entries;
-                        audit.error = None;
-                        audit.refilter();
-                    }
-                    Err(e) => audit.error = Some(e),
-                }
-            }
         }
+        update
     }
 
-    /// Shows one item's new status in its pane while the job runs; views are recomputed at most
-    /// four times a second, so thousands of items per second do not redo the sort per item.
-    fn show_status_live(
-        &mut self,
-        service: Service,
-        site_id: Option<i64>,
-        id: &str,
-        status: CertStatus,
-    ) {
-        let key = pane_of(service, site_id);
-        if let Some(pane) = self.panes.get_mut(&key)
-            && let Some(row) = pane.inventory.find(id)
-        {
-            pane.inventory
-                .set_status(row, status, &raw_status(service, status));
-            if !self.bulk.dirty.contains(&key) {
-                self.bulk.dirty.push(key);
-            }
-        }
-        let due = self
-            .bulk
-            .last_view_update
-            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_millis(250));
-        if due {
-            self.bulk.last_view_update = Some(std::time::Instant::now());
-            for key in std::mem::take(&mut self.bulk.dirty) {
-                self.recompute_view(key);
-            }
-        }
-    }
-
-    /// Shows the job's successes in the panes (and the cache), so statuses are current without
-    /// a refresh.
-    fn update_rows_after_job(&mut self) {
-        let Some(d) = &self.bulk.dialog else {
-            return;
-        };
-        let Some(status) = d.operation.target_status() else {
-            return;
-        };
-        let mut changed: Vec<(PaneKey, String)> = Vec::new();
-        for r in d.results.iter().filter(|r| r.outcome.is_success()) {
-            changed.push((pane_of(r.item.service, r.item.site_id), r.item.id.clone()));
-        }
-        let mut keys: Vec<PaneKey> = std::mem::take(&mut self.bulk.dirty);
-        let mut writes: Vec<(crate::store::CacheKey, String, String)> = Vec::new();
-        for (key, id) in changed {
-            let raw = raw_status(key.service, status);
-            let cache_key = self.cache_key(key);
-            let Some(pane) = self.panes.get_mut(&key) else {
-                continue;
-            };
-            if let Some(row) = pane.inventory.find(&id) {
-                pane.inventory.set_status(row, status, &raw);
-                pane.notes.remove(&id);
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-                writes.push((cache_key, id, raw));
-            }
-        }
-        // Details of changed rows are read again when next shown.
-        self.details
-            .retain(|(k, id), _| !writes.iter().any(|(_, w, _)| w == id) || !keys.contains(k));
-        for key in keys {
-            self.recompute_view(key);
-        }
-        if !writes.is_empty() {
-            self.persist(move |s| {
-                for (cache_key, id, raw) in &writes {
-                    s.update_status(cache_key, id, status, raw)?;
-                }
-                Ok(())
-            });
-        }
-    }
-
-    /// Re-reads the audit log if the Audit tab has shown it (after a change was recorded).
-    pub(super) fn refresh_audit(&mut self) {
-        if self.bulk.audit.loaded {
-            self.load_audit();
-        }
-    }
-
-    fn export_results(&mut self) {
-        let Some(d) = &self.bulk.dialog else {
+    fn export_results(&self, cx: Ctx<'_, '_>) {
+        let Some(d) = &self.dialog else {
             return;
         };
         let results = d.results.clone();
@@ -862,51 +633,32 @@ impl AppState {
             d.operation,
             d.job_id.as_deref().unwrap_or("results")
         );
-        self.save_csv(name, move |out| write_results_csv(&results, out));
+        save_csv(cx.quiet, name, move |out| write_results_csv(&results, out));
     }
+}
 
-    fn export_audit(&mut self) {
-        let audit = &self.bulk.audit;
-        let entries: Vec<AuditEntry> = audit
-            .shown
-            .iter()
-            .rev()
-            .filter_map(|&i| audit.entries.get(i).cloned())
-            .collect();
-        self.save_csv("certdesk-audit.csv".into(), move |out| {
-            write_audit_csv(&entries, out)
-        });
-    }
-
-    /// Asks for a file (native dialog, off the UI thread) and writes CSV into it.
-    fn save_csv(
-        &mut self,
-        file_name: String,
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), csv::Error> + Send + 'static,
-    ) {
-        self.spawn(async move {
-            let Some(handle) = rfd::AsyncFileDialog::new()
-                .set_file_name(&file_name)
-                .add_filter("CSV", &["csv"])
-                .save_file()
-                .await
-            else {
-                return Event::Nothing;
-            };
-            let path = handle.path().to_path_buf();
-            let mut bytes = Vec::new();
-            if let Err(e) = write(&mut bytes) {
-                return Event::Notice(NoticeLevel::Error, format!("Writing CSV failed: {e}"));
-            }
-            match tokio::fs::write(&path, bytes).await {
-                Ok(()) => Event::Notice(NoticeLevel::Info, format!("Saved {}", path.display())),
-                Err(e) => Event::Notice(
-                    NoticeLevel::Error,
-                    format!("Saving {} failed: {e}", path.display()),
-                ),
-            }
-        });
-    }
+/// Asks for a file (native dialog, off the UI thread) and writes CSV into it.
+pub(crate) fn save_csv(
+    quiet: &super::runtime::Spawner<Option<Notice>>,
+    file_name: String,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), csv::Error> + Send + 'static,
+) {
+    quiet.spawn(async move {
+        let handle = rfd::AsyncFileDialog::new()
+            .set_file_name(&file_name)
+            .add_filter("CSV", &["csv"])
+            .save_file()
+            .await?;
+        let path = handle.path().to_path_buf();
+        let mut bytes = Vec::new();
+        if let Err(e) = write(&mut bytes) {
+            return Some(Notice::error(format!("Writing CSV failed: {e}")));
+        }
+        Some(match tokio::fs::write(&path, bytes).await {
+            Ok(()) => Notice::info(format!("Saved {}", path.display())),
+            Err(e) => Notice::error(format!("Saving {} failed: {e}", path.display())),
+        })
+    });
 }
 
 /// How an item result reads in the live table.

@@ -1,10 +1,13 @@
 //! The bulk dialog's state machine over the in-memory fake source: no window, no network.
 
 use super::*;
+use crate::app::AppState;
 use crate::app::fake::{FakeSource, app_over};
 use crate::app::view::StatusFilter;
 use crate::app::{Action, ClickMods, Workspace};
 use crate::store::Store;
+use crate::store::journal::Journal;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PCA: PaneKey = PaneKey {
@@ -71,7 +74,7 @@ impl Rig {
                 range: true,
             },
         ));
-        let pane = &self.app.panes[&PCA];
+        let pane = &self.app.inventory.panes[&PCA];
         pane.table.index[..n]
             .iter()
             .map(|&r| pane.inventory.id(r).to_string())
@@ -132,7 +135,7 @@ fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
             Some(CertStatus::Revoked)
         );
         // The pane shows the new status without a refresh.
-        let pane = &r.app.panes[&PCA];
+        let pane = &r.app.inventory.panes[&PCA];
         let row = pane.inventory.find(id).unwrap();
         assert_eq!(pane.inventory.status(row), CertStatus::Revoked);
     }
@@ -140,15 +143,19 @@ fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
 
     // The audit tab reads what the job journaled, under the workspace's account.
     r.act(Action::SelectTab(crate::app::Tab::Audit));
-    let audit = &r.app.bulk.audit;
+    let audit = &r.app.audit;
     assert_eq!(audit.entries.len(), 4);
     assert!(audit.entries.iter().all(|e| e.profile == "ops"
         && e.operation == Change::Revoke
         && e.result == crate::model::Outcome::Applied.into()));
-    r.bulk(BulkAction::SetAuditFilter(ids[2].clone()));
-    assert_eq!(r.app.bulk.audit.shown.len(), 1);
-    r.bulk(BulkAction::SetAuditFilter("nothing-like-it".into()));
-    assert!(r.app.bulk.audit.shown.is_empty());
+    r.act(Action::Audit(crate::app::AuditAction::SetFilter(
+        ids[2].clone(),
+    )));
+    assert_eq!(r.app.audit.shown.len(), 1);
+    r.act(Action::Audit(crate::app::AuditAction::SetFilter(
+        "nothing-like-it".into(),
+    )));
+    assert!(r.app.audit.shown.is_empty());
 
     r.bulk(BulkAction::Close);
     assert!(r.app.bulk.dialog.is_none());
@@ -198,7 +205,7 @@ fn cancelled_job_stops_cleanly_is_offered_for_resume_and_resumes_to_the_end() {
     assert!(r.app.bulk.is_running());
     // Rows change status while the job runs, not only at its end.
     let first = r.dialog().results[0].item.id.clone();
-    let pane = &r.app.panes[&PCA];
+    let pane = &r.app.inventory.panes[&PCA];
     assert_eq!(
         pane.inventory.status(pane.inventory.find(&first).unwrap()),
         CertStatus::Revoked

@@ -8,17 +8,34 @@
 //! stay in the parsed [`Bundle`] (zeroizing) and a [`Secret`] for the one request that carries
 //! them; they are never logged, cached or printed.
 
-use super::source::CertificateDetail;
-use super::tasks::Event;
-use super::{AppState, NoticeLevel, PaneKey, now_unix};
-use crate::certs::{self, ValidityState};
+use super::context::{Cx, NoticeLevel, now_unix};
+use super::inventory::PaneKey;
+use super::runtime::{Generation, Ticket};
+use crate::certs::ValidityState;
 use crate::credentials::Secret;
 use crate::import::{self, Bundle, ChainReport, Check, ImportError, Target, Verdict};
 use crate::jobs::{Applied, BulkItem, CertificateUpload, ChangeRequest};
-use crate::model::{Error, Provider, Service};
-use crate::store::RowRecord;
+use crate::model::{CertStatus, Error, Provider, Service};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// A sent import, for its row: show the new status, then describe it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImportSent {
+    /// The pane of the row.
+    pub key: PaneKey,
+    /// The provider id.
+    pub id: String,
+    /// The status now, when the answer says.
+    pub status: Option<(CertStatus, String)>,
+}
+
+/// The import dialog, when open.
+#[derive(Debug, Default)]
+pub struct ImportState {
+    /// The flow of the open dialog.
+    pub flow: Option<ImportFlow>,
+}
 
 /// Where the imported files are going.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,8 +230,8 @@ pub struct ImportFlow {
     /// The last file dialog returned no file (the dialog then names the other ways in, in case
     /// no chooser could be shown at all).
     pub nothing_picked: bool,
-    read_generation: u64,
-    check_generation: u64,
+    reads: Generation,
+    checks_run: Generation,
 }
 
 /// The path a user typed: trimmed, surrounding quotes (a pasted "Copy as path") removed, and a
@@ -261,8 +278,8 @@ impl ImportFlow {
             stage: ImportStage::Editing,
             typed_path: String::new(),
             nothing_picked: false,
-            read_generation: 0,
-            check_generation: 0,
+            reads: Generation::default(),
+            checks_run: Generation::default(),
         }
     }
 
@@ -323,13 +340,13 @@ pub(crate) enum ImportEvent {
     NothingPicked,
     /// Files were read.
     Read {
-        generation: u64,
+        generation: Ticket,
         statuses: Vec<FileStatus>,
         bundle: Option<Bundle>,
     },
     /// Checks were computed.
     Checked {
-        generation: u64,
+        generation: Ticket,
         chain: Option<ChainReport>,
         checks: Vec<Check>,
         date_problem: Option<String>,
@@ -343,13 +360,6 @@ pub(crate) enum ImportEvent {
     Sent {
         purpose: ImportPurpose,
         result: Result<Applied, Error>,
-    },
-    /// The target was described again after the upload.
-    Redescribed {
-        key: PaneKey,
-        id: String,
-        result: Result<CertificateDetail, Error>,
-        rebuilt: Option<(u64, Box<super::inventory::Inventory>)>,
     },
 }
 
@@ -508,78 +518,68 @@ fn default_cert_name(bundle: &Bundle, chain: Option<&ChainReport>, now: i64) -> 
     name
 }
 
-/// Rebuilds `inventory` with one row replaced by what a describe call returned.
-fn with_row(
-    inventory: &super::inventory::Inventory,
-    detail: &CertificateDetail,
-) -> super::inventory::Inventory {
-    // `new` tracks ids, which `update_by_id` needs.
-    let mut builder = super::inventory::InventoryBuilder::new(inventory.service());
-    for r in inventory.records() {
-        builder.push(r);
-    }
-    builder.update_by_id(RowRecord {
-        extra: detail.extra.as_deref(),
-        ..RowRecord::from(&detail.row)
-    });
-    builder.build()
-}
+type Ctx<'a, 'b> = &'a mut Cx<'b, ImportEvent>;
 
-impl AppState {
+impl ImportState {
     /// Applies one import action.
-    pub(super) fn apply_import(&mut self, action: ImportAction) {
+    pub(crate) fn apply(
+        &mut self,
+        action: ImportAction,
+        known_csr: Option<(String, String)>,
+        cx: Ctx<'_, '_>,
+    ) {
         match action {
-            ImportAction::Open(purpose) => self.open_import(purpose),
-            ImportAction::PickFiles => self.pick_import_files(),
-            ImportAction::AddFiles(paths) => self.add_import_files(paths),
+            ImportAction::Open(purpose) => self.open_import(purpose, known_csr, cx),
+            ImportAction::PickFiles => self.pick_import_files(cx),
+            ImportAction::AddFiles(paths) => self.add_import_files(paths, cx),
             ImportAction::SetTypedPath(text) => {
-                if let Some(flow) = self.import.as_mut() {
+                if let Some(flow) = self.flow.as_mut() {
                     flow.typed_path = text;
                 }
             }
             ImportAction::AddTypedPath => {
-                let Some(flow) = self.import.as_mut() else {
+                let Some(flow) = self.flow.as_mut() else {
                     return;
                 };
                 let typed = std::mem::take(&mut flow.typed_path);
                 if let Some(path) = typed_path(&typed) {
-                    self.add_import_files(vec![path]);
+                    self.add_import_files(vec![path], cx);
                 }
             }
             ImportAction::RemoveFile(i) => {
-                let Some(flow) = self.editable_import() else {
+                let Some(flow) = self.editable() else {
                     return;
                 };
                 if i < flow.files.len() {
                     flow.files.remove(i);
-                    self.read_import_files();
+                    self.read_import_files(cx);
                 }
             }
             ImportAction::SetPassphrase(p) => {
-                if let Some(flow) = self.import.as_mut() {
+                if let Some(flow) = self.flow.as_mut() {
                     flow.passphrase = p;
                 }
             }
             ImportAction::Unlock => {
-                if self.editable_import().is_some() {
-                    self.read_import_files();
+                if self.editable().is_some() {
+                    self.read_import_files(cx);
                 }
             }
             ImportAction::SetCertName(name) => {
-                if let Some(flow) = self.editable_import() {
+                if let Some(flow) = self.editable() {
                     flow.cert_name = name;
                     flow.cert_name_edited = true;
-                    self.check_import();
+                    self.check_import(cx);
                 }
             }
             ImportAction::SetAllowExpired(allow) => {
-                if let Some(flow) = self.editable_import() {
+                if let Some(flow) = self.editable() {
                     flow.allow_expired = allow;
-                    self.check_import();
+                    self.check_import(cx);
                 }
             }
             ImportAction::RequestSend => {
-                if let Some(flow) = self.import.as_mut()
+                if let Some(flow) = self.flow.as_mut()
                     && flow.stage == ImportStage::Editing
                     && flow.blocker().is_none()
                 {
@@ -587,24 +587,24 @@ impl AppState {
                 }
             }
             ImportAction::BackToEdit => {
-                if let Some(flow) = self.import.as_mut()
+                if let Some(flow) = self.flow.as_mut()
                     && flow.stage == ImportStage::Confirming
                 {
                     flow.stage = ImportStage::Editing;
                 }
             }
-            ImportAction::ConfirmSend => self.send_import(),
+            ImportAction::ConfirmSend => self.send_import(cx),
             ImportAction::Close => {
                 // A request in flight still finishes (and is audited); only its dialog goes.
-                self.import = None;
+                self.flow = None;
             }
         }
     }
 
     /// The flow, when files may still change (editing or confirming; a confirmation goes back
     /// to editing).
-    fn editable_import(&mut self) -> Option<&mut ImportFlow> {
-        let flow = self.import.as_mut()?;
+    fn editable(&mut self) -> Option<&mut ImportFlow> {
+        let flow = self.flow.as_mut()?;
         match flow.stage {
             ImportStage::Editing => Some(flow),
             ImportStage::Confirming => {
@@ -615,13 +615,18 @@ impl AppState {
         }
     }
 
-    fn open_import(&mut self, purpose: ImportPurpose) {
+    fn open_import(
+        &mut self,
+        purpose: ImportPurpose,
+        known_csr: Option<(String, String)>,
+        cx: Ctx<'_, '_>,
+    ) {
         if self
-            .import
+            .flow
             .as_ref()
             .is_some_and(|f| f.stage == ImportStage::Sending)
         {
-            self.notice(
+            cx.notice(
                 NoticeLevel::Error,
                 "An upload is still running; wait for its answer first.",
             );
@@ -629,8 +634,8 @@ impl AppState {
         }
         let mut flow = ImportFlow::new(purpose.clone());
         if let ImportPurpose::KmsUpload { certificate_id } = &purpose {
-            let created_csr = match &self.kms.created {
-                Some(Ok(c)) if &c.certificate_id == certificate_id => Some(c.csr.clone()),
+            let created_csr = match known_csr {
+                Some((id, csr)) if &id == certificate_id => Some(csr),
                 _ => None,
             };
             match created_csr {
@@ -642,25 +647,25 @@ impl AppState {
                 }
                 None => {
                     let id = certificate_id.clone();
-                    let source = Arc::clone(&self.source);
-                    self.spawn(async move {
+                    let source = Arc::clone(&cx.shared.source);
+                    cx.tasks.spawn(async move {
                         let result = source.kms_csr(&id).await;
-                        Event::Import(Box::new(ImportEvent::Csr {
+                        ImportEvent::Csr {
                             certificate_id: id,
                             result,
-                        }))
+                        }
                     });
                 }
             }
         }
-        self.import = Some(flow);
+        self.flow = Some(flow);
     }
 
-    fn pick_import_files(&mut self) {
-        if self.import.is_none() {
-            self.open_import(ImportPurpose::Inspect);
+    fn pick_import_files(&mut self, cx: Ctx<'_, '_>) {
+        if self.flow.is_none() {
+            self.open_import(ImportPurpose::Inspect, None, cx);
         }
-        self.spawn(async move {
+        cx.tasks.spawn(async move {
             let picked = rfd::AsyncFileDialog::new()
                 .set_title("Import certificate, key or PKCS#12 files")
                 .add_filter(
@@ -671,25 +676,25 @@ impl AppState {
                 .pick_files()
                 .await;
             match picked {
-                Some(handles) => Event::Import(Box::new(ImportEvent::Picked(
-                    handles.iter().map(|h| h.path().to_path_buf()).collect(),
-                ))),
+                Some(handles) => {
+                    ImportEvent::Picked(handles.iter().map(|h| h.path().to_path_buf()).collect())
+                }
                 // Cancelled, or no chooser could be shown: rfd answers the same to both (on Linux
                 // without xdg-desktop-portal and zenity it fails after a D-Bus timeout).
-                None => Event::Import(Box::new(ImportEvent::NothingPicked)),
+                None => ImportEvent::NothingPicked,
             }
         });
     }
 
-    fn add_import_files(&mut self, paths: Vec<PathBuf>) {
+    fn add_import_files(&mut self, paths: Vec<PathBuf>, cx: Ctx<'_, '_>) {
         if paths.is_empty() {
             return;
         }
-        if self.import.is_none() {
-            self.open_import(ImportPurpose::Inspect);
+        if self.flow.is_none() {
+            self.open_import(ImportPurpose::Inspect, None, cx);
         }
-        let Some(flow) = self.editable_import() else {
-            self.notice(
+        let Some(flow) = self.editable() else {
+            cx.notice(
                 NoticeLevel::Error,
                 "The import was already sent; close it to import other files.",
             );
@@ -705,18 +710,17 @@ impl AppState {
                 });
             }
         }
-        self.read_import_files();
+        self.read_import_files(cx);
     }
 
     /// Reads every file of the flow again (with the passphrase) on a worker.
-    fn read_import_files(&mut self) {
-        let Some(flow) = self.import.as_mut() else {
+    fn read_import_files(&mut self, cx: Ctx<'_, '_>) {
+        let Some(flow) = self.flow.as_mut() else {
             return;
         };
-        flow.read_generation += 1;
-        flow.check_generation += 1;
+        let generation = flow.reads.start();
+        flow.checks_run.start();
         flow.checking = false;
-        let generation = flow.read_generation;
         let paths: Vec<PathBuf> = flow.files.iter().map(|f| f.path.clone()).collect();
         if paths.is_empty() {
             flow.reading = false;
@@ -731,20 +735,20 @@ impl AppState {
             f.status = FileStatus::Reading;
         }
         let passphrase = Some(flow.passphrase.clone()).filter(|p| !p.is_empty());
-        self.spawn_blocking(move || {
+        cx.tasks.spawn_blocking(move || {
             let (statuses, bundle) = read_files(&paths, passphrase.as_ref());
-            Event::Import(Box::new(ImportEvent::Read {
+            ImportEvent::Read {
                 generation,
                 statuses,
                 bundle,
-            }))
+            }
         });
     }
 
     /// Recomputes the checks on a worker (after the files, the name, the override or the CSR
     /// changed).
-    fn check_import(&mut self) {
-        let Some(flow) = self.import.as_mut() else {
+    fn check_import(&mut self, cx: Ctx<'_, '_>) {
+        let Some(flow) = self.flow.as_mut() else {
             return;
         };
         if flow.reading {
@@ -754,9 +758,8 @@ impl AppState {
         let Some(bundle) = flow.bundle.clone() else {
             return;
         };
-        flow.check_generation += 1;
+        let generation = flow.checks_run.start();
         flow.checking = true;
-        let generation = flow.check_generation;
         let input = CheckInput {
             purpose: flow.purpose.clone(),
             cert_name: flow.cert_name.clone(),
@@ -764,21 +767,20 @@ impl AppState {
             csr: flow.csr.clone(),
             now: now_unix(),
         };
-        self.spawn_blocking(move || {
+        cx.tasks.spawn_blocking(move || {
             let (chain, checks, date_problem) = run_checks(&bundle, &input);
-            Event::Import(Box::new(ImportEvent::Checked {
+            ImportEvent::Checked {
                 generation,
                 chain,
                 checks,
                 date_problem,
-            }))
+            }
         });
     }
 
-    fn send_import(&mut self) {
-        // Taken first (it may create the session's in-memory journal): no change without one.
-        let journal = self.journal();
-        let Some(flow) = self.import.as_mut() else {
+    fn send_import(&mut self, cx: Ctx<'_, '_>) {
+        let journal = Arc::clone(&cx.shared.journal);
+        let Some(flow) = self.flow.as_mut() else {
             return;
         };
         if flow.stage != ImportStage::Confirming || flow.blocker().is_some() {
@@ -835,35 +837,31 @@ impl AppState {
                 .unwrap_or_else(|| leaf.info.subject.clone()),
             leaf.info.sha256.hex()
         );
-        let Some(journal) = journal else {
-            flow.stage = ImportStage::Done(Err(Error::not_recorded(
-                "there is no audit log to record the change in",
-            )));
-            return;
-        };
         let item = BulkItem {
             service,
             id: target.clone(),
             site_id: None,
             name: target,
         };
-        let principal = self.principal(Provider::Alibaba);
-        let backend = self.source.changes();
-        self.spawn(async move {
+        let principal = cx.shared.principal(Provider::Alibaba);
+        let backend = cx.shared.source.changes();
+        cx.tasks.spawn(async move {
             // `request` (and the key in it) is dropped, and zeroized, when this task ends.
             let result =
                 crate::jobs::single::apply(journal, backend, &principal, item, request, Some(note))
                     .await;
-            Event::Import(Box::new(ImportEvent::Sent { purpose, result }))
+            ImportEvent::Sent { purpose, result }
         });
     }
 
     /// Applies a background result of the import flow.
-    pub(super) fn handle_import(&mut self, event: ImportEvent) {
+    /// Applies a result of background work; a successful send returns what to show in its row
+    /// (the pane, the provider id, the status now).
+    pub(crate) fn handle(&mut self, event: ImportEvent, cx: Ctx<'_, '_>) -> Option<ImportSent> {
         match event {
-            ImportEvent::Picked(paths) => self.add_import_files(paths),
+            ImportEvent::Picked(paths) => self.add_import_files(paths, cx),
             ImportEvent::NothingPicked => {
-                if let Some(flow) = self.import.as_mut() {
+                if let Some(flow) = self.flow.as_mut() {
                     flow.nothing_picked = true;
                 }
             }
@@ -872,11 +870,9 @@ impl AppState {
                 statuses,
                 bundle,
             } => {
-                let Some(flow) = self.import.as_mut() else {
-                    return;
-                };
-                if flow.read_generation != generation {
-                    return;
+                let flow = self.flow.as_mut()?;
+                if !flow.reads.is_current(generation) {
+                    return None;
                 }
                 flow.reading = false;
                 for (file, status) in flow.files.iter_mut().zip(statuses) {
@@ -893,7 +889,7 @@ impl AppState {
                     let chain = import::order_chain(bundle);
                     flow.cert_name = default_cert_name(bundle, chain.as_ref(), now_unix());
                 }
-                self.check_import();
+                self.check_import(cx);
             }
             ImportEvent::Checked {
                 generation,
@@ -901,11 +897,9 @@ impl AppState {
                 checks,
                 date_problem,
             } => {
-                let Some(flow) = self.import.as_mut() else {
-                    return;
-                };
-                if flow.check_generation != generation {
-                    return;
+                let flow = self.flow.as_mut()?;
+                if !flow.checks_run.is_current(generation) {
+                    return None;
                 }
                 flow.checking = false;
                 flow.chain = chain;
@@ -916,15 +910,13 @@ impl AppState {
                 certificate_id,
                 result,
             } => {
-                let Some(flow) = self.import.as_mut() else {
-                    return;
-                };
+                let flow = self.flow.as_mut()?;
                 if flow.purpose
                     != (ImportPurpose::KmsUpload {
                         certificate_id: certificate_id.clone(),
                     })
                 {
-                    return;
+                    return None;
                 }
                 flow.csr = match result {
                     Ok(csr) => match import::csr_public_key(&csr) {
@@ -933,45 +925,19 @@ impl AppState {
                     },
                     Err(e) => CsrState::Failed(e.to_string()),
                 };
-                self.check_import();
+                self.check_import(cx);
             }
-            ImportEvent::Sent { purpose, result } => self.import_sent(purpose, result),
-            ImportEvent::Redescribed {
-                key,
-                id,
-                result,
-                rebuilt,
-            } => {
-                let entry = self.details.entry((key, id)).or_default();
-                entry.loading = false;
-                match result {
-                    Ok(detail) => {
-                        entry.error = None;
-                        entry.facts = detail.facts;
-                        entry.parsed = detail.pem.as_deref().map(certs::parse_first_pem);
-                        entry.pem = detail.pem;
-                    }
-                    Err(e) => entry.error = Some(e),
-                }
-                if let Some((build_id, inventory)) = rebuilt
-                    && self
-                        .panes
-                        .get(&key)
-                        .is_some_and(|p| p.inventory.build_id() == build_id)
-                {
-                    let fetched_at = self
-                        .panes
-                        .get(&key)
-                        .and_then(|p| p.fetched_at)
-                        .unwrap_or_else(now_unix);
-                    self.save_cache(key, (*inventory).clone(), fetched_at);
-                    self.install_inventory(key, *inventory, fetched_at);
-                }
-            }
+            ImportEvent::Sent { purpose, result } => return self.import_sent(purpose, result, cx),
         }
+        None
     }
 
-    fn import_sent(&mut self, purpose: ImportPurpose, result: Result<Applied, Error>) {
+    fn import_sent(
+        &mut self,
+        purpose: ImportPurpose,
+        result: Result<Applied, Error>,
+        cx: Ctx<'_, '_>,
+    ) -> Option<ImportSent> {
         let what = match &purpose {
             ImportPurpose::VodReplace { domain, .. } => {
                 format!("The certificate of {domain} was replaced; HTTPS is on")
@@ -985,7 +951,7 @@ impl AppState {
             Ok(outcome) => ImportStage::Done(Ok(outcome.request_id.clone())),
             Err(e) => ImportStage::Done(Err(e.clone())),
         };
-        if let Some(flow) = self.import.as_mut()
+        if let Some(flow) = self.flow.as_mut()
             && flow.purpose == purpose
             && flow.stage == ImportStage::Sending
         {
@@ -996,12 +962,15 @@ impl AppState {
             flow.passphrase = Secret::default();
         }
         match result {
-            Err(e) => self.notice(
-                NoticeLevel::Error,
-                format!("{} failed: {e}", purpose.title()),
-            ),
+            Err(e) => {
+                cx.notice(
+                    NoticeLevel::Error,
+                    format!("{} failed: {e}", purpose.title()),
+                );
+                None
+            }
             Ok(outcome) => {
-                self.notice(
+                cx.notice(
                     NoticeLevel::Info,
                     format!(
                         "{what}{}",
@@ -1012,35 +981,12 @@ impl AppState {
                             .unwrap_or_default()
                     ),
                 );
-                let Some((key, id)) = purpose.pane_key() else {
-                    return;
-                };
-                if let Some(pane) = self.panes.get_mut(&key)
-                    && let Some(r) = pane.inventory.find(&id)
-                    && let Some((status, raw)) = &outcome.status
-                {
-                    pane.inventory.set_status(r, *status, raw);
-                    self.recompute_view(key);
-                }
-                // Describe it again so the row and the detail panel show the new certificate.
-                let inventory = self.panes.get(&key).map(|p| p.inventory.clone());
-                self.details.entry((key, id.clone())).or_default().loading = true;
-                let source = Arc::clone(&self.source);
-                self.spawn(async move {
-                    let result = source.describe(key.service, &id, None).await;
-                    let rebuilt = match (&result, inventory) {
-                        (Ok(detail), Some(inv)) if inv.find(&id).is_some() => {
-                            Some((inv.build_id(), Box::new(with_row(&inv, detail))))
-                        }
-                        _ => None,
-                    };
-                    Event::Import(Box::new(ImportEvent::Redescribed {
-                        key,
-                        id,
-                        result,
-                        rebuilt,
-                    }))
-                });
+                let (key, id) = purpose.pane_key()?;
+                Some(ImportSent {
+                    key,
+                    id,
+                    status: outcome.status,
+                })
             }
         }
     }
@@ -1050,7 +996,7 @@ impl AppState {
 mod tests {
     use super::*;
     use crate::app::fake::{FakeSource, app_over};
-    use crate::app::{Action, Workspace};
+    use crate::app::{Action, AppState, Workspace};
     use crate::store::Store;
     use std::path::Path;
     use std::sync::Mutex;
@@ -1102,7 +1048,7 @@ mod tests {
         }
 
         fn flow(&self) -> &ImportFlow {
-            self.app.import.as_ref().expect("the dialog is open")
+            self.app.import.flow.as_ref().expect("the dialog is open")
         }
 
         fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -1137,7 +1083,7 @@ mod tests {
         }
 
         fn audit(&self) -> Vec<crate::store::journal::AuditEntry> {
-            let journal = self.app.bulk.journal.clone().expect("a journal");
+            let journal = self.app.journal().clone();
             journal.lock().unwrap().audit(None).unwrap()
         }
 
@@ -1199,7 +1145,8 @@ mod tests {
         let (cert, _key) = r.pair("typed", &domain, 1);
         // The file dialog came back empty (cancelled, or none could be shown): the dialog says
         // how else files get in, until some do.
-        r.app.handle_import(ImportEvent::NothingPicked);
+        r.app
+            .deliver(crate::app::Event::Import(ImportEvent::NothingPicked));
         assert!(r.flow().nothing_picked);
         r.import(ImportAction::SetTypedPath(format!(
             "  \"{}\"  ",
@@ -1281,10 +1228,10 @@ mod tests {
         assert!(!format!("{audit:?}").contains("PRIVATE KEY"));
 
         // The row and the detail show the new certificate.
-        let pane = &r.app.panes[&vod];
+        let pane = &r.app.inventory.panes[&vod];
         let row = pane.inventory.find("vod-cdn-000002").unwrap();
         assert_eq!(pane.inventory.status(row), crate::model::CertStatus::Active);
-        let entry = &r.app.details[&(vod, "vod-cdn-000002".to_string())];
+        let entry = &r.app.inventory.details[&(vod, "vod-cdn-000002".to_string())];
         let parsed = entry.parsed.as_ref().unwrap().as_ref().unwrap();
         assert_eq!(parsed.common_name.as_deref(), Some(domain.as_str()));
         assert_eq!(pane.inventory.pem(row), entry.pem.as_deref());
@@ -1431,7 +1378,7 @@ mod tests {
         assert!(!format!("{:?}", r.flow()).contains("correct-horse"));
         // PKCS#12 with the same passphrase; chain order from a shuffled file.
         r.import(ImportAction::Close);
-        assert!(r.app.import.is_none());
+        assert!(r.app.import.flow.is_none());
         r.import(ImportAction::AddFiles(vec![fixture("chain-shuffled.pem")]));
         let flow = r.flow();
         let names: Vec<String> = flow
@@ -1514,7 +1461,7 @@ mod tests {
         let (cert, key) = r.pair("site", &domain, 1);
         r.import(ImportAction::AddFiles(vec![cert, key]));
         // Break the audit table so the next write fails.
-        let journal = r.app.bulk.journal.clone().expect("a journal");
+        let journal = r.app.journal().clone();
         journal.lock().unwrap().break_audit_for_tests();
         r.try_send();
         assert!(r.vod_calls().is_empty());

@@ -6,17 +6,17 @@
 //! (warning / critical days) every table colours rows by, and their persistence.
 //! Knows `inventory`, `view` and `model`; nothing of egui.
 
-use super::inventory::{Inventory, InventoryBuilder, RowData, RowId, RowState};
-use super::pane::PaneKey;
-use super::tasks::Event;
-use super::view::ExpiryFilter;
-use super::{Action, AppState, ClientSection, NoticeLevel, Tab, now_unix};
+use super::context::{Notice, NoticeLevel, Notices, now_unix};
+use super::inventory::view::ExpiryFilter;
+use super::inventory::{
+    Inventories, Inventory, InventoryBuilder, PaneKey, RowData, RowId, RowState,
+};
+use super::runtime::{Generation, Spawner, Ticket};
 use crate::model::{CertStatus, Service};
 use serde::{Deserialize, Serialize};
 use std::collections::BinaryHeap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 /// Weeks the chart covers.
@@ -436,7 +436,7 @@ impl<'a> OverviewSource<'a> {
 }
 
 /// The app's cached overview and the thresholds.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct OverviewState {
     /// The last computed overview (`None` until the first one).
     pub current: Option<Arc<Overview>>,
@@ -445,32 +445,16 @@ pub struct OverviewState {
     /// An aggregation is running on a worker.
     pub computing: bool,
     signature: Signature,
-    /// Generation of the running computation (results of older ones are dropped).
-    generation: u64,
+    /// One per computation started (results of older ones are dropped).
+    computations: Generation,
     /// When rows of a walk still listing were last counted (see [`LISTING_REFRESH`]).
     listing_counted_at: Option<Instant>,
     /// A frame is due when the current [`LISTING_REFRESH`] wait ends.
     listing_wake_pending: bool,
-    tx: Sender<(u64, Signature, Overview)>,
-    rx: Receiver<(u64, Signature, Overview)>,
 }
 
-impl Default for OverviewState {
-    fn default() -> Self {
-        let (tx, rx) = std::sync::mpsc::channel();
-        OverviewState {
-            current: None,
-            thresholds: Thresholds::default(),
-            computing: false,
-            signature: Vec::new(),
-            generation: 0,
-            listing_counted_at: None,
-            listing_wake_pending: false,
-            tx,
-            rx,
-        }
-    }
-}
+/// An overview computed on a worker.
+pub(crate) struct OverviewComputed(Ticket, Signature, Box<Overview>);
 
 /// The preferences file: next to `profiles.toml`.
 pub const PREFERENCES_FILE: &str = "preferences.toml";
@@ -512,83 +496,60 @@ impl Preferences {
     }
 }
 
-impl AppState {
-    /// Where preferences are kept (`None`: not persisted, as in tests without profiles).
-    fn preferences_path(&self) -> Option<PathBuf> {
-        self.profiles
-            .as_ref()
-            .map(|p| p.path.with_file_name(PREFERENCES_FILE))
-    }
-
-    /// Reads the preferences (a few bytes, once, before the window exists).
-    pub(super) fn load_preferences(&mut self) {
-        let Some(path) = self.preferences_path() else {
-            return;
-        };
-        match Preferences::load(&path) {
-            Ok(p) => self.overview.thresholds = p.thresholds.normalized(),
-            Err(e) => self.notice(
+impl OverviewState {
+    /// Reads the thresholds from the preferences at `path` (a few bytes, once, before the window
+    /// exists).
+    pub(crate) fn load_preferences(&mut self, path: &Path, notices: &mut Notices) {
+        match Preferences::load(path) {
+            Ok(p) => self.thresholds = p.thresholds.normalized(),
+            Err(e) => notices.push(
                 NoticeLevel::Error,
                 format!("Reading the preferences failed: {e}"),
             ),
         }
     }
 
-    /// Changes the thresholds and saves them (on a worker).
-    pub(super) fn set_thresholds(&mut self, thresholds: Thresholds) {
+    /// Changes the thresholds and saves them (on a worker) to `path`, when preferences are kept.
+    pub(crate) fn set_thresholds(
+        &mut self,
+        thresholds: Thresholds,
+        path: Option<std::path::PathBuf>,
+        quiet: &Spawner<Option<Notice>>,
+    ) {
         let thresholds = thresholds.normalized();
-        if thresholds == self.overview.thresholds {
+        if thresholds == self.thresholds {
             return;
         }
-        self.overview.thresholds = thresholds;
-        let Some(path) = self.preferences_path() else {
+        self.thresholds = thresholds;
+        let Some(path) = path else {
             return;
         };
         let prefs = Preferences { thresholds };
-        self.spawn_blocking(move || match prefs.save(&path) {
-            Ok(()) => Event::Nothing,
-            Err(e) => Event::Notice(
-                NoticeLevel::Error,
-                format!("Saving the preferences failed: {e}"),
-            ),
+        quiet.spawn_blocking(move || {
+            prefs
+                .save(&path)
+                .err()
+                .map(|e| Notice::error(format!("Saving the preferences failed: {e}")))
         });
     }
 
-    /// The inventories the overview covers: every pane (ESA: every site loaded), the inventory
-    /// about to be shown when one is waiting for its view, and the rows listed so far when a
-    /// pane's first walk is running (a refresh over rows already shown keeps counting those
-    /// until it completes: a half-listed refresh would undercount what is really there).
-    fn overview_sources(&self) -> Vec<(PaneKey, OverviewSource<'_>)> {
-        let mut v: Vec<(PaneKey, OverviewSource<'_>)> = self
-            .panes
-            .iter()
-            .map(|(k, p)| {
-                let source = match (&p.incoming, &p.listed) {
-                    (Some((incoming, _)), _) => OverviewSource::Built(incoming),
-                    (None, Some((id, listed))) if p.inventory.is_empty() => {
-                        OverviewSource::Listing(*id, listed)
-                    }
-                    (None, _) => OverviewSource::Built(&p.inventory),
-                };
-                (*k, source)
-            })
-            .collect();
-        v.sort_by_key(|(k, _)| (k.service, k.site_id));
-        v
+    /// Takes an overview computed on a worker, unless a newer computation was started.
+    pub(crate) fn computed(
+        &mut self,
+        OverviewComputed(ticket, signature, overview): OverviewComputed,
+    ) {
+        if self.computations.is_current(ticket) {
+            self.computing = false;
+            self.signature = signature;
+            self.current = Some(Arc::from(overview));
+        }
     }
 
     /// Recomputes the overview when an inventory changed (or it is older than [`MAX_AGE`]):
     /// inline for small inventories, on a worker for large ones. Called once per frame; costs a
     /// comparison of a few numbers when nothing changed.
-    pub(super) fn refresh_overview(&mut self) {
-        while let Ok((generation, signature, overview)) = self.overview.rx.try_recv() {
-            if generation == self.overview.generation {
-                self.overview.computing = false;
-                self.overview.signature = signature;
-                self.overview.current = Some(Arc::new(overview));
-            }
-        }
-        let sources = self.overview_sources();
+    pub(crate) fn refresh(&mut self, inventories: &Inventories, tasks: &Spawner<OverviewComputed>) {
+        let sources = overview_sources(inventories);
         let signature: Signature = sources
             .iter()
             .map(|(k, source)| {
@@ -597,15 +558,11 @@ impl AppState {
             })
             .collect();
         let now = now_unix();
-        let fresh = self
-            .overview
-            .current
-            .as_ref()
-            .is_some_and(|o| now - o.now < MAX_AGE);
-        if self.overview.computing || (fresh && signature == self.overview.signature) {
-            if self.overview.computing && signature != self.overview.signature {
+        let fresh = self.current.as_ref().is_some_and(|o| now - o.now < MAX_AGE);
+        if self.computing || (fresh && signature == self.signature) {
+            if self.computing && signature != self.signature {
                 // Changed again while computing: the running result will be followed by another.
-                self.overview.signature = Vec::new();
+                self.signature = Vec::new();
             }
             return;
         }
@@ -616,29 +573,22 @@ impl AppState {
             // A walk's builder cannot go to a worker (it keeps growing): count inline, at most
             // every LISTING_REFRESH. Each page of the walk wakes a frame, so the count catches up
             // with the next page or the finished walk.
-            let wait = self
-                .overview
-                .listing_counted_at
-                .map_or(Duration::ZERO, |at| {
-                    LISTING_REFRESH.saturating_sub(at.elapsed())
-                });
+            let wait = self.listing_counted_at.map_or(Duration::ZERO, |at| {
+                LISTING_REFRESH.saturating_sub(at.elapsed())
+            });
             if !wait.is_zero() {
-                if !self.overview.listing_wake_pending {
+                if !self.listing_wake_pending {
                     // The walk may have sent its last page already: wake a frame to count it.
-                    self.overview.listing_wake_pending = true;
-                    let repaint = Arc::clone(&self.repaint);
-                    self.runtime.spawn(async move {
-                        tokio::time::sleep(wait).await;
-                        repaint();
-                    });
+                    self.listing_wake_pending = true;
+                    tasks.wake_after(wait);
                 }
                 return;
             }
             let overview = aggregate(sources.iter().map(|(k, s)| (*k, s.columns())), now);
-            self.overview.listing_wake_pending = false;
-            self.overview.listing_counted_at = Some(Instant::now());
-            self.overview.signature = signature;
-            self.overview.current = Some(Arc::new(overview));
+            self.listing_wake_pending = false;
+            self.listing_counted_at = Some(Instant::now());
+            self.signature = signature;
+            self.current = Some(Arc::new(overview));
             return;
         }
         let inventories: Vec<(PaneKey, &Inventory)> = sources
@@ -651,131 +601,46 @@ impl AppState {
         let rows: usize = inventories.iter().map(|(_, inv)| inv.len()).sum();
         if rows <= INLINE_OVERVIEW_LIMIT {
             let overview = aggregate(inventories, now);
-            self.overview.signature = signature;
-            self.overview.current = Some(Arc::new(overview));
+            self.signature = signature;
+            self.current = Some(Arc::new(overview));
             return;
         }
         let owned: Vec<(PaneKey, Inventory)> = inventories
             .into_iter()
             .map(|(k, inv)| (k, inv.clone()))
             .collect();
-        self.overview.generation += 1;
-        self.overview.computing = true;
+        let ticket = self.computations.start();
+        self.computing = true;
         // Marks the signature as "being computed": a change meanwhile is seen on the next frame.
-        self.overview.signature = signature.clone();
-        let generation = self.overview.generation;
-        let tx = self.overview.tx.clone();
-        let repaint = Arc::clone(&self.repaint);
-        self.runtime.spawn_blocking(move || {
+        self.signature = signature.clone();
+        tasks.spawn_blocking(move || {
             let overview = aggregate(owned.iter().map(|(k, inv)| (*k, inv)), now);
-            let _ = tx.send((generation, signature, overview));
-            repaint();
+            OverviewComputed(ticket, signature, Box::new(overview))
         });
     }
+}
 
-    /// Shows the tab of `key`'s inventory (PCA/ESA: its section, ESA: its site).
-    fn show_pane_tab(&mut self, key: PaneKey) {
-        let tab = match key.service {
-            Service::Kms => Tab::Kms,
-            Service::Pca => {
-                self.client_section = ClientSection::PrivateCa;
-                Tab::ClientCertificates
-            }
-            Service::Esa => {
-                self.client_section = ClientSection::Esa;
-                if let Some(site) = key.site_id
-                    && self.esa.selected != Some(site)
-                {
-                    self.apply(Action::SelectEsaSite(site));
+/// The inventories the overview covers: every pane (ESA: every site loaded), the inventory about
+/// to be shown when one is waiting for its view, and the rows listed so far when a pane's first
+/// walk is running (a refresh over rows already shown keeps counting those until it completes:
+/// a half-listed refresh would undercount what is really there).
+fn overview_sources(inventories: &Inventories) -> Vec<(PaneKey, OverviewSource<'_>)> {
+    let mut v: Vec<(PaneKey, OverviewSource<'_>)> = inventories
+        .panes
+        .iter()
+        .map(|(k, p)| {
+            let source = match (&p.incoming, &p.listed) {
+                (Some((incoming, _)), _) => OverviewSource::Built(incoming),
+                (None, Some((id, listed))) if p.inventory.is_empty() => {
+                    OverviewSource::Listing(*id, listed)
                 }
-                Tab::ClientCertificates
-            }
-            Service::Vod => Tab::CdnDomains,
-            Service::Iotda => Tab::IotDevices,
-        };
-        self.apply(Action::SelectTab(tab));
-    }
-
-    /// Opens `key`'s tab with only the expiry filter `expiry` (the text and status filters
-    /// cleared), so the table shows exactly those certificates.
-    pub(super) fn show_expiring(&mut self, key: PaneKey, expiry: ExpiryFilter) {
-        self.show_pane_tab(key);
-        self.edit_table(key, |t| {
-            t.filter.text.clear();
-            t.filter.status = super::view::StatusFilter::Any;
-            t.filter.expiry = expiry;
-        });
-    }
-
-    /// Opens `key`'s tab filtered to `expiry` with the certificate `id` selected under the cursor.
-    pub(super) fn show_certificate(&mut self, key: PaneKey, id: &str, expiry: ExpiryFilter) {
-        self.show_expiring(key, expiry);
-        let Some(pane) = self.panes.get_mut(&key) else {
-            return;
-        };
-        let Some(row) = pane.inventory.find(id) else {
-            return;
-        };
-        let t = &mut pane.table;
-        t.selection.clear();
-        t.selection.insert(row);
-        t.cursor = Some(row);
-        t.anchor = Some(row);
-        t.cursor_pos = t.index.iter().position(|&r| r == row);
-        self.load_detail(key, false);
-    }
-
-    /// Starts a fetch of every inventory not refreshed this session (the Overview covers them
-    /// all), and the ESA site list.
-    pub(super) fn ensure_overview_loaded(&mut self) {
-        if self.esa.sites.is_empty() && !self.esa.loading && self.esa.error.is_none() {
-            self.load_sites();
-        }
-        if !self.auto_refresh {
-            return;
-        }
-        let mut keys: Vec<PaneKey> = self
-            .panes
-            .iter()
-            .filter(|(_, p)| {
-                !p.refreshed_once && !p.is_fetching() && p.load != super::LoadState::ReadingCache
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        keys.sort_by_key(|k| (k.service, k.site_id));
-        for key in keys {
-            self.start_fetch(key);
-        }
-    }
-
-    /// Fetches every inventory that is not being fetched (and the ESA site list).
-    pub(super) fn refresh_all(&mut self) {
-        if !self.esa.loading {
-            self.load_sites();
-        }
-        let mut keys: Vec<PaneKey> = self
-            .panes
-            .iter()
-            .filter(|(_, p)| !p.is_fetching())
-            .map(|(k, _)| *k)
-            .collect();
-        keys.sort_by_key(|k| (k.service, k.site_id));
-        for key in keys {
-            self.start_fetch(key);
-        }
-    }
-
-    /// Adds a pane for every ESA site (reading its cache) so the Overview covers all sites.
-    pub(super) fn add_esa_site_panes(&mut self) {
-        let sites: Vec<i64> = self.esa.sites.iter().map(|s| s.id).collect();
-        for site in sites {
-            let key = PaneKey::esa(site);
-            if let std::collections::hash_map::Entry::Vacant(e) = self.panes.entry(key) {
-                e.insert(super::Pane::new(key));
-                self.load_cache(key);
-            }
-        }
-    }
+                (None, _) => OverviewSource::Built(&p.inventory),
+            };
+            (*k, source)
+        })
+        .collect();
+    v.sort_by_key(|(k, _)| (k.service, k.site_id));
+    v
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 //! worker (the keyring may block on an unlock prompt). Knows nothing of egui.
 
 use super::cloud_source::CloudSource;
+use super::context::{Cx, Workspace};
 use super::source::SharedSource;
-use super::tasks::Event;
-use super::{AppState, NoticeLevel, Workspace};
 use crate::cloud::{AlibabaClientConfig, HuaweiClientConfig, Transport};
 use crate::credentials::Secret;
 use crate::model::Error;
@@ -186,9 +185,23 @@ pub enum TestResult {
     Failed(Error),
 }
 
+/// Finished background work of Settings.
+pub(crate) enum SettingsEvent {
+    /// The profiles file was read or written (with what to tell the user).
+    Profiles(Result<ProfileStore, String>, Option<String>),
+    /// A connection test finished (profile name, `""` for the form).
+    Tested(String, Result<String, Error>),
+    /// A workspace was resolved.
+    Opened(Result<(SharedSource, Workspace), String>),
+}
+
 /// The settings tab's state.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsState {
+    /// Profiles file, keyring and transport (`None`: no profile management, as in tests).
+    pub(crate) config: Option<ProfilesConfig>,
+    /// A workspace is being opened (accounts resolved, clients built).
+    pub opening: bool,
     /// Saved profiles (`None` until read).
     pub store: Option<ProfileStore>,
     /// A file or keyring operation is running.
@@ -363,71 +376,71 @@ pub fn resolve_workspace(
     ))
 }
 
-impl AppState {
+type Ctx<'a, 'b> = &'a mut Cx<'b, SettingsEvent>;
+
+impl SettingsState {
     /// Reads the profiles file (on a worker).
-    pub(super) fn load_profiles(&mut self) {
-        let Some(config) = self.profiles.clone() else {
+    pub(crate) fn load_profiles(&mut self, cx: Ctx<'_, '_>) {
+        let Some(config) = self.config.clone() else {
             return;
         };
-        self.settings.busy = true;
-        self.spawn_blocking(move || {
-            Event::Profiles(
+        self.busy = true;
+        cx.tasks.spawn_blocking(move || {
+            SettingsEvent::Profiles(
                 ProfileStore::load_from(&config.path).map_err(|e| e.to_string()),
                 None,
             )
         });
     }
 
-    pub(super) fn apply_settings(&mut self, action: SettingsAction) {
-        let s = &mut self.settings;
+    /// Applies an action of the tab.
+    pub(crate) fn apply(&mut self, action: SettingsAction, cx: Ctx<'_, '_>) {
         match action {
-            SettingsAction::Reload => self.load_profiles(),
-            SettingsAction::New(provider) => s.draft = Some(ProfileDraft::new(provider)),
+            SettingsAction::Reload => self.load_profiles(cx),
+            SettingsAction::New(provider) => self.draft = Some(ProfileDraft::new(provider)),
             SettingsAction::Edit(name) => {
-                let found = s.profiles().iter().find(|p| p.name == name).cloned();
+                let found = self.profiles().iter().find(|p| p.name == name).cloned();
                 if let Some(p) = found {
-                    let default = s.is_default(&p);
-                    s.draft = Some(ProfileDraft::from_profile(&p, default));
+                    let default = self.is_default(&p);
+                    self.draft = Some(ProfileDraft::from_profile(&p, default));
                 }
             }
-            SettingsAction::SetDraft(d) => s.draft = Some(*d),
-            SettingsAction::CloseDraft => s.draft = None,
-            SettingsAction::Save => self.save_draft(),
-            SettingsAction::Delete(name) => s.confirm_delete = Some(name),
-            SettingsAction::CancelDelete => s.confirm_delete = None,
-            SettingsAction::ConfirmDelete => self.delete_profile(),
-            SettingsAction::Test(name) => self.test_profile(name),
-            SettingsAction::TestDraft => self.test_draft(),
-            SettingsAction::Open(name) => self.open_workspace(Some(name)),
+            SettingsAction::SetDraft(d) => self.draft = Some(*d),
+            SettingsAction::CloseDraft => self.draft = None,
+            SettingsAction::Save => self.save_draft(cx),
+            SettingsAction::Delete(name) => self.confirm_delete = Some(name),
+            SettingsAction::CancelDelete => self.confirm_delete = None,
+            SettingsAction::ConfirmDelete => self.delete_profile(cx),
+            SettingsAction::Test(name) => self.test_profile(name, cx),
+            SettingsAction::TestDraft => self.test_draft(cx),
+            SettingsAction::Open(name) => self.open_workspace(Some(name), cx),
         }
     }
 
-    fn save_draft(&mut self) {
-        let (Some(config), Some(draft), Some(store)) = (
-            self.profiles.clone(),
-            self.settings.draft.clone(),
-            self.settings.store.clone(),
-        ) else {
+    fn save_draft(&mut self, cx: Ctx<'_, '_>) {
+        let (Some(config), Some(draft), Some(store)) =
+            (self.config.clone(), self.draft.clone(), self.store.clone())
+        else {
             return;
         };
         if let Err(e) = draft.rate_limit() {
-            self.settings.error = Some(e);
+            self.error = Some(e);
             return;
         }
         let profile = draft.profile();
         if let Err(e) = profiles::validate_profile(&profile) {
-            self.settings.error = Some(e.to_string());
+            self.error = Some(e.to_string());
             return;
         }
         let secrets = draft.secrets();
         if draft.editing.is_none() && secrets.is_none() {
-            self.settings.error = Some("enter the secret (it goes to the OS keyring)".into());
+            self.error = Some("enter the secret (it goes to the OS keyring)".into());
             return;
         }
-        self.settings.busy = true;
-        self.settings.error = None;
+        self.busy = true;
+        self.error = None;
         let name = profile.name.clone();
-        self.spawn_blocking(move || {
+        cx.tasks.spawn_blocking(move || {
             let mut store = store;
             let provider = profile.provider;
             let result = match &draft.editing {
@@ -461,7 +474,7 @@ impl AppState {
                     }
                 }),
             };
-            Event::Profiles(
+            SettingsEvent::Profiles(
                 result.map(|()| store).map_err(|e| e.to_string()),
                 Some(format!(
                     "Profile “{name}” saved; its secret is in the OS keyring."
@@ -470,19 +483,19 @@ impl AppState {
         });
     }
 
-    fn delete_profile(&mut self) {
+    fn delete_profile(&mut self, cx: Ctx<'_, '_>) {
         let (Some(config), Some(name), Some(store)) = (
-            self.profiles.clone(),
-            self.settings.confirm_delete.take(),
-            self.settings.store.clone(),
+            self.config.clone(),
+            self.confirm_delete.take(),
+            self.store.clone(),
         ) else {
             return;
         };
-        self.settings.busy = true;
-        self.spawn_blocking(move || {
+        self.busy = true;
+        cx.tasks.spawn_blocking(move || {
             let mut store = store;
             let result = profiles::delete_profile(&mut store, config.keyring.as_ref(), &name);
-            Event::Profiles(
+            SettingsEvent::Profiles(
                 result.map(|_| store).map_err(|e| e.to_string()),
                 Some(format!(
                     "Profile “{name}” deleted (and its keyring secret)."
@@ -494,13 +507,14 @@ impl AppState {
     fn run_test(
         &mut self,
         key: String,
+        cx: Ctx<'_, '_>,
         account: impl FnOnce(&ProfilesConfig) -> Result<Account, String> + Send + 'static,
     ) {
-        let Some(config) = self.profiles.clone() else {
+        let Some(config) = self.config.clone() else {
             return;
         };
-        self.settings.tests.insert(key.clone(), TestResult::Running);
-        self.spawn(async move {
+        self.tests.insert(key.clone(), TestResult::Running);
+        cx.tasks.spawn(async move {
             let cfg = config.clone();
             let account = tokio::task::spawn_blocking(move || account(&cfg))
                 .await
@@ -521,13 +535,13 @@ impl AppState {
                     source.test_connection(provider).await
                 }
             };
-            Event::Tested(key, result)
+            SettingsEvent::Tested(key, result)
         });
     }
 
-    fn test_profile(&mut self, name: String) {
+    fn test_profile(&mut self, name: String, cx: Ctx<'_, '_>) {
         let n = name.clone();
-        self.run_test(name, move |config| {
+        self.run_test(name, cx, move |config| {
             let store = ProfileStore::load_from(&config.path).map_err(|e| e.to_string())?;
             let profile = store
                 .get(&n)
@@ -539,11 +553,11 @@ impl AppState {
         });
     }
 
-    fn test_draft(&mut self) {
-        let Some(draft) = self.settings.draft.clone() else {
+    fn test_draft(&mut self, cx: Ctx<'_, '_>) {
+        let Some(draft) = self.draft.clone() else {
             return;
         };
-        self.run_test(String::new(), move |config| {
+        self.run_test(String::new(), cx, move |config| {
             let profile = draft.profile();
             profiles::validate_profile(&profile).map_err(|e| e.to_string())?;
             let secrets = match (draft.secrets(), &draft.editing) {
@@ -557,41 +571,50 @@ impl AppState {
     }
 
     /// Opens a workspace over saved profiles (on a worker: the keyring may block).
-    pub fn open_workspace(&mut self, profile: Option<String>) {
-        let Some(config) = self.profiles.clone() else {
+    pub(crate) fn open_workspace(&mut self, profile: Option<String>, cx: Ctx<'_, '_>) {
+        let Some(config) = self.config.clone() else {
             return;
         };
         self.opening = true;
-        self.spawn_blocking(move || Event::Opened(resolve_workspace(&config, profile.as_deref())));
+        cx.tasks.spawn_blocking(move || {
+            SettingsEvent::Opened(resolve_workspace(&config, profile.as_deref()))
+        });
     }
 
-    pub(super) fn profiles_loaded(
+    /// Applies a result of background work; an opened workspace is returned for the app to
+    /// switch to.
+    pub(crate) fn handle(
         &mut self,
-        result: Result<ProfileStore, String>,
-        message: Option<String>,
-    ) {
-        self.settings.busy = false;
-        match result {
-            Ok(store) => {
-                self.settings.store = Some(store);
-                self.settings.error = None;
-                if message.is_some() {
-                    self.settings.draft = None;
-                    self.settings.message = message;
+        event: SettingsEvent,
+    ) -> Option<Result<(SharedSource, Workspace), String>> {
+        match event {
+            SettingsEvent::Profiles(result, message) => {
+                self.busy = false;
+                match result {
+                    Ok(store) => {
+                        self.store = Some(store);
+                        self.error = None;
+                        if message.is_some() {
+                            self.draft = None;
+                            self.message = message;
+                        }
+                    }
+                    Err(e) => self.error = Some(e),
                 }
+                None
             }
-            Err(e) => self.settings.error = Some(e),
-        }
-    }
-
-    pub(super) fn workspace_opened(&mut self, result: Result<(SharedSource, Workspace), String>) {
-        self.opening = false;
-        match result {
-            Ok((source, workspace)) => self.replace_source(source, workspace),
-            Err(e) => self.notice(
-                NoticeLevel::Error,
-                format!("Opening the account failed: {e}"),
-            ),
+            SettingsEvent::Tested(key, result) => {
+                let r = match result {
+                    Ok(text) => TestResult::Passed(text),
+                    Err(e) => TestResult::Failed(e),
+                };
+                self.tests.insert(key, r);
+                None
+            }
+            SettingsEvent::Opened(result) => {
+                self.opening = false;
+                Some(result)
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 use super::fake::{FAKE_PAGE_SIZE, FakeSource, app_over, fake_error};
 use super::*;
 use crate::model::CertStatus;
-use crate::model::ErrorKind;
+use crate::model::{Change, Error, ErrorKind};
+use crate::store::CacheKey;
 use std::time::Duration;
 
 struct Rig {
@@ -54,11 +55,11 @@ impl Rig {
     }
 
     fn pane(&self, service: Service) -> &Pane {
-        &self.app.panes[&PaneKey::service(service)]
+        &self.app.inventory.panes[&PaneKey::service(service)]
     }
 
     fn shown_ids(&self, key: PaneKey) -> Vec<String> {
-        let p = &self.app.panes[&key];
+        let p = &self.app.inventory.panes[&key];
         p.table
             .index
             .iter()
@@ -290,7 +291,7 @@ fn confirmed_status_change_reaches_the_source_and_the_row() {
 
     r.act(Action::RequestChange(IOT, row, Change::Disable));
     assert_eq!(
-        r.app.confirm.as_ref().map(|c| c.id.as_str()),
+        r.app.changes.confirm.as_ref().map(|c| c.id.as_str()),
         Some(id.as_str())
     );
     assert_eq!(
@@ -299,7 +300,7 @@ fn confirmed_status_change_reaches_the_source_and_the_row() {
         "nothing before confirming"
     );
     r.act(Action::ConfirmChange);
-    assert!(r.app.confirm.is_none());
+    assert!(r.app.changes.confirm.is_none());
     assert_eq!(
         r.fake.status_of(Service::Iotda, &id),
         Some(CertStatus::Inactive)
@@ -441,13 +442,13 @@ fn esa_lists_sites_and_shows_the_first() {
     let mut r = rig(7);
     r.act(Action::SelectTab(Tab::ClientCertificates));
     r.act(Action::SelectClientSection(ClientSection::Esa));
-    assert_eq!(r.app.esa.sites.len(), 2);
-    assert_eq!(r.app.esa.selected, Some(1));
-    assert_eq!(r.app.panes[&PaneKey::esa(1)].inventory.len(), 7);
+    assert_eq!(r.app.inventory.esa.sites.len(), 2);
+    assert_eq!(r.app.inventory.esa.selected, Some(1));
+    assert_eq!(r.app.inventory.panes[&PaneKey::esa(1)].inventory.len(), 7);
     r.act(Action::SelectEsaSite(2));
     let ids = r.shown_ids(PaneKey::esa(2));
     assert_eq!(ids.len(), 7);
-    assert!(r.app.panes[&PaneKey::esa(2)].inventory.site_id(0) == Some(2));
+    assert!(r.app.inventory.panes[&PaneKey::esa(2)].inventory.site_id(0) == Some(2));
 }
 
 #[test]
@@ -460,7 +461,7 @@ fn pca_statuses_are_refreshed_in_batches() {
         .iter()
         .filter(|c| c.starts_with("pca status"))
         .count();
-    assert_eq!(batches, 120usize.div_ceil(tasks::PCA_STATUS_BATCH));
+    assert_eq!(batches, 120usize.div_ceil(inventory::PCA_STATUS_BATCH));
     let p = r.pane(Service::Pca);
     let revoked = (0..p.inventory.len() as u32)
         .filter(|&i| p.inventory.raw_status(i) == "revoked")
@@ -551,7 +552,9 @@ fn a_kms_fetch_asked_for_before_the_known_ids_are_read_waits_for_them() {
     assert!(app.wait_idle(Duration::from_secs(30)));
     assert_eq!(app.kms.known_ids.len(), 3);
     assert_eq!(
-        app.panes[&PaneKey::service(Service::Kms)].inventory.len(),
+        app.inventory.panes[&PaneKey::service(Service::Kms)]
+            .inventory
+            .len(),
         3,
         "every known id described"
     );

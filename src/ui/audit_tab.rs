@@ -2,21 +2,21 @@
 //! provider code, RequestId — never a secret), a text filter and CSV export. Drawing only: the
 //! journal is read by the app on a worker.
 
-use crate::app::bulk::BulkAction;
+use crate::app::AuditAction;
 use crate::app::{Action, AppState};
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-    let audit = &state.bulk.audit;
+    let audit = &state.audit;
     ui.horizontal_wrapped(|ui| {
         if ui
             .button("Reload")
             .on_hover_text("Read the audit log again")
             .clicked()
         {
-            actions.push(Action::Bulk(BulkAction::RefreshAudit));
+            actions.push(Action::Audit(AuditAction::Refresh));
         }
         let label = ui.label("Audit filter:");
         let mut text = audit.filter.clone();
@@ -29,7 +29,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             )
             .labelled_by(label.id);
         if edit.changed() {
-            actions.push(Action::Bulk(BulkAction::SetAuditFilter(text)));
+            actions.push(Action::Audit(AuditAction::SetFilter(text)));
         }
         if ui
             .add_enabled(
@@ -39,7 +39,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             .on_hover_text("Save the shown entries as CSV")
             .clicked()
         {
-            actions.push(Action::Bulk(BulkAction::ExportAudit));
+            actions.push(Action::Audit(AuditAction::Export));
         }
         ui.label(if audit.shown.len() == audit.entries.len() {
             format!("{} audit entries", audit.entries.len())

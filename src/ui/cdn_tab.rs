@@ -20,7 +20,7 @@ pub const CONFIG: TableConfig = TableConfig {
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     let key = PaneKey::service(Service::Vod);
     ui.horizontal(|ui| {
-        let cursor = state.panes.get(&key).and_then(|p| {
+        let cursor = state.inventory.panes.get(&key).and_then(|p| {
             p.cursor_row().map(|r| {
                 (
                     p.inventory.id(r).to_string(),

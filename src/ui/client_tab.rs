@@ -56,18 +56,18 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             );
         }
         ClientSection::Esa => {
-            if let Some(error) = &state.esa.error {
+            if let Some(error) = &state.inventory.esa.error {
                 ui.label(
                     egui::RichText::new("Listing the ESA sites failed")
                         .color(ui.visuals().error_fg_color),
                 );
                 super::cert_table::error_details(ui, error);
             }
-            match state.esa.selected {
+            match state.inventory.esa.selected {
                 Some(site) => {
                     super::inventory_view(ui, state, PaneKey::esa(site), &ESA_CONFIG, actions)
                 }
-                None if state.esa.loading => {
+                None if state.inventory.esa.loading => {
                     ui.horizontal(|ui| {
                         ui.spinner();
                         ui.label("Listing sites…");
@@ -83,15 +83,16 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
 
 fn site_picker(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     let current = state
+        .inventory
         .esa
         .selected
-        .and_then(|id| state.esa.sites.iter().find(|s| s.id == id))
+        .and_then(|id| state.inventory.esa.sites.iter().find(|s| s.id == id))
         .map_or_else(|| "choose a site".to_string(), |s| s.name.clone());
-    let mut chosen = state.esa.selected;
+    let mut chosen = state.inventory.esa.selected;
     egui::ComboBox::from_label("Site")
         .selected_text(current)
         .show_ui(ui, |ui| {
-            for site in &state.esa.sites {
+            for site in &state.inventory.esa.sites {
                 ui.selectable_value(
                     &mut chosen,
                     Some(site.id),
@@ -99,12 +100,12 @@ fn site_picker(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 );
             }
         });
-    if chosen != state.esa.selected
+    if chosen != state.inventory.esa.selected
         && let Some(site) = chosen
     {
         actions.push(Action::SelectEsaSite(site));
     }
-    if state.esa.loading {
+    if state.inventory.esa.loading {
         ui.spinner();
     } else if ui
         .button("Reload sites")

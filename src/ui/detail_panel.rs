@@ -10,7 +10,7 @@ use eframe::egui::{self, RichText};
 
 /// Draws the panel for `key`'s cursor row.
 pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec<Action>) {
-    let Some(pane) = state.panes.get(&key) else {
+    let Some(pane) = state.inventory.panes.get(&key) else {
         return;
     };
     let Some(row) = pane.cursor_row() else {
@@ -110,7 +110,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
                     }
                 });
 
-            let entry = state.details.get(&(key, id.to_string()));
+            let entry = state.inventory.details.get(&(key, id.to_string()));
             let loading = entry.is_some_and(|e| e.loading);
             ui.horizontal(|ui| {
                 if loading {

@@ -58,7 +58,7 @@ pub fn drop_target(ctx: &egui::Context, actions: &mut Vec<Action>) {
 
 /// Draws the dialog when one is open.
 pub fn show(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-    let Some(flow) = &state.import else {
+    let Some(flow) = &state.import.flow else {
         return;
     };
     let before = actions.len();

@@ -49,7 +49,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 actions.push(Action::AddKmsIds);
             }
             let cursor_id = state
-                .panes
+                .inventory.panes
                 .get(&key)
                 .and_then(|p| p.cursor_row().map(|r| p.inventory.id(r).to_string()));
             if let Some(id) = cursor_id
@@ -62,7 +62,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             }
         });
     });
-    let pending = state.panes.get(&key).and_then(|p| {
+    let pending = state.inventory.panes.get(&key).and_then(|p| {
         p.cursor_row()
             .filter(|&r| p.inventory.status(r) == CertStatus::Pending)
             .map(|r| p.inventory.id(r).to_string())

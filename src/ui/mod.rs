@@ -112,7 +112,7 @@ pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
 fn top_bar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.heading("certdesk");
-        ui.label(&state.workspace.description);
+        ui.label(&state.workspace().description);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let (label, next) = match state.theme {
                 Theme::Dark => ("Light theme", Theme::Light),
@@ -134,7 +134,7 @@ fn top_bar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             }
         });
     });
-    if state.workspace.demo {
+    if state.workspace().demo {
         let fill = if ui.visuals().dark_mode {
             egui::Color32::from_rgb(70, 55, 10)
         } else {
@@ -197,7 +197,7 @@ pub fn inventory_view(
     config: &TableConfig,
     actions: &mut Vec<Action>,
 ) {
-    let Some(pane) = state.panes.get(&key) else {
+    let Some(pane) = state.inventory.panes.get(&key) else {
         ui.spinner();
         return;
     };
@@ -209,7 +209,7 @@ pub fn inventory_view(
 }
 
 fn confirm_dialog(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-    let Some(pending) = &state.confirm else {
+    let Some(pending) = &state.changes.confirm else {
         return;
     };
     let response = egui::Modal::new(egui::Id::unique("confirm_change")).show(ctx, |ui| {

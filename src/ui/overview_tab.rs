@@ -135,7 +135,7 @@ fn log_first_draw(ui: &egui::Ui, o: &Overview) {
 
 fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
-        let fetching = state.panes.values().any(|p| p.is_fetching());
+        let fetching = state.inventory.panes.values().any(|p| p.is_fetching());
         if ui
             .add_enabled(!fetching, egui::Button::new("Refresh all"))
             .on_hover_text("Fetch every inventory from the cloud")
@@ -153,7 +153,7 @@ fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         if state.overview.computing {
             ui.spinner().on_hover_text("Counting");
         }
-        let stale = state.panes.values().filter(|p| p.stale).count();
+        let stale = state.inventory.panes.values().filter(|p| p.stale).count();
         if stale > 0 {
             ui.label(
                 RichText::new(format!(
@@ -166,7 +166,7 @@ fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     });
     // Fetches in progress, one line: rows so far per service (ESA sites added up).
     let mut loading: Vec<(Service, u64, Option<u64>, usize)> = Vec::new();
-    for p in state.panes.values() {
+    for p in state.inventory.panes.values() {
         if let LoadState::Fetching { rows, total, .. } = &p.load {
             match loading.iter_mut().find(|(s, ..)| *s == p.key.service) {
                 Some(entry) => {

@@ -36,15 +36,15 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
 
 fn workspace(ui: &mut egui::Ui, state: &AppState) {
     ui.heading("Workspace");
-    if state.workspace.demo {
+    if state.workspace().demo {
         ui.label(format!(
             "Demo — simulated cloud ({}). Add a profile below and choose \"Use\" to work on a real account.",
-            state.workspace.description
+            state.workspace().description
         ));
     } else {
-        ui.label(&state.workspace.description);
+        ui.label(&state.workspace().description);
     }
-    if state.opening {
+    if state.settings.opening {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Opening the account…");

@@ -2,11 +2,11 @@
 //! (computed by [`compute_view`], a pure function the app runs off the UI thread for large
 //! inventories). Knows `inventory` and `model`; nothing of egui.
 
-use super::inventory::{RowData, RowId, RowState};
+use super::rows::{RowData, RowId, RowState};
+use crate::app::runtime::{SharedGeneration, Ticket};
 use crate::model::CertStatus;
 use std::cmp::Ordering;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// Which rows by status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -208,17 +208,18 @@ impl SortCache {
     }
 }
 
-/// Tells a running computation it has been superseded.
+/// Tells a running computation it has been superseded (its table asked for a newer view).
 #[derive(Debug, Clone, Default)]
 pub struct Cancel {
-    latest: Arc<AtomicU64>,
-    mine: u64,
+    watch: Option<(SharedGeneration, Ticket)>,
 }
 
 impl Cancel {
-    /// A token for generation `mine` watching `latest`.
-    pub fn new(latest: Arc<AtomicU64>, mine: u64) -> Self {
-        Cancel { latest, mine }
+    /// A token for the computation started as `mine` of `generation`.
+    pub fn new(generation: SharedGeneration, mine: Ticket) -> Self {
+        Cancel {
+            watch: Some((generation, mine)),
+        }
     }
 
     /// A token that is never cancelled.
@@ -227,7 +228,9 @@ impl Cancel {
     }
 
     fn is_cancelled(&self) -> bool {
-        self.latest.load(AtomicOrdering::Relaxed) != self.mine
+        self.watch
+            .as_ref()
+            .is_some_and(|(generation, mine)| !generation.is_current(*mine))
     }
 }
 
@@ -357,7 +360,7 @@ fn prefix_key(s: &str, fold: bool) -> u128 {
 /// Sorts rows by a string column. Sorting (16-byte prefix, row) pairs keeps the work in one
 /// contiguous array instead of chasing two strings per comparison; only rows whose prefixes tie
 /// are then ordered by their full strings.
-fn sort_strings(order: &mut [RowId], column: &super::inventory::StrColumn, fold: bool) {
+fn sort_strings(order: &mut [RowId], column: &super::rows::StrColumn, fold: bool) {
     let mut keyed: Vec<(u128, RowId)> = order
         .iter()
         .map(|&r| (prefix_key(column.get(r), fold), r))
@@ -509,7 +512,7 @@ fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<
     }
     let needle: String = needle.chars().filter(|&c| c != '\0').collect();
     let hex_needle: String = needle.chars().filter(|&c| c != ':' && c != ' ').collect();
-    let mut jobs: Vec<(&super::inventory::StrColumn, &str)> = vec![
+    let mut jobs: Vec<(&super::rows::StrColumn, &str)> = vec![
         (&data.ids, &needle),
         (&data.names, &needle),
         (&data.serials, &needle),
@@ -538,10 +541,7 @@ fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<
     Some(Some(hits))
 }
 
-fn search_columns(
-    jobs: &[(&super::inventory::StrColumn, &str)],
-    cancel: &Cancel,
-) -> Option<RowSet> {
+fn search_columns(jobs: &[(&super::rows::StrColumn, &str)], cancel: &Cancel) -> Option<RowSet> {
     let mut hits = RowSet::new();
     for (column, needle) in jobs {
         if cancel.is_cancelled() {
@@ -857,7 +857,9 @@ mod tests {
     #[test]
     fn a_superseded_computation_stops() {
         let inv = inventory();
-        let latest = Arc::new(AtomicU64::new(2));
+        let generation = SharedGeneration::default();
+        let old = generation.start();
+        let latest = generation.start();
         let input = ViewInput {
             data: Arc::clone(inv.data()),
             states: Arc::clone(inv.states()),
@@ -871,11 +873,18 @@ mod tests {
             compute_view(
                 &input,
                 &SortCache::default(),
-                &Cancel::new(Arc::clone(&latest), 1)
+                &Cancel::new(generation.clone(), old)
             )
             .is_none()
         );
-        assert!(compute_view(&input, &SortCache::default(), &Cancel::new(latest, 2)).is_some());
+        assert!(
+            compute_view(
+                &input,
+                &SortCache::default(),
+                &Cancel::new(generation, latest)
+            )
+            .is_some()
+        );
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! One inventory as a tab shows it: the rows, how fresh they are, the load in progress, and the
 //! table's filter, order, selection and cursor. Pure state; the app decides when to recompute.
 
-use super::inventory::{Inventory, InventoryBuilder, RowId};
-use super::source::PageCursor;
+use super::rows::{Inventory, InventoryBuilder, RowId};
 use super::view::{FilterSpec, RowSet, SortCache, SortSpec};
+use crate::app::runtime::{Generation, SharedGeneration};
+use crate::app::source::PageCursor;
 use crate::model::Service;
 use crate::model::{Change, Error};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 /// Which inventory: a service, and for ESA a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,7 +116,7 @@ pub struct TableState {
     pub view_pending: bool,
     /// Inventory build and state version `index` was computed for.
     pub(crate) index_of: (u64, u64),
-    pub(crate) view_generation: Arc<AtomicU64>,
+    pub(crate) view_generation: SharedGeneration,
     pub(crate) sort_cache: SortCache,
     /// Selected rows.
     pub selection: RowSet,
@@ -291,7 +291,7 @@ pub struct Pane {
     /// Status change results by provider id, shown in place.
     pub notes: HashMap<String, RowNote>,
     pub(crate) resume: Option<Resume>,
-    pub(crate) load_generation: u64,
+    pub(crate) load_generation: Generation,
     pub(crate) abort: Option<tokio::task::AbortHandle>,
     /// The rows a walk has listed so far, while the pane has nothing else to show (its first
     /// fetch, no cache), with an identity for the Overview's change check. Only the Overview reads
@@ -313,7 +313,7 @@ impl Pane {
             table: TableState::default(),
             notes: HashMap::new(),
             resume: None,
-            load_generation: 0,
+            load_generation: Generation::default(),
             abort: None,
             listed: None,
         }
