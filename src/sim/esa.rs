@@ -180,7 +180,7 @@ impl EsaState {
                 cert.deleted = true;
                 Ok(())
             }),
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 

@@ -165,7 +165,7 @@ impl KmsState {
                     .ok_or_else(ApiError::certificate_not_found)?;
                 Ok(Map::new())
             }
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 

@@ -167,7 +167,7 @@ impl PcaState {
                 Ok(Map::new())
             }
             "ListRevokeCertificate" => self.list_revoked(params),
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 

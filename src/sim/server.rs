@@ -277,15 +277,6 @@ async fn serve_connection(stream: TcpStream, router: Router, mut shutdown: watch
     }
 }
 
-/// Alibaba `InvalidAction.NotFound` (404), also used by the service modules.
-pub(crate) fn unknown_action() -> ApiError {
-    ApiError::new(
-        404,
-        "InvalidAction.NotFound",
-        "Specified api is not found, please check your url and method.",
-    )
-}
-
 const KMS_ACTIONS: &[&str] = &[
     "DescribeCertificate",
     "GetCertificate",
@@ -496,7 +487,7 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
         SimService::Iotda => &[],
     };
     if !known.contains(&call.action.as_str()) {
-        return fail(unknown_action(), name);
+        return fail(ApiError::unknown_action(), name);
     }
     let class = match service {
         SimService::Pca => LimitClass::CasClientCertificate,
@@ -524,7 +515,7 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
         SimService::Pca => lock(&state.pca).handle(inv, &call.action, &call.params),
         SimService::Esa => lock(&state.esa).handle(inv, &call.action, &call.params),
         SimService::Vod => lock(&state.vod).handle(inv, &call.action, &call.params),
-        SimService::Iotda => Err(unknown_action()),
+        SimService::Iotda => Err(ApiError::unknown_action()),
     };
     match result {
         Ok(body) => errors::alibaba_ok(body, &request_id),

@@ -155,7 +155,7 @@ impl VodState {
                 }})))
             }
             "SetVodDomainCertificate" => self.set_certificate(params),
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 
