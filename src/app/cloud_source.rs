@@ -246,7 +246,8 @@ impl InventorySource for CloudSource {
             Service::Pca => Arc::new(PcaBulk(self.bulk_alibaba.as_ref()?.pca.clone())),
             Service::Esa => Arc::new(EsaBulk(self.bulk_alibaba.as_ref()?.esa.clone())),
             Service::Iotda => Arc::new(IotdaBulk(self.bulk_huawei.clone()?)),
-            Service::Vod => return None,
+            // CDN and the SSL repository have clients but no bulk backend yet; STS is no store.
+            Service::Vod | Service::Cdn | Service::Ssl | Service::Sts => return None,
         };
         let rate_limit_qps = match service.provider() {
             Provider::Alibaba => self.rate_limits.0,
@@ -397,6 +398,10 @@ impl InventorySource for CloudSource {
                     })
                 })
             }
+            // No tab lists CDN domains or the SSL repository yet; STS has no certificates.
+            Service::Cdn | Service::Ssl | Service::Sts => {
+                err(ProviderError::local("Internal", "unreachable"))
+            }
         }
     }
 
@@ -522,7 +527,9 @@ impl InventorySource for CloudSource {
                     facts,
                 })
             }),
-            Service::Iotda => err(ProviderError::local("Internal", "unreachable")),
+            Service::Iotda | Service::Cdn | Service::Ssl | Service::Sts => {
+                err(ProviderError::local("Internal", "unreachable"))
+            }
         }
     }
 

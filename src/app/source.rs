@@ -223,6 +223,8 @@ impl StatusChange {
             (Service::Vod, _) => vec![],
             (Service::Iotda, Active) => vec![Deactivate, Delete],
             (Service::Iotda, _) => vec![Activate, Delete],
+            // Offered once the app lists them (CDN like VOD); STS has no certificates.
+            (Service::Cdn | Service::Ssl | Service::Sts, _) => vec![],
         }
     }
 }

@@ -154,6 +154,12 @@ fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
             )
         }
         Service::Vod => return Err(Failure::Usage("VOD domains have no bulk operations".into())),
+        Service::Cdn | Service::Ssl | Service::Sts => {
+            return Err(Failure::Usage(format!(
+                "{} has no bulk operations yet",
+                service.label()
+            )));
+        }
     };
     Ok(Wired {
         backend,

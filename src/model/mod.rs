@@ -17,10 +17,18 @@ pub enum Service {
     Vod,
     /// Huawei Cloud IoTDA v5 device certificates.
     Iotda,
+    /// Alibaba Cloud CDN (cdn 2018-05-10) accelerated domains and their HTTPS certificates.
+    Cdn,
+    /// Alibaba SSL Certificates Service (cas 2020-04-07): the account's certificate repository.
+    Ssl,
+    /// Alibaba Security Token Service (sts 2015-04-01): not a certificate store, but its calls
+    /// (role assumption) fail with a [`Service`] like every other cloud call.
+    Sts,
 }
 
 impl Service {
-    /// Every service, in tab order.
+    /// Every service that has a tab, in tab order. [`Service::Cdn`] and [`Service::Ssl`] have
+    /// clients and a simulator but no tab yet; [`Service::Sts`] never has one.
     pub const ALL: [Service; 5] = [
         Service::Kms,
         Service::Pca,
@@ -45,6 +53,9 @@ impl Service {
             Service::Esa => "ESA",
             Service::Vod => "VOD CDN",
             Service::Iotda => "IoTDA",
+            Service::Cdn => "CDN",
+            Service::Ssl => "SSL certificates",
+            Service::Sts => "STS",
         }
     }
 }

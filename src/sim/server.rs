@@ -43,7 +43,7 @@ pub(crate) struct Counters {
     faults: AtomicU64,
     throttled: AtomicU64,
     auth_failures: AtomicU64,
-    per_service: [AtomicU64; 5],
+    per_service: [AtomicU64; 8],
 }
 
 fn service_slot(service: SimService) -> usize {
@@ -53,6 +53,9 @@ fn service_slot(service: SimService) -> usize {
         SimService::Esa => 2,
         SimService::Vod => 3,
         SimService::Iotda => 4,
+        SimService::Cdn => 5,
+        SimService::Ssl => 6,
+        SimService::Sts => 7,
     }
 }
 
@@ -484,7 +487,7 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
         SimService::Pca => PCA_ACTIONS,
         SimService::Esa => ESA_ACTIONS,
         SimService::Vod => VOD_ACTIONS,
-        SimService::Iotda => &[],
+        SimService::Iotda | SimService::Cdn | SimService::Ssl | SimService::Sts => &[],
     };
     if !known.contains(&call.action.as_str()) {
         return fail(ApiError::unknown_action(), name);
@@ -515,7 +518,9 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
         SimService::Pca => lock(&state.pca).handle(inv, &call.action, &call.params),
         SimService::Esa => lock(&state.esa).handle(inv, &call.action, &call.params),
         SimService::Vod => lock(&state.vod).handle(inv, &call.action, &call.params),
-        SimService::Iotda => Err(ApiError::unknown_action()),
+        SimService::Iotda | SimService::Cdn | SimService::Ssl | SimService::Sts => {
+            Err(ApiError::unknown_action())
+        }
     };
     match result {
         Ok(body) => errors::alibaba_ok(body, &request_id),

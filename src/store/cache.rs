@@ -119,6 +119,9 @@ pub(super) fn service_key(service: Service) -> &'static str {
         Service::Esa => "esa",
         Service::Vod => "vod",
         Service::Iotda => "iotda",
+        Service::Cdn => "cdn",
+        Service::Ssl => "ssl",
+        Service::Sts => "sts",
     }
 }
 
