@@ -268,8 +268,8 @@ pub fn resolve(
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             // VOD ignores the region and CDN's central rule answers even without one; the
             // regional rules (CAS, STS...) need one, as the SDKs' "RegionId is empty" says.
-            let regionless = matches!(service, Service::Vod)
-                || (service == Service::Cdn && region.is_empty());
+            let regionless =
+                matches!(service, Service::Vod) || (service == Service::Cdn && region.is_empty());
             if !valid_region && !regionless {
                 return Err(EndpointError::Invalid {
                     url: region.to_string(),
