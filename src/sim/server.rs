@@ -588,10 +588,13 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
     if !known.contains(&call.action.as_str()) {
         return fail(ApiError::unknown_action(), name);
     }
-    // The region: the `x-acs-region-id` header, else a `RegionId` parameter (both are signed);
-    // without either, the account's home region.
-    let region = wire
-        .header("x-acs-region-id")
+    // The region: the `x-acs-region-id` header of a V3 request (V3 refuses unsigned `x-acs-*`
+    // headers), else a `RegionId` parameter (signed in both versions; a V1 request's headers are
+    // not signed, so its header is ignored); without either, the account's home region.
+    let v3 = wire.headers.contains_key("authorization");
+    let region = v3
+        .then(|| wire.header("x-acs-region-id"))
+        .flatten()
         .or_else(|| call.params.get("RegionId").cloned());
     let site = match estate::alibaba_site(service, region.as_deref()) {
         Ok(site) => site,
