@@ -1211,7 +1211,8 @@ async fn cdn_documented_errors() {
         certificate_pem: cert_pem.clone(),
         private_key: Secret::new(key),
     };
-    let cases: Vec<(String, CdnSslChange, (&str, ErrorClass, Option<u16>))> = vec![
+    type Expected = (&'static str, ErrorClass, Option<u16>);
+    let cases: Vec<(String, CdnSslChange, Expected)> = vec![
         (
             "nope.example.com".into(),
             CdnSslChange::Off,

@@ -314,8 +314,8 @@ async fn projects_select_accounts_and_regions() {
         .unwrap()
     };
     let mut seen: Vec<HashSet<String>> = Vec::new();
-    for a in 0..2 {
-        for project in &accounts[a].huawei_projects {
+    for (a, account) in accounts.iter().enumerate() {
+        for project in &account.huawei_projects {
             for signing in [HuaweiSigning::Basic, HuaweiSigning::Derived] {
                 let page = client(a, project, &project.region, signing)
                     .list_device_certificates_page(None, 50)

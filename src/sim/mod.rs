@@ -1,6 +1,8 @@
 //! The embedded cloud simulator: one real HTTP server on loopback that verifies signatures and
 //! behaves like the documented Alibaba Cloud (KMS 2016-01-20, private CA cas 2020-06-30, ESA
-//! 2024-09-10, VOD 2017-03-21) and Huawei Cloud IoTDA v5 device-certificate APIs.
+//! 2024-09-10, VOD 2017-03-21, CDN 2018-05-10, the SSL Certificates Service cas 2020-04-07, STS
+//! 2015-04-01) and Huawei Cloud IoTDA v5 device-certificate APIs, for any number of accounts and
+//! several regions.
 //!
 //! It knows only `signing` (to verify exactly what the clients sign), `model` and `credentials`;
 //! it must never know about `cloud`, `jobs`, `app` or `ui`, so the simulator can judge the real
@@ -12,20 +14,41 @@
 //! One million IoTDA device certificates cost nothing at start: every row is a function of its
 //! index, and only changes (status updates, deletions) are stored.
 //!
+//! # Accounts and regions
+//! [`SimOptions::accounts`] independent accounts, each with its own AccessKey, AK/SK, 16-digit
+//! account id, seed, RAM roles (`acs:ram::<account id>:role/certdesk-admin|certdesk-auditor|
+//! certdesk-private`) and one Huawei IAM project per region. The first account has the demo
+//! credentials and, in its home region, exactly the inventory a one-account simulator always had.
+//! Each account has an inventory per region ([`ALIBABA_REGIONS`], [`HUAWEI_REGIONS`]), created
+//! when first addressed, so start-up does not depend on the number of accounts or regions.
+//!
+//! A request's account is the one whose key signed it (temporary credentials from AssumeRole: the
+//! role's account). Its region, on the one loopback listener:
+//! - Alibaba: the signed header `x-acs-region-id` (V3), else the signed parameter `RegionId`;
+//!   without either, `cn-hangzhou`. certdesk's clients send it on loopback endpoints; an official
+//!   SDK sends it through `Config.global_parameters`. Each product follows its SDK's endpoint
+//!   rule: KMS and ESA are regional (ESA only where it has endpoints: not cn-shanghai), the
+//!   private CA answers every `cn-*` region from one inventory, CDN is central (overseas regions:
+//!   the Singapore inventory), the SSL repository has a China and an international site, VOD has
+//!   one inventory per account. A region a product does not have: 400 `InvalidRegionId`.
+//! - Huawei: the project id in the path (an IAM project is regional); a V11 derived signature
+//!   must be scoped to the project's region; another account's project: 403 `IOTDA.000022`.
+//!
 //! # Order of processing
-//! fault injection → authentication (signature, clock, nonce) → routing → rate limit → the
-//! operation. Faults are decided before anything else, so a faulted request never changes state
-//! (real clouds may apply a change and then fail; the simulator chooses the simple, documented
-//! behaviour).
+//! fault injection → authentication (signature, clock, nonce, STS token and expiry) → routing →
+//! region → rate limit (per account, region and API) → the operation. Faults are decided before
+//! anything else, so a faulted request never changes state (real clouds may apply a change and
+//! then fail; the simulator chooses the simple, documented behaviour).
 //!
 //! # What the simulator does not reproduce
 //! (The same list, with more detail, is in `docs/simulator.md`.)
-//! - Regions and endpoints: one listener answers every product and region; `RegionId` is ignored,
-//!   VOD's "China (Shanghai) only" rule is not enforced, the `Host` header is not checked.
-//! - Authorisation: no RAM / IAM policies (`Forbidden.RAM`, `AccessDeniedDetail`); no Huawei AK
-//!   lockout after 5 failed authentications.
+//! - Endpoints: one listener answers every product and region; the `Host` header is not checked;
+//!   only the regions above exist.
+//! - Authorisation: no RAM / IAM policies (`Forbidden.RAM`, `AccessDeniedDetail`); an AssumeRole
+//!   session `Policy` is checked for JSON but not applied; roles are fixed; no Huawei AK lockout
+//!   after 5 failed authentications.
 //! - Signatures: ACS4 (SPI gateway), SDK-HMAC-SM3 and other Huawei algorithms, Huawei temporary
-//!   credentials; Alibaba STS is one fixed token. `Format=XML` still gets JSON.
+//!   credentials. `Format=XML` still gets JSON.
 //! - Exact message texts of most errors (codes and statuses follow the docs), resolvable
 //!   `Recommend` URLs.
 //! - Statuses/codes the docs leave open are the simulator's choices: `Throttling.User` → 400,
@@ -33,7 +56,8 @@
 //!   identifier → 404 `Certificate.NotFound`, IoTDA missing certificate → 404 `IOTDA.000404`,
 //!   IoTDA injected errors → `IOTDA.000500`/`IOTDA.000503`, IoTDA bad offset/marker/fingerprint →
 //!   400 `IOTDA.000006`, foreign project id or `Instance-Id` → 403 `IOTDA.000022`, KMS upload to
-//!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`.
+//!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`; the
+//!   CDN, SSL repository and STS codes (none documented; listed in `docs/simulator.md`).
 //! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; key specs
 //!   `RSA_2048` and `EC_SM2` (no RSA/SM2 key generation: 400 `InvalidParameter`); chain
 //!   validation on `UploadCertificate` (only the public key is compared).
@@ -45,6 +69,11 @@
 //! - VOD: `SetVodDomainSSLCertificate`, `DescribeVodCertificateList`,
 //!   `DescribeVodSSLCertificateList`, tag filters, `ServiceBusy`/`InvalidDomain.Offline`/
 //!   `IllegalOperation`/`OperationDenied`; SSL changes apply at once (no "configuring" phase).
+//! - CDN: every operation but the three certificate ones (no DescribeCdnDomainByCertificate, no
+//!   batch configuration, no SM2 certificates); a change applies at once (no "configuring"
+//!   phase after it); `CertType=free`; whether the certificate covers the domain is not checked.
+//! - SSL repository: SM2 certificate sets, tags, resource groups, ListCertificates and the
+//!   deployment jobs; third-party clouds in ListCloudResources.
 //! - IoTDA: CA-certificate operations, `list-device`, devices; the `fingerprint` list filter only
 //!   finds certificates this run has already generated (listed or shown).
 //! - Faults after a state change (real clouds may apply a change and then fail).

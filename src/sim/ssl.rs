@@ -118,7 +118,13 @@ fn seed(inv: &Inventory, k: u64) -> Seed {
                 _ => ((h >> 8) % 600) as i64 + 31,
             };
             let days = [90, 365, 397][(h >> 20) as usize % 3];
-            (name.clone(), vec![name], left, days, (h >> 30) % 2 == 0)
+            (
+                name.clone(),
+                vec![name],
+                left,
+                days,
+                (h >> 30).is_multiple_of(2),
+            )
         }
     };
     let not_after = inv.anchor + Duration::days(left) + Duration::hours(((h >> 40) % 24) as i64);
