@@ -621,7 +621,7 @@ pub async fn run_cli(options: SimOptions) -> Result<(), SimError> {
     );
     // Printing the demo secrets is intended: they are public constants that only open this
     // simulator.
-    println!("Alibaba Cloud (KMS, cas, ESA, VOD):");
+    println!("Alibaba Cloud (KMS, private CA, ESA, VOD, CDN, SSL certificates, STS):");
     println!(
         "  ALIBABA_CLOUD_ACCESS_KEY_ID={}",
         creds.alibaba_access_key_id
