@@ -52,6 +52,29 @@ def vod(sim, alibaba_signature) -> VodClient:
     return alibaba_client("vod", sim, alibaba_signature)
 
 
+@pytest.fixture
+def cdn(sim, alibaba_signature):
+    return alibaba_client("cdn", sim, alibaba_signature)
+
+
+@pytest.fixture
+def ssl(sim, alibaba_signature):
+    """The SSL Certificates Service (cas 2020-04-07)."""
+    return alibaba_client("ssl", sim, alibaba_signature)
+
+
+@pytest.fixture
+def sts(sim, alibaba_signature):
+    return alibaba_client("sts", sim, alibaba_signature)
+
+
+@pytest.fixture(scope="session")
+def second_account(sim):
+    if len(sim.accounts) < 2:
+        pytest.fail("the simulator was started with one account (conformance/run.sh passes --accounts 2)")
+    return sim.accounts[1]
+
+
 @pytest.fixture(params=HUAWEI_SIGNINGS)
 def huawei_signing(request) -> str:
     return request.param

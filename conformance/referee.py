@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,13 +19,44 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from alibabacloud_tea_openapi import models as open_api_models
+from alibabacloud_tea_openapi import utils_models as open_api_util_models
 from alibabacloud_kms20160120.client import Client as KmsClient
 from alibabacloud_cas20200630.client import Client as CasClient
 from alibabacloud_esa20240910.client import Client as EsaClient
 from alibabacloud_vod20170321.client import Client as VodClient
+from alibabacloud_cdn20180510.client import Client as CdnClient
+from alibabacloud_cas20200407.client import Client as SslClient
+from alibabacloud_sts20150401.client import Client as StsClient
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkiotda.v5 import IoTDAClient
+
+
+@dataclass(frozen=True)
+class Role:
+    """A RAM role of a simulated account (a `role` line of the banner)."""
+
+    arn: str
+    max_session_seconds: int
+    external_id: str | None
+    own_account_only: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    """One simulated account, from the banner's machine-readable lines."""
+
+    number: int
+    account_id: str
+    alibaba_id: str
+    alibaba_secret: str
+    huawei_ak: str
+    huawei_sk: str
+    projects: dict  # Huawei region -> (project id, IoTDA instance id)
+    roles: tuple
+
+    def role(self, name: str) -> Role:
+        return next(r for r in self.roles if r.arn.endswith(f":role/{name}"))
 
 
 @dataclass(frozen=True)
@@ -41,6 +72,7 @@ class Sim:
     project_id: str
     region: str
     instance_id: str
+    accounts: tuple = field(default=())
 
 
 def _banner_value(text: str, pattern: str, what: str) -> str:
@@ -48,6 +80,29 @@ def _banner_value(text: str, pattern: str, what: str) -> str:
     if not match:
         raise RuntimeError(f"the simulator banner does not show {what} (pattern {pattern!r}):\n{text}")
     return match.group(1).strip()
+
+
+def parse_accounts(text: str) -> tuple:
+    """The machine-readable lines: `account <n> alibaba <account id> <AccessKeyId> <secret>`,
+    `account <n> huawei <AK> <SK> <project id>`, `project <n> huawei <region> <project> <instance>`,
+    `role <n> <arn> <max seconds> <ExternalId or -> <any|own>`."""
+    rows: dict[int, dict] = {}
+    for line in text.splitlines():
+        parts = line.split(" ")
+        if len(parts) < 5 or parts[0] not in ("account", "project", "role") or not parts[1].isdigit():
+            continue
+        row = rows.setdefault(int(parts[1]), {"projects": {}, "roles": []})
+        if parts[0] == "account" and parts[2] == "alibaba" and len(parts) == 6:
+            row.update(account_id=parts[3], alibaba_id=parts[4], alibaba_secret=parts[5])
+        elif parts[0] == "account" and parts[2] == "huawei" and len(parts) == 6:
+            row.update(huawei_ak=parts[3], huawei_sk=parts[4])
+        elif parts[0] == "project" and len(parts) == 6:
+            row["projects"][parts[3]] = (parts[4], parts[5])
+        elif parts[0] == "role" and len(parts) == 6:
+            row["roles"].append(Role(parts[2], int(parts[3]), None if parts[4] == "-" else parts[4],
+                                     parts[5] == "own"))
+    return tuple(Account(number=n, projects=r.pop("projects"), roles=tuple(r.pop("roles")), **r)
+                 for n, r in sorted(rows.items()))
 
 
 def parse_banner(text: str) -> Sim:
@@ -63,6 +118,7 @@ def parse_banner(text: str) -> Sim:
         project_id=_banner_value(text, r"^\s*project id (\S+)", "the Huawei project id"),
         region=_banner_value(text, r"^\s*region (\S+)", "the Huawei region"),
         instance_id=_banner_value(text, r"^\s*instance id (\S+)", "the IoTDA instance id"),
+        accounts=parse_accounts(text),
     )
 
 
@@ -80,11 +136,18 @@ ALIBABA_SIGNATURES = ["v3", "v1"]
 
 
 def alibaba_config(sim: Sim, signature: str, *, secret: str | None = None, key_id: str | None = None,
-                   region: str = "cn-hangzhou") -> open_api_models.Config:
-    """tea-openapi Config aimed at the simulator over plain http on loopback."""
+                   region: str = "cn-hangzhou", security_token: str | None = None,
+                   region_marker: str | None = None) -> open_api_models.Config:
+    """tea-openapi Config aimed at the simulator over plain http on loopback.
+
+    With an endpoint override every region shares one host, and the SDK sends nothing else that
+    names the region. `region_marker` names it the simulator's way, through the SDK's own
+    `Config.global_parameters`: the header `x-acs-region-id` for V3 (signed, as every `x-acs-*`
+    header) or the query parameter `RegionId` for V1 (signed with the query)."""
     config = open_api_models.Config(
         access_key_id=key_id or sim.alibaba_id,
         access_key_secret=secret if secret is not None else sim.alibaba_secret,
+        security_token=security_token,
         endpoint=sim.host,
         protocol="HTTP",
         region_id=region,
@@ -94,15 +157,27 @@ def alibaba_config(sim: Sim, signature: str, *, secret: str | None = None, key_i
         config.signature_algorithm = "v2"
     else:
         assert signature == "v3"
+    if region_marker:
+        config.global_parameters = (
+            open_api_util_models.GlobalParameters(queries={"RegionId": region_marker}) if signature == "v1"
+            else open_api_util_models.GlobalParameters(headers={"x-acs-region-id": region_marker}))
     return config
 
 
-ALIBABA_CLIENTS = {"kms": KmsClient, "cas": CasClient, "esa": EsaClient, "vod": VodClient}
+ALIBABA_CLIENTS = {"kms": KmsClient, "cas": CasClient, "esa": EsaClient, "vod": VodClient,
+                   "cdn": CdnClient, "ssl": SslClient, "sts": StsClient}
 
 
 def alibaba_client(product: str, sim: Sim, signature: str, **kwargs):
     region = "cn-shanghai" if product == "vod" else "cn-hangzhou"
-    return ALIBABA_CLIENTS[product](alibaba_config(sim, signature, region=region, **kwargs))
+    kwargs.setdefault("region", region)
+    return ALIBABA_CLIENTS[product](alibaba_config(sim, signature, **kwargs))
+
+
+def account_client(product: str, sim: Sim, account: Account, signature: str, **kwargs):
+    """An official client with another simulated account's keys."""
+    return alibaba_client(product, sim, signature, key_id=account.alibaba_id, secret=account.alibaba_secret,
+                          **kwargs)
 
 
 def alibaba_error(excinfo) -> tuple[str | None, int | None]:
@@ -122,8 +197,12 @@ def alibaba_error(excinfo) -> tuple[str | None, int | None]:
 HUAWEI_SIGNINGS = ["basic", "derived"]
 
 
-def iotda_client(sim: Sim, signing: str, *, sk: str | None = None) -> IoTDAClient:
-    credentials = BasicCredentials(sim.huawei_ak, sk if sk is not None else sim.huawei_sk, sim.project_id)
+def iotda_client(sim: Sim, signing: str, *, sk: str | None = None, ak: str | None = None,
+                 project_id: str | None = None, region: str | None = None) -> IoTDAClient:
+    """The IoTDA client; another account's keys and another region's project select another
+    inventory (the project id names the region, as an IAM project does)."""
+    credentials = BasicCredentials(ak or sim.huawei_ak, sk if sk is not None else sim.huawei_sk,
+                                   project_id or sim.project_id)
     if signing == "derived":
         # The SDK's own rule: hosts that are not *.myhuaweicloud.com (here: an IP) get V11-HMAC-SHA256.
         credentials = credentials.with_derived_predicate(BasicCredentials.get_default_derived_predicate())
@@ -132,7 +211,7 @@ def iotda_client(sim: Sim, signing: str, *, sk: str | None = None) -> IoTDAClien
     return (
         IoTDAClient.new_builder()
         .with_credentials(credentials)
-        .with_region(Region(sim.region, sim.endpoint))
+        .with_region(Region(region or sim.region, sim.endpoint))
         .build()
     )
 

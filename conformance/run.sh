@@ -57,7 +57,9 @@ stop_sim() {
 }
 trap stop_sim EXIT
 
-"$BIN" sim --listen 127.0.0.1:0 --seed 7 --no-rate-limit </dev/null >"$SIM_LOG" 2>&1 &
+# Two accounts: the second is for the isolation and cross-account STS tests (the first is the demo
+# account every other test uses, as with one account).
+"$BIN" sim --listen 127.0.0.1:0 --seed 7 --no-rate-limit --accounts 2 </dev/null >"$SIM_LOG" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 300); do
     grep -q 'listening on http://' "$SIM_LOG" && break

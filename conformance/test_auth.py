@@ -8,7 +8,9 @@ import pytest
 from huaweicloudsdkcore.exceptions import exceptions as hw_exceptions
 from huaweicloudsdkiotda.v5 import ListDeviceCertificateRequest
 
+from alibabacloud_cas20200407 import models as ssl_models
 from alibabacloud_cas20200630 import models as cas_models
+from alibabacloud_cdn20180510 import models as cdn_models
 from alibabacloud_esa20240910 import models as esa_models
 from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_vod20170321 import models as vod_models
@@ -21,6 +23,10 @@ CALLS = {
     "cas": lambda c: c.list_client_certificate(cas_models.ListClientCertificateRequest(current_page=1, show_size=1)),
     "esa": lambda c: c.list_sites(esa_models.ListSitesRequest(page_number=1, page_size=1)),
     "vod": lambda c: c.describe_vod_user_domains(vod_models.DescribeVodUserDomainsRequest(page_number=1, page_size=1)),
+    "cdn": lambda c: c.describe_user_domains(cdn_models.DescribeUserDomainsRequest(page_number=1, page_size=1)),
+    "ssl": lambda c: c.list_user_certificate_order(
+        ssl_models.ListUserCertificateOrderRequest(order_type="CERT", current_page=1, show_size=1)),
+    "sts": lambda c: c.get_caller_identity(),
 }
 
 

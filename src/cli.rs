@@ -263,6 +263,9 @@ struct SimArgs {
     /// Do not enforce the published per-API rate limits.
     #[arg(long)]
     no_rate_limit: bool,
+    /// Independent accounts to serve (own keys, account id and inventories), 1–1000.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    accounts: u16,
 }
 
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
@@ -522,6 +525,7 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
                 size: args.size,
                 fault_rate: args.fault_rate,
                 rate_limit: !args.no_rate_limit,
+                accounts: usize::from(args.accounts),
             };
             crate::sim::run_cli(options)
                 .await

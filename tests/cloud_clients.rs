@@ -427,3 +427,195 @@ async fn connection_refused_is_a_transient_error() {
         "{text}"
     );
 }
+
+/// CDN, the SSL repository and STS on the wire, under every Alibaba signature mode: the private
+/// key travels intact and never comes back in an error, `CertIds` is a JSON array, `OrderType` is
+/// always sent (never the CPACK default), `CertFilter` leaves the key out, the region is named on
+/// a loopback endpoint, and STS credentials come back typed with their secrets hidden.
+#[tokio::test]
+async fn cdn_ssl_and_sts_wire_shapes_under_every_signature_mode() {
+    use certdesk::cloud::cdn::DomainQuery;
+    use certdesk::cloud::ssl::{CertificateQuery, CloudResourceQuery};
+    use certdesk::cloud::{AssumeRoleRequest, CdnClient, CdnSslChange, SslClient, StsClient};
+
+    const KEY: &str =
+        "-----BEGIN PRIVATE KEY-----\nMIIE+/=cdn secret material é\n-----END PRIVATE KEY-----\n";
+    let fixture = Fixture::start(|seen: &Seen| match seen.action.as_str() {
+        "SetCdnDomainSSLCertificate" if seen.param("DomainName") == Some("bad.example.com") => {
+            Reply::status(
+                400,
+                serde_json::json!({"RequestId": "R-BAD", "Code": "SSLPri.Malformed",
+                    "Message": format!("cannot parse {}", seen.param("SSLPri").unwrap_or(""))})
+                .to_string(),
+            )
+        }
+        "SetCdnDomainSSLCertificate" => Reply::json(r#"{"RequestId":"R-SET"}"#),
+        "DescribeUserDomains" => Reply::json(
+            r#"{"RequestId":"R","PageNumber":1,"PageSize":500,"TotalCount":1,
+                "Domains":{"PageData":[{"DomainName":"www.example.com","DomainId":1,"SslProtocol":"on"}]}}"#,
+        ),
+        "ListUserCertificateOrder" => Reply::json(
+            r#"{"RequestId":"R","TotalCount":1,"CertificateOrderList":[{"CertificateId":7,"EndDate":"2030-01-01"}]}"#,
+        ),
+        "GetUserCertificateDetail" => Reply::json(r#"{"RequestId":"R","Id":7}"#),
+        "UploadUserCertificate" => Reply::status(
+            400,
+            serde_json::json!({"RequestId": "R-UP", "Code": "InvalidParameter",
+                "Message": format!("bad key {}", seen.param("Key").unwrap_or(""))})
+            .to_string(),
+        ),
+        "ListCloudResources" => Reply::json(
+            r#"{"RequestId":"R","Total":1,"Data":[{"Id":1,"CertId":7,"Domain":"www.example.com","EnableHttps":1}]}"#,
+        ),
+        "AssumeRole" => Reply::json(
+            r#"{"RequestId":"R-STS","Credentials":{"AccessKeyId":"STS.abc","AccessKeySecret":"tmp-secret",
+                "SecurityToken":"tmp-token","Expiration":"2030-01-02T03:04:05Z"},
+                "AssumedRoleUser":{"Arn":"acs:ram::1:assumed-role/r/s","AssumedRoleId":"3:s"}}"#,
+        ),
+        other => Reply::status(400, format!(r#"{{"Code":"UnexpectedAction","Message":"{other}"}}"#)),
+    })
+    .await;
+    let transport = Transport::new().unwrap();
+    let key = Secret::new(KEY);
+    for (signature, sts) in ALL_ALIBABA_MODES {
+        let config = alibaba(&fixture.base, signature, sts);
+        let cdn = CdnClient::new(&transport, &config).unwrap();
+        let upload = CdnSslChange::Upload {
+            cert_name: Some("name *~".into()),
+            certificate_pem: TRICKY.into(),
+            private_key: key.clone(),
+        };
+        assert_eq!(
+            cdn.set_cdn_domain_ssl_certificate("www.example.com", &upload)
+                .await
+                .unwrap()
+                .request_id,
+            "R-SET"
+        );
+        let err = cdn
+            .set_cdn_domain_ssl_certificate("bad.example.com", &upload)
+            .await
+            .unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("secret material"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        cdn.set_cdn_domain_ssl_certificate(
+            "www.example.com",
+            &CdnSslChange::Cas {
+                cert_id: 12_000_000,
+                cert_region: "ap-southeast-1".into(),
+                cert_name: None,
+            },
+        )
+        .await
+        .unwrap();
+        cdn.set_cdn_domain_ssl_certificate("www.example.com", &CdnSslChange::Off)
+            .await
+            .unwrap();
+        let domains = cdn
+            .describe_user_domains(&DomainQuery::default(), |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(domains.len(), 1);
+
+        let ssl = SslClient::new(&transport, &config).unwrap();
+        let certs = ssl
+            .list_user_certificate_order(&CertificateQuery::default(), |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(certs[0].certificate_id, Some(7));
+        ssl.get_user_certificate_detail(7, false).await.unwrap();
+        let err = ssl
+            .upload_user_certificate("n", TRICKY, &key, Some("tok"))
+            .await
+            .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("secret material"));
+        let deployed = ssl
+            .list_cloud_resources(
+                &CloudResourceQuery {
+                    cert_ids: vec![7, 12_000_000],
+                    ..CloudResourceQuery::default()
+                },
+                |_, _| {},
+            )
+            .await
+            .unwrap();
+        assert!(deployed[0].https_enabled());
+
+        let assumed = StsClient::new(&transport, &config)
+            .unwrap()
+            .assume_role(&AssumeRoleRequest {
+                role_arn: "acs:ram::1:role/r".into(),
+                role_session_name: "s".into(),
+                duration_seconds: Some(900),
+                external_id: Some("x+=,.@:/-".into()),
+                policy: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(assumed.credentials.access_key_id, "STS.abc");
+        assert_eq!(assumed.credentials.security_token.expose(), "tmp-token");
+        assert_eq!(
+            assumed.credentials.expiration.unix_timestamp(),
+            1_893_553_445
+        );
+        assert!(!format!("{assumed:?}").contains("tmp-secret"));
+    }
+    fixture.assert_all_verified();
+    let seen = fixture.seen();
+    let all = |action: &str| -> Vec<&Seen> { seen.iter().filter(|s| s.action == action).collect() };
+    let sets = all("SetCdnDomainSSLCertificate");
+    assert_eq!(sets.len(), 16);
+    for s in sets
+        .iter()
+        .filter(|s| s.param("CertType") == Some("upload"))
+    {
+        assert_eq!(s.param("SSLPri"), Some(KEY));
+        assert_eq!(s.param("SSLPub"), Some(TRICKY));
+        assert_eq!(s.param("SSLProtocol"), Some("on"));
+        assert_eq!(s.param("CertName"), Some("name *~"));
+    }
+    let cas: Vec<&&Seen> = sets
+        .iter()
+        .filter(|s| s.param("CertType") == Some("cas"))
+        .collect();
+    assert_eq!(cas.len(), 4);
+    for s in cas {
+        assert_eq!(s.param("CertId"), Some("12000000"));
+        assert_eq!(s.param("CertRegion"), Some("ap-southeast-1"));
+        assert_eq!(s.param("SSLPri"), None);
+    }
+    assert!(
+        sets.iter()
+            .filter(|s| s.param("SSLProtocol") == Some("off"))
+            .all(|s| s.param("CertType").is_none())
+    );
+    for s in all("ListUserCertificateOrder") {
+        assert_eq!(
+            s.param("OrderType"),
+            Some("CERT"),
+            "never the CPACK default"
+        );
+        assert_eq!(s.param("Status"), None);
+    }
+    for s in all("GetUserCertificateDetail") {
+        assert_eq!(s.param("CertFilter"), Some("true"));
+    }
+    for s in all("UploadUserCertificate") {
+        assert_eq!(s.param("Key"), Some(KEY));
+        assert_eq!(s.param("ClientToken"), Some("tok"));
+    }
+    for s in all("ListCloudResources") {
+        assert_eq!(s.param("CertIds"), Some("[7,12000000]"));
+    }
+    for s in all("AssumeRole") {
+        assert_eq!(s.param("RoleArn"), Some("acs:ram::1:role/r"));
+        assert_eq!(s.param("DurationSeconds"), Some("900"));
+        assert_eq!(s.param("ExternalId"), Some("x+=,.@:/-"));
+    }
+    // Loopback: the region is named, signed, in the header (V3) or a parameter (V1).
+    for s in &seen {
+        let named = s.header("x-acs-region-id").or_else(|| s.param("RegionId"));
+        assert_eq!(named, Some("cn-hangzhou"), "{}", s.action);
+    }
+}

@@ -206,8 +206,9 @@ fn overview_counts_match_the_simulator_and_clicks_open_exactly_those_rows() {
     let expected_tab = match first.key.service {
         Service::Kms => Tab::Kms,
         Service::Pca | Service::Esa => Tab::ClientCertificates,
-        Service::Vod => Tab::CdnDomains,
+        Service::Vod | Service::Cdn => Tab::CdnDomains,
         Service::Iotda => Tab::IotDevices,
+        other => panic!("the overview never shows {other:?} rows"),
     };
     assert_eq!(g.app().tab, expected_tab);
 

@@ -1,4 +1,6 @@
-//! The simulator's Alibaba services over real HTTP, signed with `certdesk::signing` only.
+//! The simulator's Alibaba services over real HTTP. The older services are signed with
+//! `certdesk::signing` only; CDN, the SSL certificate repository, STS, accounts and regions are
+//! called through the typed clients (`certdesk::cloud`) the app will use, with both signatures.
 #![allow(clippy::unwrap_used)]
 
 mod sim_support;
@@ -956,5 +958,1204 @@ async fn faults_at_rate_one_change_nothing() {
         Some("ACTIVE"),
         "nothing changed"
     );
+    sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CDN, the SSL certificate repository, STS, accounts and regions, through the typed clients.
+// ---------------------------------------------------------------------------------------------
+
+use certdesk::cloud::cdn::{DomainQuery, DomainSearchType};
+use certdesk::cloud::ssl::{CertificateQuery, CloudResourceQuery, OrderType};
+use certdesk::cloud::{
+    AlibabaClientConfig, AlibabaSignatureVersion, AssumeRoleRequest, CdnClient, CdnSslChange,
+    Error, ErrorKind, KmsClient, PcaClient, SslClient, StsClient, Transport, TransportOptions,
+};
+use certdesk::credentials::{AlibabaCredentials, Secret};
+
+const SIGNATURES: [AlibabaSignatureVersion; 2] =
+    [AlibabaSignatureVersion::V3, AlibabaSignatureVersion::V1];
+
+/// A transport that never retries, so an error test sees the first answer.
+fn no_retry() -> Transport {
+    Transport::with_options(TransportOptions {
+        retry: certdesk::cloud::RetryPolicy::none(),
+        ..TransportOptions::default()
+    })
+    .unwrap()
+}
+
+fn config(
+    sim: &sim::RunningSimulator,
+    credentials: AlibabaCredentials,
+    region: &str,
+    signature: AlibabaSignatureVersion,
+) -> AlibabaClientConfig {
+    AlibabaClientConfig {
+        credentials,
+        region: region.into(),
+        endpoint: Some(sim.endpoint()),
+        signature,
+    }
+}
+
+/// Account `n` (0-based) of the simulator, permanent keys.
+fn account(sim: &sim::RunningSimulator, n: usize) -> AlibabaCredentials {
+    let a = &sim.accounts()[n];
+    AlibabaCredentials {
+        access_key_id: a.alibaba_access_key_id.clone(),
+        access_key_secret: a.alibaba_access_key_secret.clone(),
+        security_token: None,
+    }
+}
+
+fn code_class(err: &Error) -> (&str, ErrorKind, Option<u16>) {
+    (err.code.as_str(), err.kind, err.http_status)
+}
+
+/// The demo CDN domain `word` (index in the simulator's word list) of the first account's home.
+fn cdn_domain(word: &str) -> String {
+    format!("{word}.certdesk-demo.net")
+}
+
+#[tokio::test]
+async fn cdn_lists_describes_and_sets_certificates_with_both_signatures() {
+    let sim = start_small().await;
+    let transport = no_retry();
+    for (round, signature) in SIGNATURES.into_iter().enumerate() {
+        let cdn = CdnClient::new(
+            &transport,
+            &config(&sim, account(&sim, 0), "cn-hangzhou", signature),
+        )
+        .unwrap();
+        assert_eq!(cdn.endpoint().authority(), sim.addr().to_string());
+
+        // Paging: the walk and 3-row pages see the same 7 domains (the one that failed review
+        // only with CheckDomainShow).
+        let all = cdn
+            .describe_user_domains(&DomainQuery::default(), |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 7, "{signature:?}");
+        let mut paged = Vec::new();
+        for page in 1..=3 {
+            let r = cdn
+                .describe_user_domains_page(&DomainQuery::default(), page, 3)
+                .await
+                .unwrap();
+            assert_eq!(r.total_count, Some(7));
+            assert_eq!(r.page_size, Some(3));
+            paged.extend(r.domains.page_data);
+        }
+        assert_eq!(paged, all);
+        let with_review = DomainQuery {
+            check_domain_show: true,
+            ..DomainQuery::default()
+        };
+        let shown = cdn
+            .describe_user_domains(&with_review, |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(shown.len(), 8);
+        assert!(shown.iter().any(|d| d.domain_status == "check_failed"));
+        let fuzzy = DomainQuery {
+            domain_name: Some("static".into()),
+            search_type: DomainSearchType::FuzzyMatch,
+            ..DomainQuery::default()
+        };
+        let found = cdn.describe_user_domains(&fuzzy, |_, _| {}).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].domain_name, cdn_domain("static"));
+        assert!(found[0].domain_id.is_some());
+        assert_eq!(found[0].to_row().service, certdesk::model::Service::Cdn);
+
+        // Domain 0 serves the repository's wildcard (cas), domain 2 an uploaded certificate.
+        let www = cdn
+            .describe_domain_certificate_info(&cdn_domain("www"))
+            .await
+            .unwrap();
+        let info = &www.cert_infos.cert_info[0];
+        assert_eq!(info.cert_type, "cas");
+        assert_eq!(info.cas_cert_id(), Some(12_000_000));
+        assert_eq!(info.cert_region, "cn-hangzhou");
+        assert_eq!(info.server_certificate_status, "on");
+        assert_eq!(
+            info.sha256(),
+            sim.cdn_ssl(0, "cn-hangzhou", &cdn_domain("www"))
+                .unwrap()
+                .sha256
+        );
+        let row = info.to_row();
+        assert!(row.not_after.is_some() && row.pem.is_some());
+        let statics = cdn
+            .describe_domain_certificate_info(&cdn_domain("static"))
+            .await
+            .unwrap();
+        assert_eq!(statics.cert_infos.cert_info[0].cert_type, "upload");
+        assert_eq!(statics.cert_infos.cert_info[0].cert_id, "");
+
+        // A domain that never had a certificate: on without one is refused, then an upload.
+        let target = if round == 0 {
+            cdn_domain("img")
+        } else {
+            cdn_domain("cdn")
+        };
+        if round == 0 {
+            let none = cdn.describe_domain_certificate_info(&target).await.unwrap();
+            assert_eq!(
+                none.cert_infos.cert_info[0].server_certificate_status,
+                "off"
+            );
+            assert_eq!(none.cert_infos.cert_info[0].to_row().pem, None);
+            let err = cdn
+                .set_cdn_domain_ssl_certificate(&target, &CdnSslChange::OnKeepCertificate)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                code_class(&err),
+                (
+                    "SSLPub.MissingParameter",
+                    ErrorKind::InvalidInput,
+                    Some(400)
+                )
+            );
+        }
+        let (cert_pem, key_pem) = self_signed(&target);
+        let upload = CdnSslChange::Upload {
+            cert_name: Some(format!("rotation-{round}")),
+            certificate_pem: cert_pem.clone(),
+            private_key: Secret::new(key_pem.clone()),
+        };
+        cdn.set_cdn_domain_ssl_certificate(&target, &upload)
+            .await
+            .unwrap();
+        let on = cdn.describe_domain_certificate_info(&target).await.unwrap();
+        let on = &on.cert_infos.cert_info[0];
+        assert_eq!(
+            (on.cert_type.as_str(), on.server_certificate_status.as_str()),
+            ("upload", "on")
+        );
+        assert_eq!(on.cert_name, format!("rotation-{round}"));
+        assert_eq!(
+            pem::parse(&on.server_certificate).unwrap(),
+            pem::parse(&cert_pem).unwrap()
+        );
+
+        // Off keeps the certificate; on without one brings it back (undo of off).
+        cdn.set_cdn_domain_ssl_certificate(&target, &CdnSslChange::Off)
+            .await
+            .unwrap();
+        let state = sim.cdn_ssl(0, "cn-hangzhou", &target).unwrap();
+        assert_eq!(
+            (state.ssl_protocol.as_str(), state.cert_type.as_str()),
+            ("off", "upload")
+        );
+        cdn.set_cdn_domain_ssl_certificate(&target, &CdnSslChange::OnKeepCertificate)
+            .await
+            .unwrap();
+        assert_eq!(
+            sim.cdn_ssl(0, "cn-hangzhou", &target).unwrap().ssl_protocol,
+            "on"
+        );
+
+        // A repository certificate by id: the domain then serves exactly that certificate.
+        let cas = CdnSslChange::Cas {
+            cert_id: 12_000_003,
+            cert_region: "cn-hangzhou".into(),
+            cert_name: None,
+        };
+        cdn.set_cdn_domain_ssl_certificate(&target, &cas)
+            .await
+            .unwrap();
+        let after = cdn.describe_domain_certificate_info(&target).await.unwrap();
+        let after = &after.cert_infos.cert_info[0];
+        assert_eq!(
+            (after.cert_type.as_str(), after.cas_cert_id()),
+            ("cas", Some(12_000_003))
+        );
+        assert_eq!(after.cert_name, "demo-003-shop");
+        let ssl = SslClient::new(
+            &transport,
+            &config(&sim, account(&sim, 0), "cn-hangzhou", signature),
+        )
+        .unwrap();
+        let repo = ssl
+            .get_user_certificate_detail(12_000_003, true)
+            .await
+            .unwrap();
+        assert_eq!(after.server_certificate.trim(), repo.cert.trim());
+    }
+    assert!(sim.request_count(SimService::Cdn) > 20);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cdn_documented_errors() {
+    let sim = start_small().await;
+    let transport = no_retry();
+    let cdn = CdnClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 0),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    let (cert_pem, key_pem) = self_signed(&cdn_domain("img"));
+    let (_, other_key) = self_signed(&cdn_domain("img"));
+    let upload = |key: &str| CdnSslChange::Upload {
+        cert_name: None,
+        certificate_pem: cert_pem.clone(),
+        private_key: Secret::new(key),
+    };
+    type Expected = (&'static str, ErrorKind, Option<u16>);
+    let cases: Vec<(String, CdnSslChange, Expected)> = vec![
+        (
+            "nope.example.com".into(),
+            CdnSslChange::Off,
+            ("InvalidDomain.NotFound", ErrorKind::NotFound, Some(404)),
+        ),
+        // Domain 3 is being configured, domain 4 is offline, domain 6 failed review.
+        (
+            cdn_domain("assets"),
+            CdnSslChange::Off,
+            ("ServiceBusy", ErrorKind::Transient, Some(403)),
+        ),
+        (
+            cdn_domain("api"),
+            upload(&key_pem),
+            ("InvalidDomain.Offline", ErrorKind::InvalidInput, Some(400)),
+        ),
+        (
+            cdn_domain("m"),
+            CdnSslChange::OnKeepCertificate,
+            ("InvalidDomain.Offline", ErrorKind::InvalidInput, Some(400)),
+        ),
+        (
+            cdn_domain("img"),
+            upload(&other_key),
+            ("Certificate.MissMatch", ErrorKind::InvalidInput, Some(400)),
+        ),
+        (
+            cdn_domain("img"),
+            upload("not a key"),
+            ("SSLPri.Malformed", ErrorKind::InvalidInput, Some(400)),
+        ),
+        (
+            cdn_domain("img"),
+            CdnSslChange::Cas {
+                cert_id: 99,
+                cert_region: "cn-hangzhou".into(),
+                cert_name: None,
+            },
+            ("Certificate.NotFound", ErrorKind::NotFound, Some(404)),
+        ),
+        (
+            cdn_domain("img"),
+            // The China repository's ids are not in the international one.
+            CdnSslChange::Cas {
+                cert_id: 12_000_000,
+                cert_region: "ap-southeast-1".into(),
+                cert_name: None,
+            },
+            ("Certificate.NotFound", ErrorKind::NotFound, Some(404)),
+        ),
+        (
+            cdn_domain("img"),
+            CdnSslChange::Cas {
+                cert_id: 12_000_000,
+                cert_region: "eu-central-1".into(),
+                cert_name: None,
+            },
+            ("InvalidParameter", ErrorKind::InvalidInput, Some(400)),
+        ),
+    ];
+    for (domain, change, expected) in cases {
+        let err = cdn
+            .set_cdn_domain_ssl_certificate(&domain, &change)
+            .await
+            .unwrap_err();
+        assert_eq!(code_class(&err), expected, "{domain} {change:?}: {err}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+    // Nothing changed.
+    assert_eq!(
+        sim.cdn_ssl(0, "cn-hangzhou", &cdn_domain("img"))
+            .unwrap()
+            .ssl_protocol,
+        "off"
+    );
+    let err = cdn
+        .describe_domain_certificate_info("nope.example.com")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "InvalidDomain.NotFound");
+    sim.shutdown().await;
+
+    // The rate limit of SetCdnDomainSSLCertificate (VOD's documented 30/s; 2/s here).
+    let sim = start_with(
+        SimOptions::default(),
+        SimTuning {
+            cdn_ssl_qps: 2,
+            ..SimTuning::default()
+        },
+    )
+    .await;
+    let cdn = CdnClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 0),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V1,
+        ),
+    )
+    .unwrap();
+    let mut throttled = None;
+    for _ in 0..4 {
+        if let Err(e) = cdn
+            .set_cdn_domain_ssl_certificate(&cdn_domain("www"), &CdnSslChange::OnKeepCertificate)
+            .await
+        {
+            throttled = Some(e);
+            break;
+        }
+    }
+    let err = throttled.expect("4 quick sets against 2 per second");
+    assert_eq!(
+        code_class(&err),
+        ("Throttling.User", ErrorKind::Throttled, Some(400))
+    );
+    assert!(err.retry_after.is_some());
+    // Reads have their own (default) limit.
+    cdn.describe_user_domains(&DomainQuery::default(), |_, _| {})
+        .await
+        .unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ssl_repository_list_detail_upload_delete_and_deployments() {
+    let sim = start_small().await;
+    let transport = no_retry();
+    let repo_size = sim.ssl_certificates(0, "cn-hangzhou").len();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (round, signature) in SIGNATURES.into_iter().enumerate() {
+        let ssl = SslClient::new(
+            &transport,
+            &config(&sim, account(&sim, 0), "cn-hangzhou", signature),
+        )
+        .unwrap();
+        assert_eq!(ssl.endpoint().authority(), sim.addr().to_string());
+
+        // CERT (sent by default) hides the expired ones; the full walk adds them.
+        let valid = ssl
+            .list_user_certificate_order(&CertificateQuery::default(), |_, _| {})
+            .await
+            .unwrap();
+        assert!(
+            valid.iter().all(|c| c.expired == Some(false)),
+            "{signature:?}"
+        );
+        let all = ssl.list_all_certificates(|_, _| {}).await.unwrap();
+        let expected = repo_size + round; // round 0 uploads one that round 1 sees
+        assert_eq!(all.len(), expected);
+        assert!(
+            all.len() > valid.len(),
+            "expired ones are listed only when asked for"
+        );
+        assert!(
+            all.iter()
+                .any(|c| c.certificate_id == Some(12_000_002) && c.expired == Some(true))
+        );
+        let ids: std::collections::HashSet<i64> =
+            all.iter().filter_map(|c| c.certificate_id).collect();
+        assert_eq!(ids.len(), all.len(), "no duplicates across the two walks");
+        // The CPACK default lists quota orders, not certificates.
+        let cpack = ssl
+            .list_user_certificate_order_page(
+                &CertificateQuery {
+                    order_type: OrderType::Cpack,
+                    ..CertificateQuery::default()
+                },
+                1,
+                50,
+            )
+            .await
+            .unwrap();
+        assert!(
+            cpack
+                .certificate_order_list
+                .iter()
+                .all(|c| c.certificate_id.is_none() && c.order_id.is_some())
+        );
+        // Paging.
+        let mut paged = Vec::new();
+        for page in 1.. {
+            let r = ssl
+                .list_user_certificate_order_page(&CertificateQuery::default(), page, 2)
+                .await
+                .unwrap();
+            assert_eq!(r.total_count, Some(valid.len() as i64));
+            if r.certificate_order_list.is_empty() {
+                break;
+            }
+            paged.extend(r.certificate_order_list);
+        }
+        assert_eq!(paged, valid);
+        let wildcard = all
+            .iter()
+            .find(|c| c.certificate_id == Some(12_000_000))
+            .unwrap();
+        assert!(wildcard.common_name.starts_with("*."));
+        let row = wildcard.to_row();
+        assert!(row.not_after.unwrap() > now);
+        assert_eq!(row.fingerprint_sha256.as_ref().map(String::len), Some(64));
+
+        // Detail: with the PEM the private key comes too (a Secret), without neither.
+        let detail = ssl
+            .get_user_certificate_detail(12_000_000, true)
+            .await
+            .unwrap();
+        assert_eq!(detail.cert_identifier, "12000000-cn-hangzhou");
+        assert!(detail.key.expose().contains("PRIVATE KEY"));
+        assert!(!format!("{detail:?}").contains(detail.key.expose()));
+        assert_eq!(detail.to_row().fingerprint_sha256, row.fingerprint_sha256);
+        assert!(detail.to_row().not_after.unwrap() >= row.not_after.unwrap());
+        let bare = ssl
+            .get_user_certificate_detail(12_000_000, false)
+            .await
+            .unwrap();
+        assert!(bare.cert.is_empty() && bare.key.is_empty());
+        let err = ssl.get_user_certificate_detail(1, false).await.unwrap_err();
+        assert_eq!(
+            code_class(&err),
+            ("Certificate.NotFound", ErrorKind::NotFound, Some(404))
+        );
+
+        // Upload: checked, named uniquely, idempotent with a ClientToken.
+        let name = format!("uploaded-{round}");
+        let (cert_pem, key_pem) = self_signed(&format!("up{round}.certdesk-demo.net"));
+        let key = Secret::new(key_pem.clone());
+        let token = format!("token-{round}");
+        let first = ssl
+            .upload_user_certificate(&name, &cert_pem, &key, Some(&token))
+            .await
+            .unwrap();
+        let again = ssl
+            .upload_user_certificate(&name, &cert_pem, &key, Some(&token))
+            .await
+            .unwrap();
+        assert_eq!(
+            first.cert_id, again.cert_id,
+            "the same token is the same upload"
+        );
+        let id = first.cert_id.unwrap();
+        let err = ssl
+            .upload_user_certificate(&name, &cert_pem, &key, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            code_class(&err),
+            ("InvalidParameter", ErrorKind::InvalidInput, Some(400))
+        );
+        let (_, other_key) = self_signed("x.example.com");
+        let err = ssl
+            .upload_user_certificate("mismatch", &cert_pem, &Secret::new(other_key), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "Certificate.MissMatch");
+        let err = ssl
+            .upload_user_certificate("bad", "not a certificate", &key, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "InvalidCertificate");
+        let uploaded = ssl.get_user_certificate_detail(id, true).await.unwrap();
+        assert_eq!(uploaded.key.expose(), key_pem);
+        assert_eq!(uploaded.buy_in_aliyun, Some(false));
+        let listed = ssl
+            .list_user_certificate_order(
+                &CertificateQuery {
+                    order_type: OrderType::Upload,
+                    keyword: Some(format!("up{round}.")),
+                    ..CertificateQuery::default()
+                },
+                |_, _| {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].certificate_id, Some(id));
+
+        // Where certificates are deployed: the wildcard serves CDN domains 0 and 3.
+        let wild = CloudResourceQuery {
+            cert_ids: vec![12_000_000],
+            ..CloudResourceQuery::default()
+        };
+        let deployed = ssl.list_cloud_resources(&wild, |_, _| {}).await.unwrap();
+        let mut domains: Vec<&str> = deployed.iter().map(|d| d.domain.as_str()).collect();
+        domains.sort();
+        assert_eq!(domains, [cdn_domain("assets"), cdn_domain("www")]);
+        assert!(
+            deployed
+                .iter()
+                .all(|d| d.cloud_product == "CDN" && d.cert_id == Some(12_000_000))
+        );
+        assert!(
+            deployed
+                .iter()
+                .all(|d| d.cert_end_seconds().is_some_and(|t| t > now))
+        );
+        assert!(
+            deployed
+                .iter()
+                .all(|d| d.user_id == Some(1_234_567_890_123_456))
+        );
+        // VOD's seeded cas domains serve certificates of this repository.
+        let vod = ssl
+            .list_cloud_resources(
+                &CloudResourceQuery {
+                    cloud_product: Some("VOD".into()),
+                    ..CloudResourceQuery::default()
+                },
+                |_, _| {},
+            )
+            .await
+            .unwrap();
+        assert!(
+            !vod.is_empty(),
+            "seed 42 has VOD domains serving repository certificates"
+        );
+        for d in &vod {
+            assert!(ids.contains(&d.cert_id.unwrap()), "{d:?}");
+            assert_eq!(sim.vod_ssl(&d.domain).unwrap().cert_type, "cas");
+        }
+
+        // A deployed certificate cannot be deleted; the upload can, once.
+        let err = ssl
+            .delete_user_certificate(12_000_000, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            code_class(&err),
+            ("Certificate.InUse", ErrorKind::InvalidInput, Some(400))
+        );
+        if round == 0 {
+            ssl.delete_user_certificate(id, Some("delete-token"))
+                .await
+                .unwrap();
+            ssl.delete_user_certificate(id, Some("delete-token"))
+                .await
+                .unwrap();
+            let err = ssl.delete_user_certificate(id, None).await.unwrap_err();
+            assert_eq!(err.code, "Certificate.NotFound");
+            // Re-upload so round 1 sees one more certificate.
+            ssl.upload_user_certificate(&name, &cert_pem, &key, None)
+                .await
+                .unwrap();
+        }
+    }
+    // A CDN domain moved to the repository certificate makes it deployed there too.
+    let cdn = CdnClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 0),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    cdn.set_cdn_domain_ssl_certificate(
+        &cdn_domain("img"),
+        &CdnSslChange::Cas {
+            cert_id: 12_000_003,
+            cert_region: "cn-hangzhou".into(),
+            cert_name: None,
+        },
+    )
+    .await
+    .unwrap();
+    let ssl = SslClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 0),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    let shop = ssl
+        .list_cloud_resources(
+            &CloudResourceQuery {
+                cert_ids: vec![12_000_003],
+                ..CloudResourceQuery::default()
+            },
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(shop.len(), 1);
+    assert_eq!(shop[0].domain, cdn_domain("img"));
+    assert!(shop[0].https_enabled());
+    assert_eq!(
+        ssl.delete_user_certificate(12_000_003, None)
+            .await
+            .unwrap_err()
+            .code,
+        "Certificate.InUse"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sts_assume_role_gives_working_credentials_until_they_expire() {
+    let sim = start_with(
+        SimOptions {
+            accounts: 2,
+            ..SimOptions::default()
+        },
+        SimTuning {
+            sts_min_duration: Duration::from_secs(1),
+            ..SimTuning::default()
+        },
+    )
+    .await;
+    let transport = no_retry();
+    let accounts = sim.accounts();
+    let target = &accounts[1];
+    let admin = target
+        .roles
+        .iter()
+        .find(|r| r.arn.ends_with("/certdesk-admin"))
+        .unwrap();
+    let auditor = target
+        .roles
+        .iter()
+        .find(|r| r.external_id.is_some())
+        .unwrap();
+    let private = target.roles.iter().find(|r| r.own_account_only).unwrap();
+    for signature in SIGNATURES {
+        let sts = StsClient::new(
+            &transport,
+            &config(&sim, account(&sim, 0), "cn-hangzhou", signature),
+        )
+        .unwrap();
+        let me = sts.get_caller_identity().await.unwrap();
+        assert_eq!(
+            (me.account_id.as_str(), me.identity_type.as_str()),
+            ("1234567890123456", "Account")
+        );
+
+        // Account 1 assumes account 2's admin role and works in account 2.
+        let assumed = sts
+            .assume_role(&AssumeRoleRequest {
+                role_arn: admin.arn.clone(),
+                role_session_name: "certdesk-test".into(),
+                duration_seconds: Some(900),
+                ..AssumeRoleRequest::default()
+            })
+            .await
+            .unwrap();
+        let creds = &assumed.credentials;
+        assert!(creds.access_key_id.starts_with("STS."));
+        let left = creds.expiration - time::OffsetDateTime::now_utc();
+        assert!(
+            left > time::Duration::seconds(880) && left <= time::Duration::seconds(900),
+            "{left}"
+        );
+        assert!(
+            assumed
+                .assumed_role_user
+                .arn
+                .ends_with(":assumed-role/certdesk-admin/certdesk-test")
+        );
+        let as_role = config(
+            &sim,
+            creds.to_alibaba_credentials(),
+            "cn-hangzhou",
+            signature,
+        );
+        let who = StsClient::new(&transport, &as_role)
+            .unwrap()
+            .get_caller_identity()
+            .await
+            .unwrap();
+        assert_eq!(who.account_id, target.account_id);
+        assert_eq!(who.identity_type, "AssumedRoleUser");
+        let domains = CdnClient::new(&transport, &as_role)
+            .unwrap()
+            .describe_user_domains(&DomainQuery::default(), |_, _| {})
+            .await
+            .unwrap();
+        assert!(
+            domains
+                .iter()
+                .all(|d| d.domain_name.ends_with(".a2.certdesk-demo.net")),
+            "{domains:?}"
+        );
+        // Refused once expired (here: forced), with the gateway's code.
+        sim.expire_temporary_credentials();
+        let err = CdnClient::new(&transport, &as_role)
+            .unwrap()
+            .describe_user_domains_page(&DomainQuery::default(), 1, 1)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            code_class(&err),
+            ("InvalidSecurityToken.Expired", ErrorKind::Auth, Some(400))
+        );
+        // The same id without the token, or with another token, is refused too.
+        let mut no_token = creds.to_alibaba_credentials();
+        no_token.security_token = None;
+        let err = KmsClient::new(
+            &transport,
+            &config(&sim, no_token, "cn-hangzhou", signature),
+        )
+        .unwrap()
+        .describe_certificate("x")
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "MissingSecurityToken");
+
+        // A role's ExternalId condition, and a role only its own account may assume.
+        let request = |arn: &str, external: Option<&str>| AssumeRoleRequest {
+            role_arn: arn.into(),
+            role_session_name: "s1".into(),
+            external_id: external.map(str::to_string),
+            ..AssumeRoleRequest::default()
+        };
+        let err = sts
+            .assume_role(&request(&auditor.arn, None))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            code_class(&err),
+            ("NoPermission", ErrorKind::Auth, Some(403))
+        );
+        let err = sts
+            .assume_role(&request(&auditor.arn, Some("certdesk-wrong")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "NoPermission");
+        let ok = sts
+            .assume_role(&request(&auditor.arn, auditor.external_id.as_deref()))
+            .await
+            .unwrap();
+        assert!(
+            ok.credentials.expiration
+                > time::OffsetDateTime::now_utc() + time::Duration::minutes(59)
+        );
+        let err = sts
+            .assume_role(&request(&private.arn, None))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "NoPermission");
+        let own_private = accounts[0]
+            .roles
+            .iter()
+            .find(|r| r.own_account_only)
+            .unwrap();
+        sts.assume_role(&request(&own_private.arn, None))
+            .await
+            .unwrap();
+
+        // Unknown roles and accounts, and bad parameters.
+        for (arn, code, class, status) in [
+            (
+                format!("acs:ram::{}:role/nobody", target.account_id),
+                "EntityNotExist.Role",
+                ErrorKind::NotFound,
+                404,
+            ),
+            (
+                "acs:ram::9999999999999999:role/certdesk-admin".to_string(),
+                "EntityNotExist.Role",
+                ErrorKind::NotFound,
+                404,
+            ),
+            (
+                "arn:aws:iam::1:role/x".to_string(),
+                "InvalidParameter.RoleArn",
+                ErrorKind::InvalidInput,
+                400,
+            ),
+        ] {
+            let err = sts.assume_role(&request(&arn, None)).await.unwrap_err();
+            assert_eq!(code_class(&err), (code, class, Some(status)), "{arn}");
+        }
+        for duration in [0, 7200] {
+            let err = sts
+                .assume_role(&AssumeRoleRequest {
+                    duration_seconds: Some(duration),
+                    ..request(&admin.arn, None)
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, "InvalidParameter.DurationSeconds", "{duration}");
+        }
+        let err = sts
+            .assume_role(&AssumeRoleRequest {
+                role_session_name: "x".into(),
+                ..request(&admin.arn, None)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "InvalidParameter.RoleSessionName");
+    }
+
+    // Real expiry: a one-second session stops working after a second.
+    let sts = StsClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 0),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    let short = sts
+        .assume_role(&AssumeRoleRequest {
+            role_arn: admin.arn.clone(),
+            role_session_name: "short".into(),
+            duration_seconds: Some(1),
+            ..AssumeRoleRequest::default()
+        })
+        .await
+        .unwrap();
+    let kms = KmsClient::new(
+        &transport,
+        &config(
+            &sim,
+            short.credentials.to_alibaba_credentials(),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    let id = sim.kms_certificate_ids_in(1, "cn-hangzhou")[0].clone();
+    assert_eq!(
+        kms.describe_certificate(&id).await.unwrap().certificate_id,
+        id
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        kms.describe_certificate(&id).await.unwrap_err().code,
+        "InvalidSecurityToken.Expired"
+    );
+    sim.shutdown().await;
+
+    // The documented minimum (900 s) holds by default.
+    let sim = start_small().await;
+    let sts = StsClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 0),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    let err = sts
+        .assume_role(&AssumeRoleRequest {
+            role_arn: sim.accounts()[0].roles[0].arn.clone(),
+            role_session_name: "s1".into(),
+            duration_seconds: Some(899),
+            ..AssumeRoleRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "InvalidParameter.DurationSeconds");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn accounts_see_only_their_own_inventory_and_limits() {
+    let sim = start_with(
+        SimOptions {
+            accounts: 3,
+            ..SimOptions::default()
+        },
+        SimTuning {
+            cas_client_certificate_qps: 2,
+            ..SimTuning::default()
+        },
+    )
+    .await;
+    let transport = no_retry();
+    let accounts = sim.accounts();
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(
+        accounts[0].alibaba_access_key_id,
+        sim::DEMO_ALIBABA_ACCESS_KEY_ID
+    );
+    let ids: std::collections::HashSet<&str> =
+        accounts.iter().map(|a| a.account_id.as_str()).collect();
+    assert_eq!(ids.len(), 3);
+
+    let kms = |n: usize| {
+        KmsClient::new(
+            &transport,
+            &config(
+                &sim,
+                account(&sim, n),
+                "cn-hangzhou",
+                AlibabaSignatureVersion::V3,
+            ),
+        )
+        .unwrap()
+    };
+    let first = sim.kms_certificate_ids_in(0, "cn-hangzhou");
+    let second = sim.kms_certificate_ids_in(1, "cn-hangzhou");
+    assert_eq!(
+        first,
+        sim.kms_certificate_ids(),
+        "account 1 is the demo account"
+    );
+    assert!(first.iter().all(|id| !second.contains(id)));
+    let mine = kms(1).describe_certificate(&second[0]).await.unwrap();
+    assert!(mine.arn.contains(&accounts[1].account_id), "{}", mine.arn);
+    let err = kms(1).describe_certificate(&first[0]).await.unwrap_err();
+    assert_eq!(
+        code_class(&err),
+        ("Certificate.NotFound", ErrorKind::NotFound, Some(404))
+    );
+    let err = kms(0).describe_certificate(&second[0]).await.unwrap_err();
+    assert_eq!(err.code, "Certificate.NotFound");
+
+    // CDN domains and repository certificates are the account's own (names say which).
+    for (n, tag) in [(0, ""), (1, "a2."), (2, "a3.")] {
+        let cdn = CdnClient::new(
+            &transport,
+            &config(
+                &sim,
+                account(&sim, n),
+                "cn-hangzhou",
+                AlibabaSignatureVersion::V1,
+            ),
+        )
+        .unwrap();
+        let names: Vec<String> = cdn
+            .describe_user_domains(&DomainQuery::default(), |_, _| {})
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.domain_name)
+            .collect();
+        assert!(
+            names.contains(&format!("www.{tag}certdesk-demo.net")),
+            "{n}: {names:?}"
+        );
+        assert_eq!(names.len(), 7);
+        let ssl = SslClient::new(
+            &transport,
+            &config(
+                &sim,
+                account(&sim, n),
+                "cn-hangzhou",
+                AlibabaSignatureVersion::V1,
+            ),
+        )
+        .unwrap();
+        let certs = ssl.list_all_certificates(|_, _| {}).await.unwrap();
+        assert_eq!(certs.len(), sim.ssl_certificates(n, "cn-hangzhou").len());
+        assert!(
+            certs
+                .iter()
+                .any(|c| c.common_name == format!("*.{tag}certdesk-demo.net"))
+        );
+    }
+    // A change in one account leaves the others alone.
+    let cdn2 = CdnClient::new(
+        &transport,
+        &config(
+            &sim,
+            account(&sim, 1),
+            "cn-hangzhou",
+            AlibabaSignatureVersion::V3,
+        ),
+    )
+    .unwrap();
+    cdn2.set_cdn_domain_ssl_certificate("www.a2.certdesk-demo.net", &CdnSslChange::Off)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.cdn_ssl(1, "cn-hangzhou", "www.a2.certdesk-demo.net")
+            .unwrap()
+            .ssl_protocol,
+        "off"
+    );
+    assert_eq!(
+        sim.cdn_ssl(0, "cn-hangzhou", &cdn_domain("www"))
+            .unwrap()
+            .ssl_protocol,
+        "on"
+    );
+    let err = cdn2
+        .set_cdn_domain_ssl_certificate(&cdn_domain("www"), &CdnSslChange::Off)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "InvalidDomain.NotFound");
+
+    // Rate limits count per account: account 1's exhausted cas limit does not slow account 2.
+    let pca = |n: usize| {
+        PcaClient::new(
+            &transport,
+            &config(
+                &sim,
+                account(&sim, n),
+                "cn-hangzhou",
+                AlibabaSignatureVersion::V3,
+            ),
+        )
+        .unwrap()
+    };
+    let mut refused = 0;
+    for _ in 0..4 {
+        if let Err(e) = pca(0).list_client_certificate_page(1, 1).await {
+            assert_eq!(e.kind, ErrorKind::Throttled);
+            refused += 1;
+        }
+    }
+    assert!(refused >= 1, "4 quick calls against 2 per second");
+    pca(1).list_client_certificate_page(1, 1).await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn regions_have_their_own_inventories_per_the_endpoint_rules() {
+    let sim = start_small().await;
+    let transport = no_retry();
+    let client_in =
+        |region: &str| config(&sim, account(&sim, 0), region, AlibabaSignatureVersion::V3);
+    let home = sim.kms_certificate_ids_in(0, "cn-hangzhou");
+    let shanghai = sim.kms_certificate_ids_in(0, "cn-shanghai");
+    let singapore = sim.kms_certificate_ids_in(0, "ap-southeast-1");
+    assert_eq!(home, sim.kms_certificate_ids());
+    assert!(
+        shanghai
+            .iter()
+            .all(|id| !home.contains(id) && !singapore.contains(id))
+    );
+    for signature in SIGNATURES {
+        let kms_sh = KmsClient::new(
+            &transport,
+            &config(&sim, account(&sim, 0), "cn-shanghai", signature),
+        )
+        .unwrap();
+        let d = kms_sh.describe_certificate(&shanghai[0]).await.unwrap();
+        assert!(
+            d.arn.starts_with("acs:kms:cn-shanghai:1234567890123456:"),
+            "{}",
+            d.arn
+        );
+        assert_eq!(
+            kms_sh
+                .describe_certificate(&home[0])
+                .await
+                .unwrap_err()
+                .code,
+            "Certificate.NotFound"
+        );
+    }
+    let kms_home = KmsClient::new(&transport, &client_in("cn-hangzhou")).unwrap();
+    assert_eq!(
+        kms_home
+            .describe_certificate(&shanghai[0])
+            .await
+            .unwrap_err()
+            .code,
+        "Certificate.NotFound"
+    );
+
+    // CDN is central: every China region is cdn.aliyuncs.com, overseas regions the Singapore one.
+    let names = |region: &'static str| {
+        let cdn = CdnClient::new(&transport, &client_in(region)).unwrap();
+        async move {
+            cdn.describe_user_domains(&DomainQuery::default(), |_, _| {})
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|d| d.domain_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    let (hz, sh, sg, us) = (
+        names("cn-hangzhou").await,
+        names("cn-shanghai").await,
+        names("ap-southeast-1").await,
+        names("us-east-1").await,
+    );
+    assert_eq!(hz, sh);
+    assert_eq!(sg, us);
+    assert!(
+        sg.iter()
+            .all(|n| n.ends_with(".ap-southeast-1.certdesk-demo.net")),
+        "{sg:?}"
+    );
+    // The SSL repository: the China site for cn-*, the international site for ap-southeast-1,
+    // whose identifiers say so.
+    let intl = SslClient::new(&transport, &client_in("ap-southeast-1")).unwrap();
+    let intl_certs = intl.list_all_certificates(|_, _| {}).await.unwrap();
+    let first = intl_certs
+        .iter()
+        .filter_map(|c| c.certificate_id)
+        .min()
+        .unwrap();
+    assert_eq!(first, 52_000_000);
+    let detail = intl
+        .get_user_certificate_detail(first, false)
+        .await
+        .unwrap();
+    assert_eq!(detail.cert_identifier, "52000000-ap-southeast-1");
+    // The overseas CDN's seeded cas domains use the international repository.
+    let sg_cdn = CdnClient::new(&transport, &client_in("ap-southeast-1")).unwrap();
+    let info = sg_cdn
+        .describe_domain_certificate_info(&sg[0])
+        .await
+        .unwrap();
+    assert_eq!(info.cert_infos.cert_info[0].cert_region, "ap-southeast-1");
+    assert_eq!(info.cert_infos.cert_info[0].cas_cert_id(), Some(52_000_000));
+    let china = SslClient::new(&transport, &client_in("cn-shanghai")).unwrap();
+    assert_eq!(
+        china
+            .get_user_certificate_detail(first, false)
+            .await
+            .unwrap_err()
+            .code,
+        "Certificate.NotFound"
+    );
+
+    // Regions a product does not have, and regions not simulated.
+    for (region, what) in [("cn-shanghai", "ESA"), ("mars-1", "KMS")] {
+        let err = if what == "ESA" {
+            certdesk::cloud::EsaClient::new(&transport, &client_in(region))
+                .unwrap()
+                .list_sites()
+                .await
+                .unwrap_err()
+        } else {
+            KmsClient::new(&transport, &client_in(region))
+                .unwrap()
+                .describe_certificate("x")
+                .await
+                .unwrap_err()
+        };
+        assert_eq!(
+            code_class(&err),
+            ("InvalidRegionId", ErrorKind::InvalidInput, Some(400)),
+            "{what} {region}"
+        );
+    }
+    // VOD has one inventory whatever the region.
+    let vod_sg = certdesk::cloud::VodClient::new(&transport, &client_in("ap-southeast-1")).unwrap();
+    let vod = vod_sg.describe_vod_user_domains().await.unwrap();
+    assert_eq!(vod[0].domain_name, "video.certdesk-demo.com");
     sim.shutdown().await;
 }

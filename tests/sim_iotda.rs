@@ -267,3 +267,110 @@ async fn a_million_device_certificates() {
     );
     sim.shutdown().await;
 }
+
+/// Accounts and regions through the typed IoTDA client: each account has one project per region,
+/// the project id selects the region's inventory, derived (V11) signatures must be scoped to the
+/// project's region, and another account's project is refused.
+#[tokio::test]
+async fn projects_select_accounts_and_regions() {
+    use certdesk::cloud::{
+        ErrorKind, HuaweiClientConfig, HuaweiSigning, IotdaClient, Transport, TransportOptions,
+    };
+    use certdesk::credentials::HuaweiCredentials;
+
+    let sim = sim::start(SimOptions {
+        accounts: 2,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let transport = Transport::with_options(TransportOptions {
+        retry: certdesk::cloud::RetryPolicy::none(),
+        ..TransportOptions::default()
+    })
+    .unwrap();
+    let accounts = sim.accounts();
+    assert_eq!(
+        accounts[0].huawei_projects[0].project_id,
+        sim::DEMO_HUAWEI_PROJECT_ID
+    );
+    let client = |a: usize, project: &sim::SimProject, region: &str, signing: HuaweiSigning| {
+        let acc = &accounts[a];
+        IotdaClient::new(
+            &transport,
+            &HuaweiClientConfig {
+                credentials: HuaweiCredentials {
+                    access_key: acc.huawei_ak.clone(),
+                    secret_key: acc.huawei_sk.clone(),
+                    security_token: None,
+                },
+                region: region.into(),
+                endpoint: Some(sim.endpoint()),
+                signing,
+                project_id: project.project_id.clone(),
+                instance_id: Some(project.instance_id.clone()),
+            },
+        )
+        .unwrap()
+    };
+    let mut seen: Vec<HashSet<String>> = Vec::new();
+    for (a, account) in accounts.iter().enumerate() {
+        for project in &account.huawei_projects {
+            for signing in [HuaweiSigning::Basic, HuaweiSigning::Derived] {
+                let page = client(a, project, &project.region, signing)
+                    .list_device_certificates_page(None, 50)
+                    .await
+                    .unwrap_or_else(|e| panic!("{a} {} {signing:?}: {e}", project.region));
+                assert_eq!(page.page.count, Some(40));
+                let ids: HashSet<String> = page
+                    .device_certificates
+                    .iter()
+                    .map(|c| c.certificate_id.clone())
+                    .collect();
+                if signing == HuaweiSigning::Basic {
+                    seen.push(ids);
+                } else {
+                    assert_eq!(seen.last(), Some(&ids));
+                }
+            }
+        }
+    }
+    // Six inventories (2 accounts × 3 regions), no certificate in two of them.
+    assert_eq!(seen.len(), 6);
+    let total: usize = seen.iter().map(HashSet::len).sum();
+    let union: HashSet<&String> = seen.iter().flatten().collect();
+    assert_eq!(union.len(), total);
+
+    // A derived signature scoped to another region than the project's is refused.
+    let east = &accounts[0].huawei_projects[1];
+    let err = client(0, east, "cn-north-4", HuaweiSigning::Derived)
+        .list_device_certificates_page(None, 1)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.kind),
+        ("APIG.0301", ErrorKind::Auth)
+    );
+    // Account 2's key on account 1's project, or account 1's instance id on its other project.
+    let err = client(
+        1,
+        &accounts[0].huawei_projects[0],
+        "cn-north-4",
+        HuaweiSigning::Basic,
+    )
+    .list_device_certificates_page(None, 1)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.http_status),
+        ("IOTDA.000022", Some(403))
+    );
+    let mut mixed = east.clone();
+    mixed.instance_id = accounts[0].huawei_projects[0].instance_id.clone();
+    let err = client(0, &mixed, &east.region, HuaweiSigning::Basic)
+        .list_device_certificates_page(None, 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "IOTDA.000022");
+    sim.shutdown().await;
+}

@@ -335,6 +335,10 @@ impl InventorySource for CloudSource {
                     })
                 })
             }
+            // No tab lists CDN domains or the SSL repository yet; STS has no certificates.
+            Service::Cdn | Service::Ssl | Service::Sts => {
+                err(Error::internal(ErrorKind::Other, "Internal", "unreachable"))
+            }
         }
     }
 
@@ -462,7 +466,9 @@ impl InventorySource for CloudSource {
                     facts,
                 })
             }),
-            Service::Iotda => err(Error::internal(ErrorKind::Other, "Internal", "unreachable")),
+            Service::Iotda | Service::Cdn | Service::Ssl | Service::Sts => {
+                err(Error::internal(ErrorKind::Other, "Internal", "unreachable"))
+            }
         }
     }
 

@@ -652,8 +652,10 @@ impl AppState {
                 }
                 Tab::ClientCertificates
             }
-            Service::Vod => Tab::CdnDomains,
+            Service::Vod | Service::Cdn => Tab::CdnDomains,
             Service::Iotda => Tab::IotDevices,
+            // Neither has a tab of its own.
+            Service::Ssl | Service::Sts => return,
         };
         self.apply(Action::SelectTab(tab));
     }

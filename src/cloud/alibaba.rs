@@ -4,6 +4,11 @@
 //!
 //! The wire query is exactly `signing::canonical_query(params)` and the signed `host` is exactly the
 //! `Host` header sent, so what travels is what was signed. Knows no API's parameters or shapes.
+//!
+//! The region: a real endpoint is regional (its host names the region). A loopback endpoint (the
+//! simulator) serves every region on one host, so there the caller also sends the profile's region
+//! in the signed header `x-acs-region-id` (V3) or the signed parameter `RegionId` (V1), which is
+//! what an official SDK sends when given `Config.global_parameters` with that header or query.
 
 use super::endpoint::{self, Endpoint};
 use super::error::local_code;
@@ -63,6 +68,8 @@ pub(crate) struct AlibabaCaller {
     credentials: Arc<AlibabaCredentials>,
     signature: AlibabaSignatureVersion,
     api: RpcApi,
+    /// The region named in every request (loopback endpoints only, see the module doc).
+    region_marker: Option<String>,
 }
 
 /// `x-acs-date` / `Timestamp`: UTC, second precision.
@@ -97,12 +104,16 @@ impl AlibabaCaller {
                 ErrorKind::Auth,
             ));
         }
+        let region = config.region.trim();
+        let region_marker =
+            (endpoint.is_loopback() && !region.is_empty()).then(|| region.to_string());
         Ok(AlibabaCaller {
             transport: transport.clone(),
             endpoint,
             credentials: Arc::new(config.credentials.clone()),
             signature: config.signature,
             api,
+            region_marker,
         })
     }
 
@@ -149,6 +160,9 @@ impl AlibabaCaller {
                     headers.push(("x-acs-accesskey-id".into(), creds.access_key_id.clone()));
                     headers.push(("x-acs-security-token".into(), token.expose().to_string()));
                 }
+                if let Some(region) = &self.region_marker {
+                    headers.push(("x-acs-region-id".into(), region.clone()));
+                }
                 let signed = acs3::sign(
                     &acs3::SignableRequest {
                         method: method.as_str(),
@@ -183,6 +197,9 @@ impl AlibabaCaller {
                 ]);
                 if let Some(token) = &creds.security_token {
                     all.push(param("SecurityToken", token.expose()));
+                }
+                if let Some(region) = &self.region_marker {
+                    all.push(param("RegionId", region.clone()));
                 }
                 let signed = acs1::sign(method.as_str(), &all, creds.access_key_secret.expose());
                 all.push(param("Signature", signed.signature));
@@ -245,7 +262,19 @@ fn rpc_url(base: &str, query: &str) -> String {
 fn interpret<T: DeserializeOwned>(
     service: Service,
     action: &str,
-    raw: RawResponse,
+    mut raw: RawResponse,
+) -> Result<T, Error> {
+    let result = interpret_body(service, action, &raw);
+    // Some answers carry secrets (STS credentials, a repository certificate's private key): wipe
+    // this copy of the body once it is parsed (the typed response keeps them as `Secret`s).
+    zeroize::Zeroize::zeroize(&mut raw.body);
+    result
+}
+
+fn interpret_body<T: DeserializeOwned>(
+    service: Service,
+    action: &str,
+    raw: &RawResponse,
 ) -> Result<T, Error> {
     if (200..300).contains(&raw.status) {
         serde_json::from_slice::<T>(&raw.body).map_err(|e| {
@@ -475,6 +504,7 @@ mod tests {
                 "Action",
                 "CertificateId",
                 "Format",
+                "RegionId",
                 "SecurityToken",
                 "Signature",
                 "SignatureMethod",
@@ -492,6 +522,11 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(value("Timestamp"), "2024-05-06T07:08:09Z");
+        assert_eq!(
+            value("RegionId"),
+            "cn-hangzhou",
+            "loopback: the region is named"
+        );
         assert_eq!(value("SecurityToken"), "teststs/Token+abc==");
         assert_eq!(value("Format"), "JSON");
         let resigned = acs1::sign("POST", &wire, "testsecret");
@@ -525,11 +560,13 @@ mod tests {
                 "x-acs-action",
                 "x-acs-content-sha256",
                 "x-acs-date",
+                "x-acs-region-id",
                 "x-acs-security-token",
                 "x-acs-signature-nonce",
                 "x-acs-version"
             ]
         );
+        assert_eq!(header(&req, "x-acs-region-id"), Some("cn-hangzhou"));
         assert_eq!(req.method, Method::GET);
     }
 

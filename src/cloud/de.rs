@@ -78,6 +78,16 @@ pub(crate) fn opt_epoch_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64
     }))
 }
 
+/// A secret string field (an STS AccessKeySecret or token, a private key); `null` → empty. The
+/// text goes straight into the [`Secret`](crate::credentials::Secret), which wipes it when dropped.
+pub(crate) fn secret<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<crate::credentials::Secret, D::Error> {
+    Ok(crate::credentials::Secret::new(
+        Option::<String>::deserialize(d)?.unwrap_or_default(),
+    ))
+}
+
 /// A list that may be absent, `null`, or a single object instead of an array.
 pub(crate) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
@@ -155,6 +165,14 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
         return Some(t.unix_timestamp());
     }
     None
+}
+
+/// A `YYYY-MM-DD` day (the SSL repository's `StartDate`/`EndDate`) as the UNIX seconds of its
+/// start, UTC.
+pub(crate) fn parse_date(text: &str) -> Option<i64> {
+    time::Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
 /// UNIX milliseconds to seconds (PCA `AfterDate`); `None` stays `None`.
@@ -241,5 +259,7 @@ mod tests {
         assert_eq!(parse_datetime(""), None);
         assert_eq!(parse_datetime("not a date"), None);
         assert_eq!(ms_to_secs(Some(1_609_459_200_999)), Some(1_609_459_200));
+        assert_eq!(parse_date("2021-01-01"), Some(1_609_459_200));
+        assert_eq!(parse_date("2021-13-01"), None);
     }
 }

@@ -162,6 +162,57 @@ const CAS_CENTRAL_REGIONS: [&str; 5] = [
 /// VOD's domain and certificate operations exist only in Shanghai (alibaba.md §3.3).
 pub const VOD_HOST: &str = "vod.cn-shanghai.aliyuncs.com";
 
+/// CDN's endpoint rule is `central` (alibaba-cdn-cas-sts.md §1): `cdn.aliyuncs.com` for every
+/// region, except these overseas regions, which the SDK maps to the Singapore endpoint.
+const CDN_OVERSEAS_REGIONS: [&str; 11] = [
+    "ap-northeast-1",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-5",
+    "eu-central-1",
+    "eu-west-1",
+    "me-east-1",
+    "us-east-1",
+    "us-west-1",
+];
+
+/// The SSL Certificates Service (cas 2020-04-07) SDK's endpoint map: these regions use the China
+/// site `cas.aliyuncs.com`; every other region gets `cas.<region>.aliyuncs.com` by the regional
+/// rule (so `ap-southeast-1`, the international site, is `cas.ap-southeast-1.aliyuncs.com`).
+const SSL_CENTRAL_REGIONS: [&str; 15] = [
+    "cn-hangzhou",
+    "cn-beijing",
+    "cn-chengdu",
+    "cn-hongkong",
+    "cn-huhehaote",
+    "cn-qingdao",
+    "cn-shanghai",
+    "cn-shenzhen",
+    "cn-wulanchabu",
+    "cn-zhangjiakou",
+    "ap-southeast-3",
+    "ap-southeast-5",
+    "eu-west-1",
+    "us-east-1",
+    "us-west-1",
+];
+
+/// The STS SDK's endpoint map: only these regions use the central `sts.aliyuncs.com`; every
+/// other region (cn-hangzhou included) gets `sts.<region>.aliyuncs.com`.
+const STS_CENTRAL_REGIONS: [&str; 9] = [
+    "ap-south-1",
+    "ap-southeast-2",
+    "cn-fujian",
+    "cn-wuhan",
+    "cn-zhangbei",
+    "cn-yushanfang",
+    "ap-northeast-2-pop",
+    "eu-west-1-oxs",
+    "rus-west-1-pop",
+];
+
 /// The default host of `service` in `region`.
 pub fn default_host(service: Service, region: &str) -> String {
     let region = region.trim();
@@ -177,6 +228,27 @@ pub fn default_host(service: Service, region: &str) -> String {
         Service::Vod => VOD_HOST.to_string(),
         Service::Esa => format!("esa.{region}.aliyuncs.com"),
         Service::Iotda => format!("iotda.{region}.myhuaweicloud.com"),
+        Service::Cdn => {
+            if CDN_OVERSEAS_REGIONS.contains(&region) {
+                "cdn.ap-southeast-1.aliyuncs.com".to_string()
+            } else {
+                "cdn.aliyuncs.com".to_string()
+            }
+        }
+        Service::Ssl => {
+            if SSL_CENTRAL_REGIONS.contains(&region) {
+                "cas.aliyuncs.com".to_string()
+            } else {
+                format!("cas.{region}.aliyuncs.com")
+            }
+        }
+        Service::Sts => {
+            if STS_CENTRAL_REGIONS.contains(&region) {
+                "sts.aliyuncs.com".to_string()
+            } else {
+                format!("sts.{region}.aliyuncs.com")
+            }
+        }
     }
 }
 
@@ -194,7 +266,11 @@ pub fn resolve(
                 && region
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid_region && service != Service::Vod {
+            // VOD ignores the region and CDN's central rule answers even without one; the
+            // regional rules (CAS, STS...) need one, as the SDKs' "RegionId is empty" says.
+            let regionless =
+                matches!(service, Service::Vod) || (service == Service::Cdn && region.is_empty());
+            if !valid_region && !regionless {
                 return Err(EndpointError::Invalid {
                     url: region.to_string(),
                     reason: "the region id must be lower-case letters, digits and '-' (e.g. cn-hangzhou)".into(),
@@ -240,6 +316,66 @@ mod tests {
             default_host(Service::Iotda, "cn-north-4"),
             "iotda.cn-north-4.myhuaweicloud.com"
         );
+    }
+
+    /// The resolved hosts of alibaba-cdn-cas-sts.md §1 (SDK output).
+    #[test]
+    fn cdn_ssl_and_sts_hosts_follow_the_sdk_rules() {
+        for (region, cdn, ssl, sts) in [
+            (
+                "cn-hangzhou",
+                "cdn.aliyuncs.com",
+                "cas.aliyuncs.com",
+                "sts.cn-hangzhou.aliyuncs.com",
+            ),
+            (
+                "cn-shanghai",
+                "cdn.aliyuncs.com",
+                "cas.aliyuncs.com",
+                "sts.cn-shanghai.aliyuncs.com",
+            ),
+            (
+                "cn-hongkong",
+                "cdn.aliyuncs.com",
+                "cas.aliyuncs.com",
+                "sts.cn-hongkong.aliyuncs.com",
+            ),
+            (
+                "ap-southeast-1",
+                "cdn.ap-southeast-1.aliyuncs.com",
+                "cas.ap-southeast-1.aliyuncs.com",
+                "sts.ap-southeast-1.aliyuncs.com",
+            ),
+            (
+                "us-east-1",
+                "cdn.ap-southeast-1.aliyuncs.com",
+                "cas.aliyuncs.com",
+                "sts.us-east-1.aliyuncs.com",
+            ),
+            (
+                "eu-central-1",
+                "cdn.ap-southeast-1.aliyuncs.com",
+                "cas.eu-central-1.aliyuncs.com",
+                "sts.eu-central-1.aliyuncs.com",
+            ),
+            (
+                "ap-south-1",
+                "cdn.ap-southeast-1.aliyuncs.com",
+                "cas.ap-south-1.aliyuncs.com",
+                "sts.aliyuncs.com",
+            ),
+        ] {
+            assert_eq!(default_host(Service::Cdn, region), cdn, "{region}");
+            assert_eq!(default_host(Service::Ssl, region), ssl, "{region}");
+            assert_eq!(default_host(Service::Sts, region), sts, "{region}");
+        }
+        // CDN answers without a region; CAS and STS need one.
+        assert_eq!(
+            resolve(Service::Cdn, "", None).unwrap().authority(),
+            "cdn.aliyuncs.com"
+        );
+        assert!(resolve(Service::Ssl, "", None).is_err());
+        assert!(resolve(Service::Sts, " ", None).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Typed async clients for every cloud API certdesk calls (kms, pca, esa, vod, iotda) over one
-//! shared HTTP transport. Knows `signing` and `model`; knows nothing of jobs, the app or egui.
+//! Typed async clients for every cloud API certdesk calls (kms, pca, esa, vod, cdn, the SSL
+//! certificate repository, sts, iotda) over one shared HTTP transport. Knows `signing` and `model`; knows nothing of jobs, the app or egui.
 //!
 //! Layout: [`transport`] (the one reqwest client, timeouts), [`retry`] (the one retry policy),
 //! [`error`] (reading error answers into the one error type), [`endpoint`] (default hosts and the
@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 mod alibaba;
+pub mod cdn;
 mod de;
 pub mod endpoint;
 pub mod error;
@@ -18,16 +19,21 @@ pub mod iotda;
 pub mod kms;
 pub mod pca;
 pub mod retry;
+pub mod ssl;
+pub mod sts;
 pub mod transport;
 pub mod vod;
 
 pub use crate::model::{Error, ErrorKind};
+pub use cdn::{CdnClient, CdnSslChange};
 pub use de::parse_datetime;
 pub use esa::{EsaClient, SiteId};
 pub use iotda::{IotdaClient, IotdaStatus};
 pub use kms::{KmsCertificateStatus, KmsClient, KmsKeySpec};
 pub use pca::PcaClient;
 pub use retry::RetryPolicy;
+pub use ssl::SslClient;
+pub use sts::{AssumeRoleRequest, StsClient, TemporaryCredentials};
 pub use transport::{Transport, TransportOptions};
 pub use vod::VodClient;
 
@@ -58,7 +64,7 @@ pub enum HuaweiSigning {
     Derived,
 }
 
-/// Everything an Alibaba client (KMS, PCA, ESA, VOD) needs besides the transport.
+/// Everything an Alibaba client (KMS, PCA, ESA, VOD, CDN, SSL, STS) needs besides the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlibabaClientConfig {
     /// AccessKey (and optional STS token).
@@ -114,6 +120,14 @@ fn normalize_fingerprint(text: &str) -> Option<String> {
         .collect::<String>()
         .to_ascii_lowercase();
     (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// SHA-256 (lower-case hex) of the first certificate of a PEM text; `None` when there is none.
+fn pem_sha256(text: &str) -> Option<String> {
+    use sha2::Digest;
+    let blocks = pem::parse_many(text.trim().as_bytes()).ok()?;
+    let cert = blocks.iter().find(|b| b.tag() == "CERTIFICATE")?;
+    Some(hex::encode(sha2::Sha256::digest(cert.contents())))
 }
 
 /// The `CN` of a distinguished name written `C=CN,O=Org,CN=name` (or `/`-separated).
@@ -181,6 +195,16 @@ mod helper_tests {
         assert_eq!(normalize_fingerprint("AB:CD:0f").as_deref(), Some("abcd0f"));
         assert_eq!(normalize_fingerprint("zz"), None);
         assert_eq!(normalize_fingerprint(""), None);
+        let pem = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            pem_sha256(pem).as_deref(),
+            Some("ae4b3280e56e2faf83f414a6e3dabe9d5fbe18976544c05fed121accb85b53fc")
+        );
+        assert_eq!(pem_sha256(""), None);
+        assert_eq!(
+            pem_sha256("-----BEGIN PRIVATE KEY-----\nAAEC\n-----END PRIVATE KEY-----"),
+            None
+        );
     }
 
     #[tokio::test]
@@ -249,6 +273,9 @@ mod thread_safety_tests {
         assert_clone_send_sync::<EsaClient>();
         assert_clone_send_sync::<VodClient>();
         assert_clone_send_sync::<IotdaClient>();
+        assert_clone_send_sync::<CdnClient>();
+        assert_clone_send_sync::<SslClient>();
+        assert_clone_send_sync::<StsClient>();
         assert_clone_send_sync::<Error>();
 
         let transport = Transport::new().unwrap();
@@ -279,6 +306,22 @@ mod thread_safety_tests {
         let esa = EsaClient::new(&transport, &ali).unwrap();
         let vod = VodClient::new(&transport, &ali).unwrap();
         let iot = IotdaClient::new(&transport, &hw).unwrap();
+        let cdn = CdnClient::new(&transport, &ali).unwrap();
+        let ssl = SslClient::new(&transport, &ali).unwrap();
+        let sts = StsClient::new(&transport, &ali).unwrap();
+        let change = CdnSslChange::Upload {
+            cert_name: None,
+            certificate_pem: "c".into(),
+            private_key: Secret::new("k"),
+        };
+        let query = cdn::DomainQuery::default();
+        let role = AssumeRoleRequest::default();
+        assert_send(&cdn.describe_user_domains(&query, |_, _| {}));
+        assert_send(&cdn.set_cdn_domain_ssl_certificate("d", &change));
+        assert_send(&ssl.list_all_certificates(|_, _| {}));
+        let ssl_key = Secret::new("k");
+        assert_send(&ssl.upload_user_certificate("n", "c", &ssl_key, None));
+        assert_send(&sts.assume_role(&role));
         let key = Secret::new("k");
         let ids = vec!["a".to_string()];
         // Futures are only built (never polled): this is a compile-time check.

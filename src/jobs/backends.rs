@@ -164,6 +164,15 @@ impl Backend for CloudBackend {
                     let r = self.iotda()?.show_device_certificate(&item.id).await?;
                     Ok(iotda::normalize_status(&r.status))
                 }
+                service @ (Service::Cdn | Service::Ssl | Service::Sts) => Err(Error::local(
+                    service,
+                    local_code::UNSUPPORTED,
+                    format!(
+                        "{} items have no status certdesk reads yet",
+                        service.label()
+                    ),
+                    ErrorKind::InvalidInput,
+                )),
             }
         })
     }

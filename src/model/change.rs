@@ -155,6 +155,11 @@ impl Change {
             // SSLPub with SSLProtocol=on): that is set-certificate.
             Service::Vod => matches!(self, HttpsOff | SetCertificate),
             Service::Iotda => matches!(self, Disable | Enable | Delete),
+            // CDN switches HTTPS on again with the certificate it has configured
+            // (SetCdnDomainSSLCertificate with SSLProtocol=on and no certificate).
+            Service::Cdn => matches!(self, HttpsOn | HttpsOff | SetCertificate),
+            Service::Ssl => matches!(self, UploadCertificate | DeleteCertificate),
+            Service::Sts => false,
         }
     }
 
@@ -176,6 +181,10 @@ impl Change {
             (Service::Vod, _) => vec![],
             (Service::Iotda, Active) => vec![Disable, Delete],
             (Service::Iotda, _) => vec![Enable, Delete],
+            (Service::Cdn, Active) => vec![HttpsOff],
+            (Service::Cdn, Inactive) => vec![HttpsOn],
+            (Service::Cdn, _) => vec![],
+            (Service::Ssl | Service::Sts, _) => vec![],
         }
     }
 

@@ -37,16 +37,36 @@ pub enum Service {
     Vod,
     /// Huawei Cloud IoTDA v5 device certificates.
     Iotda,
+    /// Alibaba Cloud CDN (cdn 2018-05-10) accelerated domains and their HTTPS certificates.
+    Cdn,
+    /// Alibaba SSL Certificates Service (cas 2020-04-07): the account's certificate repository.
+    Ssl,
+    /// Alibaba Security Token Service (sts 2015-04-01): not a certificate store, but its calls
+    /// (role assumption) fail with a [`Service`] like every other cloud call.
+    Sts,
 }
 
 impl Service {
-    /// Every service, in tab order.
+    /// Every service that has a tab, in tab order. [`Service::Cdn`] and [`Service::Ssl`] have
+    /// clients and a simulator but no tab yet; [`Service::Sts`] never has one.
     pub const ALL: [Service; 5] = [
         Service::Kms,
         Service::Pca,
         Service::Esa,
         Service::Vod,
         Service::Iotda,
+    ];
+
+    /// Every service certdesk calls, with or without a tab.
+    pub const EVERY: [Service; 8] = [
+        Service::Kms,
+        Service::Pca,
+        Service::Esa,
+        Service::Vod,
+        Service::Iotda,
+        Service::Cdn,
+        Service::Ssl,
+        Service::Sts,
     ];
 
     /// The cloud the service belongs to.
@@ -65,6 +85,9 @@ impl Service {
             Service::Esa => "esa",
             Service::Vod => "vod",
             Service::Iotda => "iotda",
+            Service::Cdn => "cdn",
+            Service::Ssl => "ssl",
+            Service::Sts => "sts",
         }
     }
 
@@ -76,6 +99,9 @@ impl Service {
             Service::Esa => "ESA",
             Service::Vod => "VOD CDN",
             Service::Iotda => "IoTDA",
+            Service::Cdn => "CDN",
+            Service::Ssl => "SSL certificates",
+            Service::Sts => "STS",
         }
     }
 }
@@ -90,7 +116,7 @@ impl FromStr for Service {
     type Err = UnknownCode;
     /// Reads [`Service::code`]; the `Debug` names that schema 4 stored (`Kms`, `Pca`…) are read too.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Service::ALL
+        Service::EVERY
             .into_iter()
             .find(|v| v.code().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| UnknownCode {
@@ -240,7 +266,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_schema_4_names_are_read() {
-        for s in Service::ALL {
+        for s in Service::EVERY {
             assert_eq!(s.code().parse::<Service>(), Ok(s));
             assert_eq!(
                 format!("{s:?}").parse::<Service>(),

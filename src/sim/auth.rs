@@ -71,6 +71,17 @@ pub(crate) fn parse_pairs(raw: &str, plus_is_space: bool) -> Vec<(String, String
         .collect()
 }
 
+/// The role session behind temporary credentials (what GetCallerIdentity reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RoleSession {
+    /// `acs:ram::<account>:assumed-role/<role>/<session>`.
+    pub arn: String,
+    /// The role's id.
+    pub role_id: String,
+    /// `RoleSessionName`.
+    pub session: String,
+}
+
 /// One Alibaba AccessKey the simulator accepts.
 #[derive(Debug, Clone)]
 pub(crate) struct AlibabaKey {
@@ -78,6 +89,12 @@ pub(crate) struct AlibabaKey {
     pub secret: Secret,
     /// STS keys require this `SecurityToken` / `x-acs-security-token`.
     pub sts_token: Option<Secret>,
+    /// The account the key acts in (temporary credentials: the role's account), an index.
+    pub account: usize,
+    /// Temporary credentials are refused from this instant on.
+    pub expires: Option<OffsetDateTime>,
+    /// The role session of temporary credentials.
+    pub session: Option<std::sync::Arc<RoleSession>>,
 }
 
 /// One Huawei AK/SK pair the simulator accepts.
@@ -85,12 +102,15 @@ pub(crate) struct AlibabaKey {
 pub(crate) struct HuaweiKey {
     pub ak: String,
     pub sk: Secret,
+    /// The account the key belongs to, an index.
+    pub account: usize,
 }
 
 /// An authenticated Alibaba RPC call.
 #[derive(Debug, Clone)]
 pub(crate) struct AlibabaCall {
-    pub access_key_id: String,
+    /// The key that signed it.
+    pub key: AlibabaKey,
     pub action: String,
     pub version: String,
     /// Query and form parameters, decoded (form wins on a clash).
@@ -227,10 +247,16 @@ impl NonceStore {
     }
 }
 
+/// Finds the key with an AccessKey id (the simulator's accounts and the credentials STS issued).
+pub(crate) type AlibabaKeys<'a> = &'a dyn Fn(&str) -> Option<AlibabaKey>;
+
+/// Finds the key with an AK.
+pub(crate) type HuaweiKeys<'a> = &'a dyn Fn(&str) -> Option<HuaweiKey>;
+
 /// Authenticates an Alibaba RPC request (V3 when it has an `Authorization` header, else V1).
 pub(crate) fn verify_alibaba(
     req: &WireRequest,
-    keys: &[AlibabaKey],
+    keys: AlibabaKeys<'_>,
     nonces: &NonceStore,
     now: OffsetDateTime,
 ) -> Result<AlibabaCall, ApiError> {
@@ -248,8 +274,8 @@ pub(crate) fn verify_alibaba(
     }
 }
 
-fn find_key<'a>(keys: &'a [AlibabaKey], id: &str) -> Result<&'a AlibabaKey, ApiError> {
-    keys.iter().find(|k| k.id == id).ok_or_else(|| {
+fn find_key(keys: AlibabaKeys<'_>, id: &str) -> Result<AlibabaKey, ApiError> {
+    keys(id).ok_or_else(|| {
         ApiError::new(
             404,
             "InvalidAccessKeyId.NotFound",
@@ -258,10 +284,21 @@ fn find_key<'a>(keys: &'a [AlibabaKey], id: &str) -> Result<&'a AlibabaKey, ApiE
     })
 }
 
-/// STS keys need their token; the codes are the gateway's usual ones (not in our API docs).
-fn check_sts(key: &AlibabaKey, token: Option<&str>) -> Result<(), ApiError> {
+/// STS keys need their token and stop working when they expire; the codes are the gateway's
+/// usual ones (not in our API docs).
+fn check_sts(key: &AlibabaKey, token: Option<&str>, now: OffsetDateTime) -> Result<(), ApiError> {
     match (&key.sts_token, token) {
         (None, _) => Ok(()),
+        (Some(expected), Some(got))
+            if signatures_equal(expected.expose(), got)
+                && key.expires.is_some_and(|at| now >= at) =>
+        {
+            Err(ApiError::new(
+                400,
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is expired.",
+            ))
+        }
         (Some(_), None) => Err(ApiError::new(
             400,
             "MissingSecurityToken",
@@ -279,7 +316,7 @@ fn check_sts(key: &AlibabaKey, token: Option<&str>) -> Result<(), ApiError> {
 fn verify_acs3(
     req: &WireRequest,
     authorization: &str,
-    keys: &[AlibabaKey],
+    keys: AlibabaKeys<'_>,
     nonces: &NonceStore,
     now: OffsetDateTime,
 ) -> Result<AlibabaCall, ApiError> {
@@ -312,7 +349,7 @@ fn verify_acs3(
     if !within_window(signed_at, now) {
         return Err(illegal_timestamp("x-acs-date"));
     }
-    check_sts(key, req.header("x-acs-security-token").as_deref())?;
+    check_sts(&key, req.header("x-acs-security-token").as_deref(), now)?;
 
     let (query, form) = alibaba_query_and_form(req);
     let headers: Vec<(String, String)> = parsed
@@ -346,7 +383,7 @@ fn verify_acs3(
         return Err(nonce_used());
     }
     Ok(AlibabaCall {
-        access_key_id: key.id.clone(),
+        key,
         action,
         version,
         params: query.into_iter().chain(form).collect(),
@@ -363,7 +400,7 @@ fn nonce_used() -> ApiError {
 
 fn verify_acs1(
     req: &WireRequest,
-    keys: &[AlibabaKey],
+    keys: AlibabaKeys<'_>,
     nonces: &NonceStore,
     now: OffsetDateTime,
 ) -> Result<AlibabaCall, ApiError> {
@@ -401,7 +438,7 @@ fn verify_acs1(
     if !within_window(signed_at, now) {
         return Err(illegal_timestamp("Timestamp"));
     }
-    check_sts(key, params.get("SecurityToken").map(String::as_str))?;
+    check_sts(&key, params.get("SecurityToken").map(String::as_str), now)?;
 
     let expected = acs1::sign(&req.method, &all, key.secret.expose());
     // A raw '+' of the base64 signature (not %2B-encoded) was decoded as a space: undo that.
@@ -413,7 +450,7 @@ fn verify_acs1(
         return Err(nonce_used());
     }
     Ok(AlibabaCall {
-        access_key_id: key.id.clone(),
+        key,
         action,
         version,
         params,
@@ -423,7 +460,8 @@ fn verify_acs1(
 /// An authenticated Huawei call.
 #[derive(Debug, Clone)]
 pub(crate) struct HuaweiCall {
-    pub ak: String,
+    /// The key's account, an index.
+    pub account: usize,
     /// Query pairs, decoded with `+` literal.
     pub query: Vec<(String, String)>,
 }
@@ -439,7 +477,7 @@ fn apig_auth(detail: &str) -> ApiError {
 /// Authenticates a Huawei AK/SK request (SDK-HMAC-SHA256 or V11-HMAC-SHA256 for `region`).
 pub(crate) fn verify_huawei(
     req: &WireRequest,
-    keys: &[HuaweiKey],
+    keys: HuaweiKeys<'_>,
     region: &str,
     now: OffsetDateTime,
 ) -> Result<HuaweiCall, ApiError> {
@@ -448,15 +486,12 @@ pub(crate) fn verify_huawei(
         .ok_or_else(|| apig_auth("Authorization header is missing"))?;
     let parsed = huawei::parse_authorization(&authorization)
         .ok_or_else(|| apig_auth("Authorization header is malformed"))?;
-    let key = keys
-        .iter()
-        .find(|k| k.ak == parsed.access_key)
-        .ok_or_else(|| {
-            apig_auth(&format!(
-                "Get secretKey failed,ak:{},err:ak not exist",
-                parsed.access_key
-            ))
-        })?;
+    let key = keys(&parsed.access_key).ok_or_else(|| {
+        apig_auth(&format!(
+            "Get secretKey failed,ak:{},err:ak not exist",
+            parsed.access_key
+        ))
+    })?;
     let sdk_date = req
         .header("x-sdk-date")
         .ok_or_else(|| apig_auth("x-sdk-date is missing"))?;
@@ -510,7 +545,7 @@ pub(crate) fn verify_huawei(
         return Err(fail());
     }
     Ok(HuaweiCall {
-        ak: key.ak.clone(),
+        account: key.account,
         query,
     })
 }

@@ -24,6 +24,8 @@ pub(crate) struct Counts {
     pub esa_per_site: usize,
     pub vod: usize,
     pub iot: usize,
+    pub cdn: usize,
+    pub ssl: usize,
 }
 
 impl Counts {
@@ -36,6 +38,8 @@ impl Counts {
                 esa_per_site: 8,
                 vod: 6,
                 iot: 40,
+                cdn: 8,
+                ssl: 8,
             },
             SimSize::Medium => Counts {
                 kms: 100,
@@ -44,6 +48,8 @@ impl Counts {
                 esa_per_site: 100,
                 vod: 50,
                 iot: 5_000,
+                cdn: 100,
+                ssl: 60,
             },
             SimSize::Large => Counts {
                 kms: 500,
@@ -52,6 +58,8 @@ impl Counts {
                 esa_per_site: 500,
                 vod: 200,
                 iot: 200_000,
+                cdn: 500,
+                ssl: 300,
             },
             SimSize::Count(n) => Counts {
                 kms: (n / 1_000).clamp(12, 1_000),
@@ -60,6 +68,8 @@ impl Counts {
                 esa_per_site: (n / 2_000).clamp(8, 1_000),
                 vod: (n / 2_000).clamp(6, 500),
                 iot: n,
+                cdn: (n / 2_000).clamp(8, 1_000),
+                ssl: (n / 5_000).clamp(8, 500),
             },
         }
     }
@@ -156,9 +166,24 @@ pub(crate) fn ca_spec(cn: &str, org: &str, seed: u64, anchor: OffsetDateTime) ->
     }
 }
 
-/// The immutable part of a simulated account: sizes, dates, CAs and the certificate cache.
+/// Whose inventory and where: the account, the region it lives in, and the label that keeps its
+/// domain names apart from every other account's and region's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The 16-digit Alibaba account id (ARNs, `UserId`).
+    pub account_id: String,
+    /// The region the inventory lives in.
+    pub region: String,
+    /// Prepended to the demo domains (`""` for the first account's home region, so its names are
+    /// the ones the simulator always had; `"cn-shanghai.a2."` elsewhere).
+    pub domain_tag: String,
+}
+
+/// The immutable part of one account's inventory in one region: sizes, dates, CAs and the
+/// certificate cache.
 pub(crate) struct Inventory {
     pub seed: u64,
+    pub place: Place,
     /// Midnight UTC of the day the simulator started; every seeded date is relative to it.
     pub anchor: OffsetDateTime,
     pub counts: Counts,
@@ -175,7 +200,7 @@ pub(crate) struct Inventory {
 const CACHE_LIMIT: usize = 50_000;
 
 impl Inventory {
-    pub(crate) fn new(seed: u64, size: SimSize) -> Result<Inventory, PkiError> {
+    pub(crate) fn new(seed: u64, size: SimSize, place: Place) -> Result<Inventory, PkiError> {
         let anchor = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
         let org = "certdesk demo";
         let ca =
@@ -188,6 +213,7 @@ impl Inventory {
         )?;
         Ok(Inventory {
             seed,
+            place,
             anchor,
             counts: Counts::for_size(size),
             kms_ca: ca("certdesk Demo KMS CA")?,
@@ -223,6 +249,11 @@ impl Inventory {
         }
         cache.insert(key.to_string(), Arc::clone(&cert));
         Ok(cert)
+    }
+
+    /// `base` (e.g. `certdesk-demo.com`) under this inventory's domain tag.
+    pub(crate) fn domain(&self, base: &str) -> String {
+        format!("{}{base}", self.place.domain_tag)
     }
 
     /// The private key behind a seeded certificate (same derivation as [`Self::issue_cached`]).

@@ -67,6 +67,16 @@ impl ApiError {
         )
     }
 
+    /// Alibaba `InvalidAction.NotFound` (404): the router's answer to an action the product does
+    /// not have, and each service's answer to an action it was routed but does not handle.
+    pub(crate) fn unknown_action() -> ApiError {
+        ApiError::new(
+            404,
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        )
+    }
+
     /// Alibaba 404 `Certificate.NotFound`.
     pub(crate) fn certificate_not_found() -> ApiError {
         ApiError::new(

@@ -53,9 +53,9 @@ impl EsaState {
             let h = data::mix(inv.seed, "esa-site", s);
             let word = SITE_WORDS[s as usize % SITE_WORDS.len()];
             let name = if (s as usize) < SITE_WORDS.len() {
-                format!("{word}.certdesk-demo.com")
+                format!("{word}.{}", inv.domain("certdesk-demo.com"))
             } else {
-                format!("{word}{s}.certdesk-demo.com")
+                format!("{word}{s}.{}", inv.domain("certdesk-demo.com"))
             };
             let created = inv.anchor - Duration::days((h % 900) as i64 + 30);
             let mut certs = Vec::with_capacity(inv.counts.esa_per_site);
@@ -180,7 +180,7 @@ impl EsaState {
                 cert.deleted = true;
                 Ok(())
             }),
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 

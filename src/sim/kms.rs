@@ -12,10 +12,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-/// Alibaba account id used in ARNs.
-const ACCOUNT_ID: &str = "1234567890123456";
-const REGION: &str = "cn-hangzhou";
-
 enum Key {
     /// Derived from the seed under this label (seeded rows).
     Seeded(String),
@@ -51,6 +47,8 @@ struct Cert {
 pub(crate) struct KmsState {
     certs: HashMap<String, Cert>,
     order: Vec<String>,
+    /// `acs:kms:<region>:<account id>:certificate/`: the ARN of a certificate is this plus its id.
+    arn_prefix: String,
 }
 
 fn seeded_status(seed: u64, i: u64) -> &'static str {
@@ -75,7 +73,7 @@ impl KmsState {
         let mut order = Vec::new();
         for i in 0..inv.counts.kms as u64 {
             let id = data::uuid_like(inv.seed, "kms", i);
-            let cn = format!("kms-app-{i:03}.certdesk-demo.com");
+            let cn = format!("kms-app-{i:03}.{}", inv.domain("certdesk-demo.com"));
             let status = seeded_status(inv.seed, i);
             let h = data::mix(inv.seed, "kms-dates", i);
             let not_before = inv.anchor - Duration::days((h % 400) as i64 + 20);
@@ -114,7 +112,14 @@ impl KmsState {
             );
             order.push(id);
         }
-        KmsState { certs, order }
+        KmsState {
+            certs,
+            order,
+            arn_prefix: format!(
+                "acs:kms:{}:{}:certificate/",
+                inv.place.region, inv.place.account_id
+            ),
+        }
     }
 
     pub(crate) fn ids(&self) -> Vec<String> {
@@ -165,8 +170,12 @@ impl KmsState {
                     .ok_or_else(ApiError::certificate_not_found)?;
                 Ok(Map::new())
             }
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
+    }
+
+    fn arn(&self, id: &str) -> String {
+        format!("{}{id}", self.arn_prefix)
     }
 
     fn find(&self, params: &Params) -> Result<&Cert, ApiError> {
@@ -238,7 +247,7 @@ impl KmsState {
             }
         };
         Ok(object(json!({
-            "Arn": arn(&cert.id),
+            "Arn": self.arn(&cert.id),
             "CertificateId": cert.id,
             "CreatedAt": iso(cert.created_at),
             "ExportablePrivateKey": cert.exportable,
@@ -351,7 +360,7 @@ impl KmsState {
         );
         self.order.push(id.clone());
         Ok(object(
-            json!({"Arn": arn(&id), "CertificateId": id, "Csr": csr}),
+            json!({"Arn": self.arn(&id), "CertificateId": id, "Csr": csr}),
         ))
     }
 
@@ -418,10 +427,6 @@ impl KmsState {
 
 fn internal(e: pki::PkiError) -> ApiError {
     ApiError::new(500, "InternalError", e.to_string())
-}
-
-fn arn(id: &str) -> String {
-    format!("acs:kms:{REGION}:{ACCOUNT_ID}:certificate/{id}")
 }
 
 /// `C=CN,O=…,OU=…,CN=…`; C, O, OU and CN are required, ST and L optional.

@@ -1,5 +1,8 @@
-//! Per-user, per-API rate limits as published (cas client-certificate APIs 10 QPS per user, VOD
-//! domain-certificate APIs 30 QPS), with a generous default for the others. GCRA via `governor`;
+//! Per-account, per-region, per-API rate limits as published (cas client-certificate APIs 10 QPS
+//! per user, VOD domain-certificate APIs 30 QPS; CDN's SetCdnDomainSSLCertificate, whose limit is
+//! not documented, as its VOD sibling), with a generous default for the others. Limits count per
+//! account (flow control is per Alibaba account / Huawei account, whichever key or temporary
+//! credential signs) and per region (each region has its own gateway). GCRA via `governor`;
 //! bursts up to one second's quota are allowed, as a token bucket would. Knows nothing about how
 //! a refusal is worded (the server answers like each gateway).
 
@@ -14,6 +17,7 @@ pub(crate) enum LimitClass {
     Default,
     CasClientCertificate,
     VodSsl,
+    CdnSsl,
     Iotda,
 }
 
@@ -23,6 +27,7 @@ pub(crate) struct Limits {
     default: DefaultKeyedRateLimiter<String>,
     cas: DefaultKeyedRateLimiter<String>,
     vod: DefaultKeyedRateLimiter<String>,
+    cdn: DefaultKeyedRateLimiter<String>,
     iotda: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
 }
@@ -39,12 +44,14 @@ impl Limits {
             default: limiter(tuning.default_qps),
             cas: limiter(tuning.cas_client_certificate_qps),
             vod: limiter(tuning.vod_ssl_qps),
+            cdn: limiter(tuning.cdn_ssl_qps),
             iotda: limiter(tuning.iotda_qps),
             clock: DefaultClock::default(),
         }
     }
 
-    /// `Ok` when `user` may call `api` now; otherwise how long until it may.
+    /// `Ok` when `user` (an account and region, e.g. `1234567890123456/cn-hangzhou`) may call
+    /// `api` now; otherwise how long until it may.
     pub(crate) fn check(&self, class: LimitClass, user: &str, api: &str) -> Result<(), Duration> {
         if !self.enabled {
             return Ok(());
@@ -53,6 +60,7 @@ impl Limits {
             LimitClass::Default => &self.default,
             LimitClass::CasClientCertificate => &self.cas,
             LimitClass::VodSsl => &self.vod,
+            LimitClass::CdnSsl => &self.cdn,
             LimitClass::Iotda => &self.iotda,
         };
         limiter

@@ -1,6 +1,8 @@
 //! The embedded cloud simulator: one real HTTP server on loopback that verifies signatures and
 //! behaves like the documented Alibaba Cloud (KMS 2016-01-20, private CA cas 2020-06-30, ESA
-//! 2024-09-10, VOD 2017-03-21) and Huawei Cloud IoTDA v5 device-certificate APIs.
+//! 2024-09-10, VOD 2017-03-21, CDN 2018-05-10, the SSL Certificates Service cas 2020-04-07, STS
+//! 2015-04-01) and Huawei Cloud IoTDA v5 device-certificate APIs, for any number of accounts and
+//! several regions.
 //!
 //! It knows only `signing` (to verify exactly what the clients sign), `model` and `credentials`;
 //! it must never know about `cloud`, `jobs`, `app` or `ui`, so the simulator can judge the real
@@ -12,20 +14,41 @@
 //! One million IoTDA device certificates cost nothing at start: every row is a function of its
 //! index, and only changes (status updates, deletions) are stored.
 //!
+//! # Accounts and regions
+//! [`SimOptions::accounts`] independent accounts, each with its own AccessKey, AK/SK, 16-digit
+//! account id, seed, RAM roles (`acs:ram::<account id>:role/certdesk-admin|certdesk-auditor|
+//! certdesk-private`) and one Huawei IAM project per region. The first account has the demo
+//! credentials and, in its home region, exactly the inventory a one-account simulator always had.
+//! Each account has an inventory per region ([`ALIBABA_REGIONS`], [`HUAWEI_REGIONS`]), created
+//! when first addressed, so start-up does not depend on the number of accounts or regions.
+//!
+//! A request's account is the one whose key signed it (temporary credentials from AssumeRole: the
+//! role's account). Its region, on the one loopback listener:
+//! - Alibaba: the signed header `x-acs-region-id` (V3), else the signed parameter `RegionId`;
+//!   without either, `cn-hangzhou`. certdesk's clients send it on loopback endpoints; an official
+//!   SDK sends it through `Config.global_parameters`. Each product follows its SDK's endpoint
+//!   rule: KMS and ESA are regional (ESA only where it has endpoints: not cn-shanghai), the
+//!   private CA answers every `cn-*` region from one inventory, CDN is central (overseas regions:
+//!   the Singapore inventory), the SSL repository has a China and an international site, VOD has
+//!   one inventory per account. A region a product does not have: 400 `InvalidRegionId`.
+//! - Huawei: the project id in the path (an IAM project is regional); a V11 derived signature
+//!   must be scoped to the project's region; another account's project: 403 `IOTDA.000022`.
+//!
 //! # Order of processing
-//! fault injection → authentication (signature, clock, nonce) → routing → rate limit → the
-//! operation. Faults are decided before anything else, so a faulted request never changes state
-//! (real clouds may apply a change and then fail; the simulator chooses the simple, documented
-//! behaviour).
+//! fault injection → authentication (signature, clock, nonce, STS token and expiry) → routing →
+//! region → rate limit (per account, region and API) → the operation. Faults are decided before
+//! anything else, so a faulted request never changes state (real clouds may apply a change and
+//! then fail; the simulator chooses the simple, documented behaviour).
 //!
 //! # What the simulator does not reproduce
 //! (The same list, with more detail, is in `docs/simulator.md`.)
-//! - Regions and endpoints: one listener answers every product and region; `RegionId` is ignored,
-//!   VOD's "China (Shanghai) only" rule is not enforced, the `Host` header is not checked.
-//! - Authorisation: no RAM / IAM policies (`Forbidden.RAM`, `AccessDeniedDetail`); no Huawei AK
-//!   lockout after 5 failed authentications.
+//! - Endpoints: one listener answers every product and region; the `Host` header is not checked;
+//!   only the regions above exist.
+//! - Authorisation: no RAM / IAM policies (`Forbidden.RAM`, `AccessDeniedDetail`); an AssumeRole
+//!   session `Policy` is checked for JSON but not applied; roles are fixed; no Huawei AK lockout
+//!   after 5 failed authentications.
 //! - Signatures: ACS4 (SPI gateway), SDK-HMAC-SM3 and other Huawei algorithms, Huawei temporary
-//!   credentials; Alibaba STS is one fixed token. `Format=XML` still gets JSON.
+//!   credentials. `Format=XML` still gets JSON.
 //! - Exact message texts of most errors (codes and statuses follow the docs), resolvable
 //!   `Recommend` URLs.
 //! - Statuses/codes the docs leave open are the simulator's choices: `Throttling.User` → 400,
@@ -33,7 +56,8 @@
 //!   identifier → 404 `Certificate.NotFound`, IoTDA missing certificate → 404 `IOTDA.000404`,
 //!   IoTDA injected errors → `IOTDA.000500`/`IOTDA.000503`, IoTDA bad offset/marker/fingerprint →
 //!   400 `IOTDA.000006`, foreign project id or `Instance-Id` → 403 `IOTDA.000022`, KMS upload to
-//!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`.
+//!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`; the
+//!   CDN, SSL repository and STS codes (none documented; listed in `docs/simulator.md`).
 //! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; key specs
 //!   `RSA_2048` and `EC_SM2` (no RSA/SM2 key generation: 400 `InvalidParameter`); chain
 //!   validation on `UploadCertificate` (only the public key is compared).
@@ -45,14 +69,22 @@
 //! - VOD: `SetVodDomainSSLCertificate`, `DescribeVodCertificateList`,
 //!   `DescribeVodSSLCertificateList`, tag filters, `ServiceBusy`/`InvalidDomain.Offline`/
 //!   `IllegalOperation`/`OperationDenied`; SSL changes apply at once (no "configuring" phase).
+//! - CDN: every operation but the three certificate ones (no DescribeCdnDomainByCertificate, no
+//!   batch configuration, no SM2 certificates); a change applies at once (no "configuring"
+//!   phase after it); `CertType=free`; whether the certificate covers the domain is not checked.
+//! - SSL repository: SM2 certificate sets, tags, resource groups, ListCertificates and the
+//!   deployment jobs; third-party clouds in ListCloudResources.
 //! - IoTDA: CA-certificate operations, `list-device`, devices; the `fingerprint` list filter only
 //!   finds certificates this run has already generated (listed or shown).
 //! - Faults after a state change (real clouds may apply a change and then fail).
 
 mod auth;
+mod cdn;
 mod data;
+mod deploy;
 mod errors;
 mod esa;
+mod estate;
 mod faults;
 mod iotda;
 mod kms;
@@ -60,6 +92,8 @@ mod limits;
 mod pca;
 mod pki;
 mod server;
+mod ssl;
+mod sts;
 mod vod;
 
 use crate::credentials::Secret;
@@ -141,10 +175,13 @@ pub struct SimOptions {
     pub fault_rate: f64,
     /// Enforce the published per-API rate limits.
     pub rate_limit: bool,
+    /// Independent accounts served (1–1000). The first has the demo credentials; each has its
+    /// own keys, account id and seeded inventories.
+    pub accounts: usize,
 }
 
 impl Default for SimOptions {
-    /// `127.0.0.1:0`, seed 42, small, no faults, rate limits on.
+    /// `127.0.0.1:0`, seed 42, small, no faults, rate limits on, one account.
     fn default() -> Self {
         SimOptions {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -152,9 +189,18 @@ impl Default for SimOptions {
             size: SimSize::Small,
             fault_rate: 0.0,
             rate_limit: true,
+            accounts: 1,
         }
     }
 }
+
+/// The Alibaba regions the simulator serves, the home region (every request without a region
+/// marker) first. How a request names its region: see the module documentation.
+pub const ALIBABA_REGIONS: [&str; 3] = ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"];
+
+/// The Huawei regions the simulator serves, the home region first; each account has one IAM
+/// project per region, and the project id in the path says which region a request addresses.
+pub const HUAWEI_REGIONS: [&str; 3] = ["cn-north-4", "cn-east-3", "ap-southeast-1"];
 
 /// Rate limits and fault timing; the defaults are the published limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +211,8 @@ pub struct SimTuning {
     pub cas_client_certificate_qps: u32,
     /// VOD domain-certificate APIs: 30 per second (published for SetVodDomainSSLCertificate).
     pub vod_ssl_qps: u32,
+    /// CDN SetCdnDomainSSLCertificate (not published for CDN; VOD's 30 per second for its sibling).
+    pub cdn_ssl_qps: u32,
     /// IoTDA device-certificate APIs (not published; gateway default chosen).
     pub iotda_qps: u32,
     /// How long the "slow answer" fault waits before answering 503 (longer than any client timeout).
@@ -172,6 +220,9 @@ pub struct SimTuning {
     /// Added to every answer, to model the network round trip to a real cloud region (0 by
     /// default: loopback speed).
     pub latency: Duration,
+    /// Shortest `DurationSeconds` STS AssumeRole accepts: the documented 900 s; tests lower it to
+    /// see temporary credentials expire.
+    pub sts_min_duration: Duration,
 }
 
 impl Default for SimTuning {
@@ -180,9 +231,11 @@ impl Default for SimTuning {
             default_qps: 100,
             cas_client_certificate_qps: 10,
             vod_ssl_qps: 30,
+            cdn_ssl_qps: 30,
             iotda_qps: 100,
             fault_delay: Duration::from_secs(60),
             latency: Duration::ZERO,
+            sts_min_duration: Duration::from_secs(900),
         }
     }
 }
@@ -259,6 +312,65 @@ impl DemoCredentials {
 
 /// Which simulated API a request counter belongs to.
 pub use crate::model::Service as SimService;
+
+/// One simulated account: its keys, ids, Huawei projects and RAM roles (what `certdesk sim`
+/// prints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimAccount {
+    /// 1-based.
+    pub number: usize,
+    /// The 16-digit Alibaba account id.
+    pub account_id: String,
+    /// Alibaba AccessKey id.
+    pub alibaba_access_key_id: String,
+    /// Alibaba AccessKey secret.
+    pub alibaba_access_key_secret: Secret,
+    /// Huawei AK.
+    pub huawei_ak: String,
+    /// Huawei SK.
+    pub huawei_sk: Secret,
+    /// One IAM project per entry of [`HUAWEI_REGIONS`], in that order.
+    pub huawei_projects: Vec<SimProject>,
+    /// The account's RAM roles.
+    pub roles: Vec<SimRole>,
+}
+
+/// A Huawei IAM project of an account (one per region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimProject {
+    /// Region id.
+    pub region: String,
+    /// Project id (the path parameter of every IoTDA call; it selects the region).
+    pub project_id: String,
+    /// IoTDA instance id of the region (`Instance-Id` header; optional on requests).
+    pub instance_id: String,
+}
+
+/// A RAM role of a simulated account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimRole {
+    /// `acs:ram::<account id>:role/<name>`.
+    pub arn: String,
+    /// The `ExternalId` the role's trust policy requires.
+    pub external_id: Option<String>,
+    /// `MaxSessionDuration`.
+    pub max_session_seconds: u32,
+    /// Only the role's own account may assume it (the others: every simulated account).
+    pub own_account_only: bool,
+}
+
+/// A CDN domain's HTTPS state, for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdnSslState {
+    /// `on` or `off`.
+    pub ssl_protocol: String,
+    /// `upload` or `cas` (empty: never had a certificate).
+    pub cert_type: String,
+    /// The repository CertId of a `cas` certificate.
+    pub cert_id: Option<i64>,
+    /// SHA-256 (lower-case hex) of the configured certificate.
+    pub sha256: Option<String>,
+}
 
 /// A simulator serving in this process. Dropping it stops the server too (without waiting);
 /// [`RunningSimulator::shutdown`] also waits for the server task.
@@ -409,6 +521,57 @@ impl RunningSimulator {
     pub fn vod_ssl(&self, domain: &str) -> Option<VodSslState> {
         self.state.vod_ssl(domain)
     }
+
+    /// Every simulated account, the first (demo credentials) first.
+    pub fn accounts(&self) -> Vec<SimAccount> {
+        self.state.accounts()
+    }
+
+    /// KMS CertificateIds of account `account` (0-based) in `region` (one of [`ALIBABA_REGIONS`]).
+    pub fn kms_certificate_ids_in(&self, account: usize, region: &str) -> Vec<String> {
+        match ALIBABA_REGIONS.iter().position(|r| *r == region) {
+            Some(r) if account < self.state.account_count() => self.state.kms_ids_in(account, r),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A CDN domain's HTTPS state in account `account` (0-based) as a client addressing `region`
+    /// sees it; `None` when unknown.
+    pub fn cdn_ssl(&self, account: usize, region: &str, domain: &str) -> Option<CdnSslState> {
+        (account < self.state.account_count())
+            .then(|| self.state.cdn_ssl(account, region, domain))
+            .flatten()
+    }
+
+    /// CDN domains of account `account` (0-based) behind `region`: (name, `on`/`off`, expiry in
+    /// UNIX seconds).
+    pub fn cdn_domains(&self, account: usize, region: &str) -> Vec<(String, String, Option<i64>)> {
+        if account < self.state.account_count() {
+            self.state.cdn_domains(account, region)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The SSL certificate repository of account `account` (0-based) at the site serving
+    /// `region`: (CertId, name, expiry in UNIX seconds).
+    pub fn ssl_certificates(
+        &self,
+        account: usize,
+        region: &str,
+    ) -> Vec<(i64, String, Option<i64>)> {
+        if account < self.state.account_count() {
+            self.state.ssl_certificates(account, region)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Makes every temporary credential STS has issued expire now (to test expiry and refresh
+    /// without waiting).
+    pub fn expire_temporary_credentials(&self) {
+        self.state.expire_temporary_credentials();
+    }
 }
 
 /// One certificate as the simulator holds it (see [`RunningSimulator::certificates`]).
@@ -458,7 +621,7 @@ pub async fn run_cli(options: SimOptions) -> Result<(), SimError> {
     );
     // Printing the demo secrets is intended: they are public constants that only open this
     // simulator.
-    println!("Alibaba Cloud (KMS, cas, ESA, VOD):");
+    println!("Alibaba Cloud (KMS, private CA, ESA, VOD, CDN, SSL certificates, STS):");
     println!(
         "  ALIBABA_CLOUD_ACCESS_KEY_ID={}",
         creds.alibaba_access_key_id
@@ -476,10 +639,69 @@ pub async fn run_cli(options: SimOptions) -> Result<(), SimError> {
     println!("  project id {}", creds.huawei_project_id);
     println!("  region {}", creds.huawei_region);
     println!("  instance id {}", creds.iotda_instance_id);
+    println!(
+        "Regions: Alibaba {} (the first is the default; name one with the signed header x-acs-region-id or a RegionId parameter),",
+        ALIBABA_REGIONS.join(", ")
+    );
+    println!(
+        "  Huawei {} (the project id in the path selects the region: one project per account and region).",
+        HUAWEI_REGIONS.join(", ")
+    );
+    println!(
+        "Accounts (one machine-readable line per account and cloud, then its Huawei projects and RAM roles):"
+    );
+    print!("{}", machine_lines(&sim.accounts()));
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// The machine-readable lines of `certdesk sim` (each at the start of a line, space-separated):
+///
+/// - `account <n> alibaba <account id> <AccessKeyId> <AccessKeySecret>`
+/// - `account <n> huawei <AK> <SK> <project id>` (the project of the home region, `cn-north-4`)
+/// - `project <n> huawei <region> <project id> <IoTDA instance id>` (one per Huawei region)
+/// - `role <n> <role ARN> <MaxSessionDuration seconds> <ExternalId or -> <any|own>` (who may
+///   assume it: every simulated account, or only its own)
+pub fn machine_lines(accounts: &[SimAccount]) -> String {
+    let mut out = String::new();
+    for a in accounts {
+        let n = a.number;
+        // Printing the secrets is intended: they only open this simulator.
+        out.push_str(&format!(
+            "account {n} alibaba {} {} {}\n",
+            a.account_id,
+            a.alibaba_access_key_id,
+            a.alibaba_access_key_secret.expose()
+        ));
+        let home = a
+            .huawei_projects
+            .first()
+            .map(|p| p.project_id.as_str())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "account {n} huawei {} {} {home}\n",
+            a.huawei_ak,
+            a.huawei_sk.expose()
+        ));
+        for p in &a.huawei_projects {
+            out.push_str(&format!(
+                "project {n} huawei {} {} {}\n",
+                p.region, p.project_id, p.instance_id
+            ));
+        }
+        for r in &a.roles {
+            out.push_str(&format!(
+                "role {n} {} {} {} {}\n",
+                r.arn,
+                r.max_session_seconds,
+                r.external_id.as_deref().unwrap_or("-"),
+                if r.own_account_only { "own" } else { "any" }
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -509,5 +731,52 @@ mod tests {
         assert_eq!(o.size, SimSize::Small);
         assert_eq!(o.fault_rate, 0.0);
         assert!(o.rate_limit);
+        assert_eq!(o.accounts, 1);
+    }
+
+    #[tokio::test]
+    async fn machine_lines_name_every_account_with_its_keys() {
+        let sim = start(SimOptions {
+            accounts: 2,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let accounts = sim.accounts();
+        let text = machine_lines(&accounts);
+        let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+        assert_eq!(
+            lines[0],
+            [
+                "account",
+                "1",
+                "alibaba",
+                "1234567890123456",
+                DEMO_ALIBABA_ACCESS_KEY_ID,
+                DEMO_ALIBABA_ACCESS_KEY_SECRET
+            ]
+        );
+        assert_eq!(
+            lines[1],
+            [
+                "account",
+                "1",
+                "huawei",
+                DEMO_HUAWEI_AK,
+                DEMO_HUAWEI_SK,
+                DEMO_HUAWEI_PROJECT_ID
+            ]
+        );
+        let second: Vec<&Vec<&str>> = lines.iter().filter(|l| l[1] == "2").collect();
+        assert_eq!(second[0][2], "alibaba");
+        assert_eq!(second[0][4], accounts[1].alibaba_access_key_id);
+        assert_ne!(second[0][3], "1234567890123456");
+        assert_eq!(second[1][2], "huawei");
+        assert_eq!(
+            lines.iter().filter(|l| l[0] == "project").count(),
+            2 * HUAWEI_REGIONS.len()
+        );
+        assert!(lines.iter().all(|l| l.len() >= 5 && !l.contains(&"")));
+        sim.shutdown().await;
     }
 }

@@ -43,7 +43,7 @@ impl PcaState {
             let h = data::mix(inv.seed, "pca", i);
             let server = i % 4 == 3;
             let common_name = if server {
-                format!("svc-{i:05}.internal.certdesk-demo.com")
+                format!("svc-{i:05}.internal.{}", inv.domain("certdesk-demo.com"))
             } else {
                 format!("client-{i:05}")
             };
@@ -167,7 +167,7 @@ impl PcaState {
                 Ok(Map::new())
             }
             "ListRevokeCertificate" => self.list_revoked(params),
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 

@@ -81,8 +81,7 @@ impl EcKey {
         Ok(KeyPair::from_remote(Box::new(self.clone()))?)
     }
 
-    /// PKCS#8 PEM of the private key.
-    #[cfg(test)]
+    /// PKCS#8 PEM of the private key (what the SSL repository returns as `Key`).
     pub(crate) fn private_pem(&self) -> Result<String, PkiError> {
         use p256::pkcs8::EncodePrivateKey;
         self.signing

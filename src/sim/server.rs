@@ -1,24 +1,23 @@
 //! The listener and the dispatcher: one accept loop (so an injected "connection reset" can really
-//! drop a connection), one axum router whose only handler tells the five services apart — IoTDA
-//! by its `/v5/iot/{project_id}/…` paths, Alibaba RPC by version and action (V3 headers
+//! drop a connection), one axum router whose only handler tells the services apart — IoTDA by its
+//! `/v5/iot/{project_id}/…` paths, Alibaba RPC by version and action (V3 headers
 //! `x-acs-action`/`x-acs-version`, V1 parameters `Action`/`Version`) — and runs every request
-//! through fault injection, authentication, rate limiting and the service, in that order.
+//! through fault injection, authentication, rate limiting and the service, in that order. The
+//! account is the signing key's; the region is the request's region marker (`x-acs-region-id`,
+//! else a `RegionId` parameter) for Alibaba and the project id for Huawei (see `estate`).
 
-use super::auth::{self, AlibabaKey, HuaweiKey, NonceStore, WireRequest};
-use super::data::Inventory;
+use super::auth::{self, NonceStore, WireRequest};
+use super::deploy::{RepoCert, SSL_SITES};
 use super::errors::{self, ApiError};
-use super::esa::EsaState;
+use super::estate::{self, Estate, lock};
 use super::faults::{Fault, FaultInjector};
 use super::iotda::{self, IotdaOp, IotdaState};
-use super::kms::KmsState;
 use super::limits::{LimitClass, Limits};
-use super::pca::PcaState;
-use super::vod::VodState;
+use super::sts;
 use super::{
-    DEMO_ALIBABA_STS_ACCESS_KEY_ID, DEMO_ALIBABA_STS_ACCESS_KEY_SECRET, DEMO_ALIBABA_STS_TOKEN,
-    DemoCredentials, SimError, SimOptions, SimService, SimTuning, VodSslState,
+    CdnSslState, DemoCredentials, HUAWEI_REGIONS, SimAccount, SimError, SimOptions, SimRole,
+    SimService, SimTuning, VodSslState,
 };
-use crate::credentials::Secret;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -26,7 +25,7 @@ use axum::{Extension, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
@@ -43,7 +42,7 @@ pub(crate) struct Counters {
     faults: AtomicU64,
     throttled: AtomicU64,
     auth_failures: AtomicU64,
-    per_service: [AtomicU64; 5],
+    per_service: [AtomicU64; 8],
 }
 
 fn service_slot(service: SimService) -> usize {
@@ -53,6 +52,9 @@ fn service_slot(service: SimService) -> usize {
         SimService::Esa => 2,
         SimService::Vod => 3,
         SimService::Iotda => 4,
+        SimService::Cdn => 5,
+        SimService::Ssl => 6,
+        SimService::Sts => 7,
     }
 }
 
@@ -79,37 +81,23 @@ impl Counters {
 
 /// Everything one simulator instance knows.
 pub(crate) struct SimState {
-    inv: Inventory,
-    alibaba_keys: Vec<AlibabaKey>,
-    huawei_keys: Vec<HuaweiKey>,
+    estate: Estate,
     nonces: NonceStore,
     limits: Limits,
     faults: FaultInjector,
     fault_delay: Duration,
     latency: Duration,
     iotda_qps: u32,
-    project_id: String,
-    region: String,
-    instance_id: String,
-    kms: Mutex<KmsState>,
-    pca: Mutex<PcaState>,
-    esa: Mutex<EsaState>,
-    vod: Mutex<VodState>,
-    iot: Mutex<IotdaState>,
     pub(crate) counters: Counters,
     /// Mutating requests that reached a handler, per "Action:target", so tests can prove that no
     /// change was sent twice (e.g. after a crash and resume).
     mutations: Mutex<std::collections::HashMap<String, u64>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        // A panic elsewhere must not take the simulator down; the data is still consistent
-        // because every handler validates before it mutates.
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
+/// The first account (tests and the demo read its home inventories).
+const FIRST: usize = 0;
+/// The home region (index 0 of the region lists).
+const HOME: usize = 0;
 
 impl SimState {
     pub(crate) fn new(
@@ -117,62 +105,52 @@ impl SimState {
         tuning: &SimTuning,
         creds: &DemoCredentials,
     ) -> Result<SimState, SimError> {
-        let inv =
-            Inventory::new(options.seed, options.size).map_err(|e| SimError::Pki(e.to_string()))?;
+        let sts_min = u32::try_from(tuning.sts_min_duration.as_secs()).unwrap_or(u32::MAX);
         Ok(SimState {
-            alibaba_keys: vec![
-                AlibabaKey {
-                    id: creds.alibaba_access_key_id.clone(),
-                    secret: creds.alibaba_access_key_secret.clone(),
-                    sts_token: None,
-                },
-                AlibabaKey {
-                    id: DEMO_ALIBABA_STS_ACCESS_KEY_ID.to_string(),
-                    secret: Secret::new(DEMO_ALIBABA_STS_ACCESS_KEY_SECRET),
-                    sts_token: Some(Secret::new(DEMO_ALIBABA_STS_TOKEN)),
-                },
-            ],
-            huawei_keys: vec![HuaweiKey {
-                ak: creds.huawei_ak.clone(),
-                sk: creds.huawei_sk.clone(),
-            }],
+            estate: Estate::new(options, creds, sts_min.max(1))?,
             nonces: NonceStore::default(),
             limits: Limits::new(options.rate_limit, tuning),
             faults: FaultInjector::new(options.fault_rate, options.seed),
             fault_delay: tuning.fault_delay,
             latency: tuning.latency,
             iotda_qps: tuning.iotda_qps,
-            project_id: creds.huawei_project_id.clone(),
-            region: creds.huawei_region.clone(),
-            instance_id: creds.iotda_instance_id.clone(),
-            kms: Mutex::new(KmsState::new(&inv)),
-            pca: Mutex::new(PcaState::new(&inv)),
-            esa: Mutex::new(EsaState::new(&inv)),
-            vod: Mutex::new(VodState::new(&inv)),
-            iot: Mutex::new(IotdaState::new(&inv)),
-            inv,
             counters: Counters::default(),
             mutations: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
+    fn home(&self) -> Option<Arc<estate::Shard>> {
+        self.estate.shard(FIRST, HOME).ok()
+    }
+
+    fn iot_home(&self) -> Option<Arc<estate::IotShard>> {
+        self.estate.iot_shard(FIRST, HOME).ok()
+    }
+
     pub(crate) fn kms_status(&self, id: &str) -> Option<String> {
-        lock(&self.kms).status(id)
+        self.home()?.kms().status(id)
     }
     pub(crate) fn kms_ids(&self) -> Vec<String> {
-        lock(&self.kms).ids()
+        self.kms_ids_in(FIRST, HOME)
+    }
+    pub(crate) fn kms_ids_in(&self, account: usize, region: usize) -> Vec<String> {
+        match self.estate.shard(account, region) {
+            Ok(shard) => shard.kms().ids(),
+            Err(_) => Vec::new(),
+        }
     }
     pub(crate) fn pca_status(&self, identifier: &str) -> Option<String> {
-        lock(&self.pca).status(identifier)
+        self.home()?.pca().status(identifier)
     }
     pub(crate) fn esa_status(&self, site_id: i64, id: &str) -> Option<String> {
-        lock(&self.esa).status(site_id, id)
+        self.home()?.esa().status(site_id, id)
     }
     pub(crate) fn iotda_status(&self, id: &str) -> Option<String> {
-        lock(&self.iot).status_text(self.inv.seed, id)
+        let shard = self.iot_home()?;
+        lock(&shard.iot).status_text(shard.inv.seed, id)
     }
     pub(crate) fn certificates(&self) -> Vec<super::SimCertificate> {
-        use super::{SimCertificate, SimService};
+        use super::SimCertificate;
         let unix = |t: Option<time::OffsetDateTime>| t.map(|t| t.unix_timestamp());
         let plain =
             |service: SimService, rows: Vec<(String, String, Option<time::OffsetDateTime>)>| {
@@ -185,10 +163,13 @@ impl SimState {
                 })
             };
         let mut out: Vec<SimCertificate> = Vec::new();
-        out.extend(plain(SimService::Kms, lock(&self.kms).listing()));
-        out.extend(plain(SimService::Pca, lock(&self.pca).listing()));
+        let (Some(home), Some(iot)) = (self.home(), self.iot_home()) else {
+            return out;
+        };
+        out.extend(plain(SimService::Kms, home.kms().listing()));
+        out.extend(plain(SimService::Pca, home.pca().listing()));
         out.extend(
-            lock(&self.esa)
+            home.esa()
                 .listing()
                 .into_iter()
                 .map(|(site, id, status, t)| SimCertificate {
@@ -199,18 +180,120 @@ impl SimState {
                     not_after: unix(t),
                 }),
         );
-        out.extend(plain(SimService::Vod, lock(&self.vod).listing(&self.inv)));
+        out.extend(plain(SimService::Vod, home.vod().listing(&home.inv)));
         out.extend(plain(
             SimService::Iotda,
-            lock(&self.iot).listing(self.inv.seed, self.inv.anchor),
+            lock(&iot.iot).listing(iot.inv.seed, iot.inv.anchor),
         ));
         out
     }
     pub(crate) fn iotda_count(&self) -> usize {
-        lock(&self.iot).live_count()
+        self.iot_home()
+            .map(|s| lock(&s.iot).live_count())
+            .unwrap_or(0)
     }
     pub(crate) fn vod_ssl(&self, domain: &str) -> Option<VodSslState> {
-        lock(&self.vod).ssl(&self.inv, domain)
+        let home = self.home()?;
+        let vod = home.vod();
+        vod.ssl(&home.inv, domain)
+    }
+
+    /// A CDN domain's HTTPS state in `account`'s inventory behind `region`.
+    pub(crate) fn cdn_ssl(
+        &self,
+        account: usize,
+        region: &str,
+        domain: &str,
+    ) -> Option<CdnSslState> {
+        let r = estate::alibaba_site(SimService::Cdn, Some(region)).ok()?;
+        let shard = self.estate.shard(account, r).ok()?;
+        let (ssl, cert_type, cert_id, sha256) = shard.cdn().ssl(&shard.inv, domain)?;
+        Some(CdnSslState {
+            ssl_protocol: ssl,
+            cert_type,
+            cert_id,
+            sha256: sha256.map(|s| s.to_ascii_lowercase()),
+        })
+    }
+
+    /// CDN domains (name, `on`/`off`, expiry) of `account` behind `region`.
+    pub(crate) fn cdn_domains(
+        &self,
+        account: usize,
+        region: &str,
+    ) -> Vec<(String, String, Option<i64>)> {
+        let Ok(r) = estate::alibaba_site(SimService::Cdn, Some(region)) else {
+            return Vec::new();
+        };
+        let Ok(shard) = self.estate.shard(account, r) else {
+            return Vec::new();
+        };
+        let cdn = shard.cdn();
+        cdn.listing(&shard.inv)
+            .into_iter()
+            .map(|(d, s, t)| (d, s, t.map(|t| t.unix_timestamp())))
+            .collect()
+    }
+
+    /// The SSL repository (CertId, name, expiry) of `account` at the site serving `region`.
+    pub(crate) fn ssl_certificates(
+        &self,
+        account: usize,
+        region: &str,
+    ) -> Vec<(i64, String, Option<i64>)> {
+        let Ok(r) = estate::alibaba_site(SimService::Ssl, Some(region)) else {
+            return Vec::new();
+        };
+        let Ok(shard) = self.estate.shard(account, r) else {
+            return Vec::new();
+        };
+        let ssl = shard.ssl();
+        ssl.listing(&shard.inv)
+            .into_iter()
+            .map(|(id, name, t)| (id, name, t.map(|t| t.unix_timestamp())))
+            .collect()
+    }
+
+    pub(crate) fn accounts(&self) -> Vec<SimAccount> {
+        self.estate
+            .accounts
+            .iter()
+            .map(|a| SimAccount {
+                number: a.number,
+                account_id: a.id.clone(),
+                alibaba_access_key_id: a.alibaba_id.clone(),
+                alibaba_access_key_secret: a.alibaba_secret.clone(),
+                huawei_ak: a.huawei_ak.clone(),
+                huawei_sk: a.huawei_sk.clone(),
+                huawei_projects: a
+                    .projects
+                    .iter()
+                    .map(|p| super::SimProject {
+                        region: p.region.to_string(),
+                        project_id: p.id.clone(),
+                        instance_id: p.instance_id.clone(),
+                    })
+                    .collect(),
+                roles: a
+                    .roles
+                    .iter()
+                    .map(|r| SimRole {
+                        arn: r.arn.clone(),
+                        external_id: r.external_id.clone(),
+                        max_session_seconds: r.max_session,
+                        own_account_only: r.trust == estate::Trust::OwnAccount,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn account_count(&self) -> usize {
+        self.estate.accounts.len()
+    }
+
+    pub(crate) fn expire_temporary_credentials(&self) {
+        self.estate.expire_temporary(OffsetDateTime::now_utc());
     }
 }
 
@@ -277,15 +360,6 @@ async fn serve_connection(stream: TcpStream, router: Router, mut shutdown: watch
     }
 }
 
-/// Alibaba `InvalidAction.NotFound` (404), also used by the service modules.
-pub(crate) fn unknown_action() -> ApiError {
-    ApiError::new(
-        404,
-        "InvalidAction.NotFound",
-        "Specified api is not found, please check your url and method.",
-    )
-}
-
 const KMS_ACTIONS: &[&str] = &[
     "DescribeCertificate",
     "GetCertificate",
@@ -318,6 +392,19 @@ const VOD_ACTIONS: &[&str] = &[
     "SetVodDomainCertificate",
     "DescribeVodDomainDetail",
 ];
+const CDN_ACTIONS: &[&str] = &[
+    "DescribeUserDomains",
+    "DescribeDomainCertificateInfo",
+    "SetCdnDomainSSLCertificate",
+];
+const SSL_ACTIONS: &[&str] = &[
+    "ListUserCertificateOrder",
+    "GetUserCertificateDetail",
+    "UploadUserCertificate",
+    "DeleteUserCertificate",
+    "ListCloudResources",
+];
+const STS_ACTIONS: &[&str] = &["AssumeRole", "GetCallerIdentity"];
 
 /// Product by API version: the service and the name used in `Recommend` URLs.
 fn product(version: Option<&str>) -> Option<(SimService, &'static str)> {
@@ -326,6 +413,9 @@ fn product(version: Option<&str>) -> Option<(SimService, &'static str)> {
         "2020-06-30" => Some((SimService::Pca, "cas")),
         "2024-09-10" => Some((SimService::Esa, "ESA")),
         "2017-03-21" => Some((SimService::Vod, "vod")),
+        "2018-05-10" => Some((SimService::Cdn, "Cdn")),
+        "2020-04-07" => Some((SimService::Ssl, "cas")),
+        "2015-04-01" => Some((SimService::Sts, "Sts")),
         _ => None,
     }
 }
@@ -466,12 +556,9 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
     let fail =
         |err: ApiError, product: &str| errors::alibaba_error(&err, &request_id, &host, product);
 
-    let call = match auth::verify_alibaba(
-        wire,
-        &state.alibaba_keys,
-        &state.nonces,
-        OffsetDateTime::now_utc(),
-    ) {
+    let now = OffsetDateTime::now_utc();
+    let keys = |id: &str| state.estate.alibaba_key(id);
+    let call = match auth::verify_alibaba(wire, &keys, &state.nonces, now) {
         Ok(call) => call,
         Err(err) => {
             Counters::bump(&state.counters.auth_failures);
@@ -493,17 +580,39 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
         SimService::Pca => PCA_ACTIONS,
         SimService::Esa => ESA_ACTIONS,
         SimService::Vod => VOD_ACTIONS,
+        SimService::Cdn => CDN_ACTIONS,
+        SimService::Ssl => SSL_ACTIONS,
+        SimService::Sts => STS_ACTIONS,
         SimService::Iotda => &[],
     };
     if !known.contains(&call.action.as_str()) {
-        return fail(unknown_action(), name);
+        return fail(ApiError::unknown_action(), name);
     }
+    // The region: the `x-acs-region-id` header of a V3 request (V3 refuses unsigned `x-acs-*`
+    // headers), else a `RegionId` parameter (signed in both versions; a V1 request's headers are
+    // not signed, so its header is ignored); without either, the account's home region.
+    let v3 = wire.headers.contains_key("authorization");
+    let region = v3
+        .then(|| wire.header("x-acs-region-id"))
+        .flatten()
+        .or_else(|| call.params.get("RegionId").cloned());
+    let site = match estate::alibaba_site(service, region.as_deref()) {
+        Ok(site) => site,
+        Err(err) => return fail(err, name),
+    };
     let class = match service {
         SimService::Pca => LimitClass::CasClientCertificate,
         SimService::Vod if call.action == "SetVodDomainCertificate" => LimitClass::VodSsl,
+        SimService::Cdn if call.action == "SetCdnDomainSSLCertificate" => LimitClass::CdnSsl,
         _ => LimitClass::Default,
     };
-    if let Err(wait) = state.limits.check(class, &call.access_key_id, &call.action) {
+    let account = call.key.account;
+    let limit_key = format!(
+        "{}/{}",
+        state.estate.accounts[account].id,
+        super::ALIBABA_REGIONS[site]
+    );
+    if let Err(wait) = state.limits.check(class, &limit_key, &call.action) {
         Counters::bump(&state.counters.throttled);
         // The docs do not confirm the HTTP status of Throttling.User; 400 like `Throttling`.
         let mut err = ApiError::new(
@@ -518,18 +627,87 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
     if let Some(target) = mutation_target(&call.action, &call.params) {
         state.record_mutation(&call.action, &target);
     }
-    let inv = &state.inv;
-    let result = match service {
-        SimService::Kms => lock(&state.kms).handle(inv, &call.action, &call.params),
-        SimService::Pca => lock(&state.pca).handle(inv, &call.action, &call.params),
-        SimService::Esa => lock(&state.esa).handle(inv, &call.action, &call.params),
-        SimService::Vod => lock(&state.vod).handle(inv, &call.action, &call.params),
-        SimService::Iotda => Err(unknown_action()),
-    };
-    match result {
+    match run_alibaba(state, service, account, site, &call, now) {
         Ok(body) => errors::alibaba_ok(body, &request_id),
         Err(err) => fail(err, name),
     }
+}
+
+/// Runs an authenticated, routed, admitted Alibaba call against account `account`'s inventory in
+/// simulated region `site`.
+fn run_alibaba(
+    state: &SimState,
+    service: SimService,
+    account: usize,
+    site: usize,
+    call: &auth::AlibabaCall,
+    now: OffsetDateTime,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let (action, params) = (call.action.as_str(), &call.params);
+    if service == SimService::Sts {
+        return sts::handle(&state.estate, &call.key, action, params, now);
+    }
+    let shard = state.estate.shard(account, site)?;
+    let inv = &shard.inv;
+    match service {
+        SimService::Kms => shard.kms().handle(inv, action, params),
+        SimService::Pca => shard.pca().handle(inv, action, params),
+        SimService::Esa => shard.esa().handle(inv, action, params),
+        SimService::Vod => shard.vod().handle(inv, action, params),
+        SimService::Cdn => {
+            let _links = lock(&state.estate.accounts[account].links);
+            let cas = cas_certificate(state, account, action, params);
+            shard.cdn().handle(inv, action, params, cas)
+        }
+        SimService::Ssl => {
+            let reads_deployments =
+                matches!(action, "ListCloudResources" | "DeleteUserCertificate");
+            let _links = reads_deployments.then(|| lock(&state.estate.accounts[account].links));
+            let deployments = if reads_deployments {
+                state.estate.deployments(account)?
+            } else {
+                Vec::new()
+            };
+            shard.ssl().handle(inv, action, params, &deployments)
+        }
+        SimService::Sts | SimService::Iotda => Err(ApiError::unknown_action()),
+    }
+}
+
+/// The repository certificate a SetCdnDomainSSLCertificate names (`CertType=cas`, or a `CertId`
+/// without a type), looked up in the account's repository at the site `CertRegion` names
+/// (default `cn-hangzhou`, the China site).
+fn cas_certificate(
+    state: &SimState,
+    account: usize,
+    action: &str,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Option<Result<RepoCert, ApiError>> {
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let names_cas = match get("CertType") {
+        Some(t) => t == "cas",
+        None => get("SSLPub").is_none() && get("CertId").is_some(),
+    };
+    if action != "SetCdnDomainSSLCertificate" || get("SSLProtocol") != Some("on") || !names_cas {
+        return None;
+    }
+    let id = get("CertId")?;
+    Some((|| {
+        let id = id
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid_parameter("CertId", "It must be an integer."))?;
+        let region = get("CertRegion").unwrap_or(SSL_SITES[0]);
+        if !SSL_SITES.contains(&region) {
+            return Err(ApiError::invalid_parameter(
+                "CertRegion",
+                "Valid values: cn-hangzhou, ap-southeast-1.",
+            ));
+        }
+        let site = estate::alibaba_site(SimService::Ssl, Some(region))?;
+        let shard = state.estate.shard(account, site)?;
+        let ssl = shard.ssl();
+        ssl.repo_cert(&shard.inv, id)
+    })())
 }
 
 /// The target of a mutating Alibaba action (None for reads).
@@ -541,7 +719,9 @@ fn mutation_target(
         "UpdateCertificateStatus" | "UploadCertificate" | "DeleteCertificate" => "CertificateId",
         "CreateRevokeClientCertificate" | "DeleteClientCertificate" => "Identifier",
         "RevokeClientCertificate" | "ActivateClientCertificate" => "Id",
-        "SetVodDomainCertificate" => "DomainName",
+        "SetVodDomainCertificate" | "SetCdnDomainSSLCertificate" => "DomainName",
+        "UploadUserCertificate" => "Name",
+        "DeleteUserCertificate" => "CertId",
         _ => return None,
     };
     Some(params.get(key).cloned().unwrap_or_default())
@@ -583,15 +763,19 @@ fn huawei_operation(
     state: &SimState,
     wire: &WireRequest,
 ) -> Result<(StatusCode, Option<serde_json::Value>), ApiError> {
-    let call = auth::verify_huawei(
-        wire,
-        &state.huawei_keys,
-        &state.region,
-        OffsetDateTime::now_utc(),
-    )
-    .inspect_err(|_| Counters::bump(&state.counters.auth_failures))?;
-    let rest = wire.path.strip_prefix("/v5/iot/").ok_or_else(no_such_api)?;
-    let (project, rest) = rest.split_once('/').ok_or_else(no_such_api)?;
+    let rest = wire.path.strip_prefix("/v5/iot/");
+    let scope = rest
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(project, _)| state.estate.project(project));
+    // The project id names the region (an IAM project is regional); V11 derived signatures must be
+    // scoped to it. A project that is not simulated is checked against the home region and then
+    // refused below.
+    let region = HUAWEI_REGIONS[scope.map(|s| s.1).unwrap_or(HOME)];
+    let keys = |ak: &str| state.estate.huawei_key(ak);
+    let call = auth::verify_huawei(wire, &keys, region, OffsetDateTime::now_utc())
+        .inspect_err(|_| Counters::bump(&state.counters.auth_failures))?;
+    let rest = rest.ok_or_else(no_such_api)?;
+    let (_, rest) = rest.split_once('/').ok_or_else(no_such_api)?;
     // Not documented for IoTDA: a project or instance that is not the caller's is refused as a
     // permission problem.
     let forbidden = || {
@@ -601,11 +785,13 @@ fn huawei_operation(
             "Operation not allowed. The user does not have the permission",
         )
     };
-    if project != state.project_id {
-        return Err(forbidden());
-    }
+    let (account, r) = match scope {
+        Some((account, r)) if account == call.account => (account, r),
+        _ => return Err(forbidden()),
+    };
+    let project = &state.estate.accounts[account].projects[r];
     if let Some(instance) = wire.header("instance-id")
-        && instance != state.instance_id
+        && instance != project.instance_id
     {
         return Err(forbidden());
     }
@@ -616,9 +802,10 @@ fn huawei_operation(
         IotdaOp::Update(..) => "UpdateDeviceCertificate",
         IotdaOp::Delete(_) => "DeleteDeviceCertificate",
     };
+    let limit_key = format!("{}/{}", state.estate.accounts[account].id, project.region);
     if state
         .limits
-        .check(LimitClass::Iotda, &call.ak, api)
+        .check(LimitClass::Iotda, &limit_key, api)
         .is_err()
     {
         Counters::bump(&state.counters.throttled);
@@ -636,32 +823,34 @@ fn huawei_operation(
         state.record_mutation(api, id);
     }
     let status = iotda::success_status(&op);
-    let seed = state.inv.seed;
+    let shard = state.estate.iot_shard(account, r)?;
+    let inv = &shard.inv;
+    let seed = inv.seed;
     match op {
         IotdaOp::List(query) => {
-            let (indices, total) = lock(&state.iot).plan_list(seed, &query)?;
+            let (indices, total) = lock(&shard.iot).plan_list(seed, &query)?;
             let mut rows = Vec::with_capacity(indices.len());
             for i in indices {
-                rows.push((i, IotdaState::generate(&state.inv, i)?));
+                rows.push((i, IotdaState::generate(inv, i)?));
             }
-            let mut iot = lock(&state.iot);
+            let mut iot = lock(&shard.iot);
             for (i, cert) in &rows {
                 iot.remember(*i, cert);
             }
             Ok((status, Some(iot.list_body(seed, &rows, total))))
         }
         IotdaOp::Show(id) => {
-            let i = lock(&state.iot).find(seed, &id)?;
-            let cert = IotdaState::generate(&state.inv, i)?;
-            let mut iot = lock(&state.iot);
+            let i = lock(&shard.iot).find(seed, &id)?;
+            let cert = IotdaState::generate(inv, i)?;
+            let mut iot = lock(&shard.iot);
             iot.remember(i, &cert);
             Ok((status, Some(iot.show_body(seed, i, &cert))))
         }
         IotdaOp::Update(id, body) => {
             let active = IotdaState::parse_update(&body)?;
-            let i = lock(&state.iot).find(seed, &id)?;
-            let cert = IotdaState::generate(&state.inv, i)?;
-            let mut iot = lock(&state.iot);
+            let i = lock(&shard.iot).find(seed, &id)?;
+            let cert = IotdaState::generate(inv, i)?;
+            let mut iot = lock(&shard.iot);
             // Found before generating; check again in case it was deleted meanwhile.
             let i = iot.find(seed, &id)?;
             iot.set_status(i, active);
@@ -669,7 +858,7 @@ fn huawei_operation(
             Ok((status, Some(iot.show_body(seed, i, &cert))))
         }
         IotdaOp::Delete(id) => {
-            let mut iot = lock(&state.iot);
+            let mut iot = lock(&shard.iot);
             let i = iot.find(seed, &id)?;
             iot.delete(i);
             Ok((status, None))

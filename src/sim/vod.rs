@@ -6,8 +6,9 @@
 
 use super::VodSslState;
 use super::data::{self, Inventory, Params, iso, object, optional, page_param, required};
+use super::deploy::{Deployment, SSL_SITES, check_uploaded_pair};
 use super::errors::ApiError;
-use super::pki::{self, CertInfo, CertSpec};
+use super::pki::{CertInfo, CertSpec, EcKey};
 use rcgen::DnType;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -44,41 +45,36 @@ const MAX_CERT_NAME: usize = 128;
 
 impl VodState {
     pub(crate) fn new(inv: &Inventory) -> VodState {
-        let mut domains = Vec::with_capacity(inv.counts.vod);
-        for i in 0..inv.counts.vod as u64 {
-            let h = data::mix(inv.seed, "vod", i);
-            let word = WORDS[i as usize % WORDS.len()];
-            let name = if (i as usize) < WORDS.len() {
-                format!("{word}.certdesk-demo.com")
-            } else {
-                format!("{word}{i}.certdesk-demo.com")
-            };
-            let created = inv.anchor - Duration::days((h % 800) as i64 + 40);
-            let cert_updated = inv.anchor - Duration::days(((h >> 12) % 300) as i64 + 1);
-            domains.push(Domain {
-                index: i,
-                name,
-                status: match i {
-                    0 | 1 => "online",
-                    _ if (h >> 8).is_multiple_of(10) => "offline",
-                    _ => "online",
-                },
-                created,
-                modified: cert_updated,
-                // Domain 0 serves HTTPS, domain 1 does not (tests rely on both).
-                ssl_on: i == 0 || (i != 1 && !(h >> 4).is_multiple_of(4)),
-                cert_name: format!("cert-{word}-{i}"),
-                cert_type: ["cas", "upload", "free"][(h >> 20) as usize % 3],
-                cert_updated,
-                body: CertBody::Seeded(i),
-            });
-        }
+        let domains: Vec<Domain> = (0..inv.counts.vod as u64)
+            .map(|i| seeded_domain(inv, i))
+            .collect();
         let by_name = domains
             .iter()
             .enumerate()
             .map(|(n, d)| (d.name.clone(), n))
             .collect();
         VodState { domains, by_name }
+    }
+
+    /// The domains that serve a certificate of the SSL certificate repository (seeded `cas`
+    /// domains; an upload through SetVodDomainCertificate makes a domain `upload`).
+    pub(crate) fn deployments(&self) -> Vec<Deployment> {
+        self.domains
+            .iter()
+            .filter_map(|d| match d.body {
+                CertBody::Seeded(i) if d.cert_type == "cas" => Some(Deployment {
+                    cert_id: cas_cert_id(i),
+                    cert_site: SSL_SITES[0],
+                    product: "VOD",
+                    resource_id: 2_000_000 + i as i64,
+                    domain: d.name.clone(),
+                    region: "cn-shanghai".into(),
+                    https: d.ssl_on,
+                    since: d.cert_updated,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every domain as (name, `on`/`off`, certificate expiry), for tests.
@@ -128,7 +124,7 @@ impl VodState {
                     "CertOrg": cert.organization,
                     "CertType": d.cert_type,
                     "CertRegion": "cn-hangzhou",
-                    "CertId": if d.cert_type == "cas" { (10_000_000 + d.index).to_string() } else { String::new() },
+                    "CertId": if d.cert_type == "cas" { cas_cert_id(d.index).to_string() } else { String::new() },
                     "ServerCertificateStatus": on_off(d.ssl_on),
                     "ServerCertificate": cert.pem,
                     "Status": "success",
@@ -155,7 +151,7 @@ impl VodState {
                 }})))
             }
             "SetVodDomainCertificate" => self.set_certificate(params),
-            _ => Err(super::server::unknown_action()),
+            _ => Err(ApiError::unknown_action()),
         }
     }
 
@@ -173,24 +169,7 @@ impl VodState {
     fn cert(&self, inv: &Inventory, d: &Domain) -> Result<Arc<CertInfo>, ApiError> {
         match &d.body {
             CertBody::Uploaded(info) => Ok(Arc::clone(info)),
-            CertBody::Seeded(i) => {
-                let h = data::mix(inv.seed, "vod-cert", *i);
-                let not_before = d.cert_updated - Duration::days((h % 30) as i64);
-                inv.issue_cached(&format!("vod/{i}"), &inv.vod_ca, || CertSpec {
-                    subject: vec![
-                        (DnType::CountryName, "CN".into()),
-                        (DnType::OrganizationName, "certdesk demo".into()),
-                        (DnType::CommonName, d.name.clone()),
-                    ],
-                    serial: data::serial(inv.seed, "vod", *i),
-                    not_before,
-                    not_after: not_before + Duration::days([90, 365, 397][(h >> 8) as usize % 3]),
-                    dns_names: vec![d.name.clone()],
-                    is_ca: false,
-                    client_auth: false,
-                    server_auth: true,
-                })
-            }
+            CertBody::Seeded(i) => seeded_cert(inv, d, *i),
         }
     }
 
@@ -279,41 +258,12 @@ impl VodState {
             d.modified = now;
             return Ok(Map::new());
         }
-        let public = optional(params, "SSLPub").ok_or_else(|| {
-            ApiError::new(
-                400,
-                "SSLPub.MissingParameter",
-                "The SSLPub parameter is required when SSLProtocol is on.",
-            )
-        })?;
-        let private = optional(params, "SSLPri").ok_or_else(|| {
-            ApiError::new(
-                400,
-                "SSLPri.MissingParameter",
-                "The SSLPri parameter is required when SSLProtocol is on.",
-            )
-        })?;
-        let info = CertInfo::from_pem(public).map_err(|_| {
-            ApiError::new(
-                400,
-                "InvalidCertificate",
-                "The certificate (SSLPub) is not a valid PEM X.509 certificate.",
-            )
-        })?;
-        let key_public = pki::private_key_public_raw(private).map_err(|_| {
-            ApiError::new(
-                400,
-                "SSLPri.Malformed",
-                "The private key (SSLPri) is malformed.",
-            )
-        })?;
-        if key_public != info.public_key_raw {
-            return Err(ApiError::new(
-                400,
-                "Certificate.MissMatch",
-                "The certificate and the private key do not match.",
-            ));
-        }
+        let info = check_uploaded_pair(
+            optional(params, "SSLPub"),
+            "SSLPub",
+            optional(params, "SSLPri"),
+            "SSLPri",
+        )?;
         let d = &mut self.domains[n];
         d.cert_name = match cert_name {
             Some(c) => c.to_string(),
@@ -326,6 +276,100 @@ impl VodState {
         d.modified = now;
         Ok(Map::new())
     }
+}
+
+/// Seeded domain `i` (a pure function of the inventory and `i`).
+fn seeded_domain(inv: &Inventory, i: u64) -> Domain {
+    let h = data::mix(inv.seed, "vod", i);
+    let word = WORDS[i as usize % WORDS.len()];
+    let name = if (i as usize) < WORDS.len() {
+        format!("{word}.{}", inv.domain("certdesk-demo.com"))
+    } else {
+        format!("{word}{i}.{}", inv.domain("certdesk-demo.com"))
+    };
+    let created = inv.anchor - Duration::days((h % 800) as i64 + 40);
+    let cert_updated = inv.anchor - Duration::days(((h >> 12) % 300) as i64 + 1);
+    Domain {
+        index: i,
+        name,
+        status: match i {
+            0 | 1 => "online",
+            _ if (h >> 8).is_multiple_of(10) => "offline",
+            _ => "online",
+        },
+        created,
+        modified: cert_updated,
+        // Domain 0 serves HTTPS, domain 1 does not (tests rely on both).
+        ssl_on: i == 0 || (i != 1 && !(h >> 4).is_multiple_of(4)),
+        cert_name: format!("cert-{word}-{i}"),
+        cert_type: ["cas", "upload", "free"][(h >> 20) as usize % 3],
+        cert_updated,
+        body: CertBody::Seeded(i),
+    }
+}
+
+/// The repository `CertId` of seeded `cas` domain `i`.
+fn cas_cert_id(i: u64) -> i64 {
+    10_000_000 + i as i64
+}
+
+/// The seeded certificate of domain `d` (seeded index `i`).
+fn seeded_cert(inv: &Inventory, d: &Domain, i: u64) -> Result<Arc<CertInfo>, ApiError> {
+    let h = data::mix(inv.seed, "vod-cert", i);
+    let not_before = d.cert_updated - Duration::days((h % 30) as i64);
+    inv.issue_cached(&cert_key(i), &inv.vod_ca, || CertSpec {
+        subject: vec![
+            (DnType::CountryName, "CN".into()),
+            (DnType::OrganizationName, "certdesk demo".into()),
+            (DnType::CommonName, d.name.clone()),
+        ],
+        serial: data::serial(inv.seed, "vod", i),
+        not_before,
+        not_after: not_before + Duration::days([90, 365, 397][(h >> 8) as usize % 3]),
+        dns_names: vec![d.name.clone()],
+        is_ca: false,
+        client_auth: false,
+        server_auth: true,
+    })
+}
+
+/// The certificate-cache key (and key-derivation label) of seeded domain `i`.
+fn cert_key(i: u64) -> String {
+    format!("vod/{i}")
+}
+
+/// A seeded VOD certificate bought in the SSL certificate repository: what the repository lists
+/// for each seeded `cas` domain, so the `CertId` VOD reports exists there.
+pub(crate) struct SeededCasCert {
+    /// Repository `CertId`.
+    pub id: i64,
+    /// Repository name (VOD's `CertName`).
+    pub name: String,
+    /// The domain's seeded index.
+    pub index: u64,
+}
+
+/// Every seeded `cas` domain's certificate (a pure function of the inventory: the repository lists
+/// them even when VOD was never called).
+pub(crate) fn seeded_cas_certs(inv: &Inventory) -> Vec<SeededCasCert> {
+    (0..inv.counts.vod as u64)
+        .map(|i| seeded_domain(inv, i))
+        .filter(|d| d.cert_type == "cas")
+        .map(|d| SeededCasCert {
+            id: cas_cert_id(d.index),
+            name: d.cert_name,
+            index: d.index,
+        })
+        .collect()
+}
+
+/// The certificate and private key (PEM) of seeded domain `index`.
+pub(crate) fn seeded_cas_cert(
+    inv: &Inventory,
+    index: u64,
+) -> Result<(Arc<CertInfo>, EcKey), ApiError> {
+    let d = seeded_domain(inv, index);
+    Ok((seeded_cert(inv, &d, index)?, inv.key_for(&cert_key(index))))
 }
 
 fn on_off(on: bool) -> &'static str {

@@ -28,6 +28,9 @@ pub fn service_color(service: Service) -> Color32 {
         Service::Esa => Color32::from_rgb(78, 201, 176),
         Service::Vod => Color32::from_rgb(220, 160, 70),
         Service::Iotda => Color32::from_rgb(150, 150, 230),
+        Service::Cdn => Color32::from_rgb(230, 120, 90),
+        Service::Ssl => Color32::from_rgb(120, 190, 90),
+        Service::Sts => Color32::from_rgb(160, 160, 160),
     }
 }
 

@@ -587,6 +587,9 @@ fn service_code(service: Service) -> u8 {
         Service::Esa => 2,
         Service::Vod => 3,
         Service::Iotda => 4,
+        Service::Cdn => 5,
+        Service::Ssl => 6,
+        Service::Sts => 7,
     }
 }
 
