@@ -54,7 +54,8 @@ desktop=/usr/share/applications/org.certdesk.certdesk.desktop
 metainfo=/usr/share/metainfo/org.certdesk.certdesk.metainfo.xml
 desktop-file-validate "$desktop" || fail "$desktop is not valid"
 appstreamcli validate --no-net "$metainfo" >/dev/null || fail "$metainfo is not valid: $(appstreamcli validate --no-net "$metainfo")"
-grep -q '^Exec=certdesk$' "$desktop" && grep -q '^Icon=certdesk$' "$desktop" || fail "$desktop: Exec/Icon"
+grep -q '^Exec=certdesk$' "$desktop" || fail "$desktop: Exec is not certdesk"
+grep -q '^Icon=certdesk$' "$desktop" || fail "$desktop: Icon is not certdesk"
 for size in 16 24 32 48 64 128 256 512; do
     png="/usr/share/icons/hicolor/${size}x${size}/apps/certdesk.png"
     [[ -f "$png" ]] || fail "no $png"
@@ -67,11 +68,11 @@ ok "desktop entry and metainfo valid; icons 16-512 and scalable in hicolor"
 
 # Man pages.
 [[ "$(man -w certdesk)" == /usr/share/man/man1/certdesk.1.gz ]] || fail "man -w certdesk: $(man -w certdesk 2>&1)"
-page="$(MANPAGER=cat MANWIDTH=100 man certdesk 2>&1)" || fail "man certdesk: $page"
+page="$(env MANPAGER=cat MANWIDTH=100 man certdesk 2>&1)" || fail "man certdesk: $page"
 for want in "certdesk-kms(1)" "certdesk-completions(1)" "EXIT STATUS" "NO_COLOR" "--quiet"; do
     grep -qF -- "$want" <<<"$page" || fail "man certdesk has no '$want'"
 done
-sub="$(MANPAGER=cat man certdesk-kms-set-status 2>&1)" || fail "man certdesk-kms-set-status: $sub"
+sub="$(env MANPAGER=cat man certdesk-kms-set-status 2>&1)" || fail "man certdesk-kms-set-status: $sub"
 grep -q -- "--status" <<<"$sub" || fail "man certdesk-kms-set-status has no --status"
 ok "man certdesk renders ($(wc -l <<<"$page") lines), $(ls /usr/share/man/man1/certdesk*.1.gz | wc -l) pages"
 
