@@ -9,6 +9,11 @@
 #   GUI_SMOKE_OUT          where the screenshot and logs go (default: gui-smoke-out)
 #   GUI_SMOKE_TIMEOUT      seconds to wait for the tables (default: 90)
 #   GUI_SMOKE_MIN_COLOURS  colour count a rendered window must exceed (default: 400)
+#   GUI_SMOKE_SCREENSHOTS  also write a screenshot of the settled window (all fetched) there as
+#                          overview.png, the name the AppStream metainfo and the README use:
+#                          GUI_SMOKE_SCREENSHOTS=docs/screenshots refreshes the committed one
+#                          (default: not written)
+#   GUI_SMOKE_SETTLE       seconds to wait for the window to settle for that (default: 60)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +24,7 @@ min_colours="${GUI_SMOKE_MIN_COLOURS:-400}"
 
 fail() { echo "gui-smoke: FAIL: $*" >&2; exit 1; }
 
-for tool in Xvfb import identify; do
+for tool in Xvfb import identify convert compare; do
     command -v "$tool" >/dev/null || fail "$tool not found (install xvfb and imagemagick first)"
 done
 [ -x "$bin" ] || fail "no executable at $bin (build it with cargo build --release)"
@@ -88,4 +93,21 @@ while :; do
 done
 
 echo "gui-smoke: OK: $drawn; screenshot $shot has $colours colours (> $min_colours)"
+if [ -n "${GUI_SMOKE_SCREENSHOTS:-}" ]; then
+    # The published picture waits until the window stops changing (every inventory fetched, no
+    # spinner): two identical captures a second apart, or GUI_SMOKE_SETTLE seconds (default 60).
+    settled="$out/settled.png"
+    previous="$shot"
+    for _ in $(seq 1 "${GUI_SMOKE_SETTLE:-60}"); do
+        sleep 1
+        import -display "$display" -window root "$settled" 2>>"$out/import.log" || continue
+        if [ "$(compare -metric AE "$previous" "$settled" null: 2>&1 || true)" = 0 ]; then break; fi
+        cp "$settled" "$out/previous.png"
+        previous="$out/previous.png"
+    done
+    mkdir -p "$GUI_SMOKE_SCREENSHOTS"
+    # -strip: no timestamps in the file, so an unchanged window gives an unchanged file.
+    convert "$settled" -strip "$GUI_SMOKE_SCREENSHOTS/overview.png"
+    echo "gui-smoke: settled screenshot written to $GUI_SMOKE_SCREENSHOTS/overview.png"
+fi
 sed 's/\x1b\[[0-9;]*m//g' "$app_log" | grep -o 'first frame drawn.*' | head -n1 || true

@@ -25,6 +25,7 @@ use std::process::ExitCode;
 
 mod bulk;
 mod change;
+mod conventions;
 mod pem;
 
 const EXIT_CODES: &str = "\
@@ -37,7 +38,7 @@ HUAWEICLOUD_SDK_SK [/ HUAWEICLOUD_SDK_PROJECT_ID]).";
 /// certdesk: certificates in Alibaba Cloud (KMS, private CA, ESA, VOD) and Huawei Cloud IoTDA.
 /// Without a command, opens the desktop window.
 #[derive(Debug, Parser)]
-#[command(name = "certdesk", version, after_help = EXIT_CODES)]
+#[command(name = "certdesk", version = conventions::VERSION, after_help = EXIT_CODES)]
 struct Cli {
     /// Profile (account) to use; default: the configured default profile or the SDK environment variables.
     #[arg(long, global = true, value_name = "NAME")]
@@ -63,6 +64,9 @@ struct Cli {
     /// Huawei IoTDA instance id (Instance-Id header).
     #[arg(long, global = true, value_name = "ID")]
     instance_id: Option<String>,
+    /// No informational output (progress, job notes); errors and the requested data still print.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -109,6 +113,11 @@ enum Command {
     /// Inspect certificate, key and PKCS#12 files and run the upload checks.
     #[command(subcommand)]
     Pem(pem::PemCommand),
+    /// Print a shell completion script, e.g. `source <(certdesk completions bash)`.
+    Completions(conventions::CompletionsArgs),
+    /// Print the man page (roff), or write every page into a folder (for packaging).
+    #[command(hide = true)]
+    Man(conventions::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,9 +380,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(code).unwrap_or(2));
         }
     };
+    conventions::set_quiet(cli.quiet);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
+        .with_ansi(conventions::colour_on_stderr())
         .try_init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -518,6 +529,8 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
         Command::Jobs(cmd) => bulk::jobs(g, cmd).await,
         Command::Audit(args) => bulk::audit(g, args),
         Command::Pem(cmd) => pem::run(g, cmd),
+        Command::Completions(args) => conventions::completions(args),
+        Command::Man(args) => conventions::man(args),
         Command::Sim(args) => {
             let options = SimOptions {
                 listen: args.listen,
@@ -850,7 +863,7 @@ fn row_table(rows: &[CertificateRow], with_site: bool) -> String {
 
 /// Progress of long listings on stderr, only when a person is watching.
 fn progress_printer(what: &'static str) -> impl FnMut(usize, Option<usize>) {
-    let interactive = std::io::stderr().is_terminal();
+    let interactive = std::io::stderr().is_terminal() && !conventions::quiet();
     move |fetched, total| {
         if interactive {
             match total {

@@ -229,13 +229,13 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
     };
     let handle =
         start_job(journal, backend, job, config).map_err(|e| Failure::Run(e.to_string()))?;
-    eprintln!("job {} started", handle.job_id);
+    super::conventions::note(format_args!("job {} started", handle.job_id));
     follow(g, handle).await
 }
 
 /// Prints progress on stderr while the job runs (Ctrl-C cancels cleanly), then the results.
 async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
-    let interactive = std::io::stderr().is_terminal();
+    let interactive = std::io::stderr().is_terminal() && !super::conventions::quiet();
     let mut results: Vec<ItemResult> = Vec::new();
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(500));
     let mut cancel_requested = false;
@@ -288,7 +288,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
         }
         out
     })?;
-    eprintln!(
+    super::conventions::note(format_args!(
         "job {job_id}: {} applied, {} already in target state, {} failed, {} remaining{}",
         p.applied,
         p.already,
@@ -299,7 +299,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
         } else {
             ""
         }
-    );
+    ));
     if p.failed > 0 {
         return Err(Failure::Items(format!(
             "{} of {} items failed (details above and in `certdesk audit`)",
@@ -371,7 +371,7 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
             let config = config(service, qps, wired.rate_limit_qps);
             let handle = resume_job(journal, wired.backend, &job, wired.principal, config)
                 .map_err(|e| Failure::Run(e.to_string()))?;
-            eprintln!("job {job} resumed");
+            super::conventions::note(format_args!("job {job} resumed"));
             follow(g, handle).await
         }
     }

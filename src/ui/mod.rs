@@ -261,8 +261,19 @@ pub fn run(profile: Option<String>) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let opened = crate::app::workspace::open(profile.as_deref(), runtime.handle())?;
+    let mut viewport = egui::ViewportBuilder::default()
+        // The Wayland app id and the X11 WM_CLASS: how the desktop matches the window to its
+        // entry (assets/org.certdesk.certdesk.desktop, StartupWMClass).
+        .with_app_id("org.certdesk.certdesk");
+    // The icon is compiled in; a broken one is logged, never a reason not to open the window.
+    match eframe::icon_data::from_png_bytes(include_bytes!(
+        "../../assets/icons/hicolor/256x256/apps/certdesk.png"
+    )) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!("window icon not decoded: {e}"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title("certdesk")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([720.0, 480.0]),
