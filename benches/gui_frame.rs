@@ -101,7 +101,7 @@ fn main() {
     // The slow path, for comparison: the same cache without its snapshot (row by row).
     Store::open(&large_db)
         .expect("store")
-        .drop_snapshot(&CacheKey::new("bench", Service::Iotda))
+        .drop_snapshot(&CacheKey::new("bench@cn-north-4", Service::Iotda))
         .expect("drop snapshot");
     let out = std::process::Command::new(&exe)
         .env(CHILD_ENV, &large_db)
@@ -120,7 +120,7 @@ fn write_cache(path: &Path, rows: usize) {
         b.push_row(&fake_row(Service::Iotda, n, None));
     }
     let inv = b.build();
-    let key = CacheKey::new("bench", Service::Iotda);
+    let key = CacheKey::new("bench@cn-north-4", Service::Iotda);
     // What the app writes after a full fetch: the rows, and (for large inventories) a snapshot.
     store
         .save_inventory(&key, 1_700_000_000, inv.records())
@@ -356,7 +356,7 @@ fn cold_start_child(db: &Path) {
     let rows = Store::open(&db)
         .ok()
         .and_then(|s| {
-            s.fetch_info(&CacheKey::new("bench", Service::Iotda))
+            s.fetch_info(&CacheKey::new("bench@cn-north-4", Service::Iotda))
                 .ok()
                 .flatten()
         })

@@ -276,6 +276,26 @@ pub fn parse_pem(text: &str) -> Result<Vec<CertificateInfo>, CertError> {
     Ok(certs)
 }
 
+/// The SHA-256 and SHA-1 fingerprints (lower-case hex, no colons) of the first certificate of a
+/// PEM text: hashes of its DER bytes, without parsing the certificate (cheap enough for every row
+/// a list call returns with its PEM).
+pub fn pem_fingerprints(text: &str) -> Option<(String, String)> {
+    let block = pem::parse_many(text.as_bytes())
+        .ok()?
+        .into_iter()
+        .find(|b| {
+            matches!(
+                b.tag(),
+                "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE"
+            )
+        })?;
+    let der = block.contents();
+    Some((
+        hex::encode(Sha256::digest(der)),
+        hex::encode(Sha1::digest(der)),
+    ))
+}
+
 /// The first certificate of a PEM text (the leaf, by convention).
 pub fn parse_first_pem(text: &str) -> Result<CertificateInfo, CertError> {
     parse_pem(text)?

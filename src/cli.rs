@@ -470,6 +470,7 @@ impl Globals {
                 Some(AlibabaSignatureArg::V1) => AlibabaSignatureVersion::V1,
                 None => account.profile.alibaba_signature,
             },
+            role: None,
         };
         Ok((config, profile))
     }

@@ -17,7 +17,7 @@ use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning};
 use crate::credentials::{AlibabaCredentials, HuaweiCredentials, Secret};
 use crate::model::Provider;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,6 +62,87 @@ pub struct Profile {
     /// API's published limit, `0` turns the limit off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_qps: Option<u32>,
+    /// More regions besides `region` (the profile's default): the estate reads every region of
+    /// the regional services (KMS, ESA, IoTDA). Empty: `region` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Huawei: the IAM project id of each extra region (`project_id` is `region`'s).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub projects: BTreeMap<String, String>,
+    /// Alibaba: a RAM role assumed with another profile's key; the role's temporary credentials
+    /// are kept in memory only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleSpec>,
+    /// Part of the workspace: shown in the window and read by `--all-profiles`.
+    #[serde(default = "enabled_by_default", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// A RAM role an Alibaba profile assumes (STS AssumeRole) with its source profile's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSpec {
+    /// `acs:ram::<account id>:role/<name>`.
+    pub role_arn: String,
+    /// The profile whose AccessKey assumes the role (an Alibaba profile with a key of its own).
+    pub source_profile: String,
+    /// The role's trust-policy ExternalId, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Session name shown in the target account's audit (default `certdesk-<profile>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// Seconds the credentials last (900 up to the role's maximum; default 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u32>,
+}
+
+impl Profile {
+    /// A profile of `provider` with only the essentials set.
+    pub fn new(name: &str, provider: Provider, region: &str, access_key_id: &str) -> Self {
+        Profile {
+            name: name.to_string(),
+            provider,
+            region: region.to_string(),
+            endpoint: None,
+            access_key_id: access_key_id.to_string(),
+            alibaba_signature: AlibabaSignatureVersion::default(),
+            huawei_signing: HuaweiSigning::default(),
+            project_id: None,
+            instance_id: None,
+            rate_limit_qps: None,
+            regions: Vec::new(),
+            projects: BTreeMap::new(),
+            role: None,
+            enabled: true,
+        }
+    }
+
+    /// Every region the profile covers, its default first.
+    pub fn all_regions(&self) -> Vec<String> {
+        let mut all = vec![self.region.clone()];
+        for r in &self.regions {
+            if !all.contains(r) {
+                all.push(r.clone());
+            }
+        }
+        all
+    }
+
+    /// Huawei: the IAM project id of `region`.
+    pub fn project_for(&self, region: &str) -> Option<&str> {
+        if region == self.region {
+            return self.project_id.as_deref();
+        }
+        self.projects.get(region).map(String::as_str)
+    }
 }
 
 /// Why credentials or profiles could not be found, read or stored. No variant ever carries a secret.
@@ -201,6 +282,15 @@ pub enum AccountCredentials {
     Alibaba(AlibabaCredentials),
     /// Huawei Cloud AK/SK.
     Huawei(HuaweiCredentials),
+    /// An Alibaba RAM role, assumed with the source profile's AccessKey when first used.
+    AlibabaRole {
+        /// The source profile's key.
+        source: AlibabaCredentials,
+        /// The source profile (its region and endpoint reach STS).
+        source_profile: Box<Profile>,
+        /// The role.
+        role: RoleSpec,
+    },
 }
 
 /// A usable account: the profile's settings plus its secret.
@@ -449,7 +539,8 @@ impl ProfileStore {
         Ok(())
     }
 
-    fn known_names(&self) -> String {
+    /// The names of every profile, comma-separated (`none` when there is none).
+    pub fn known_names(&self) -> String {
         if self.file.profiles.is_empty() {
             "none".to_string()
         } else {
@@ -505,8 +596,49 @@ pub fn validate_profile(profile: &Profile) -> Result<(), ProfileError> {
     if profile.region.trim().is_empty() {
         return Err(invalid("a region is required"));
     }
-    if profile.access_key_id.trim().is_empty() {
-        return Err(invalid("an AccessKey id is required"));
+    for region in &profile.regions {
+        if region.trim().is_empty() || region.trim() != region {
+            return Err(invalid(
+                "a region id must not be empty or padded with spaces",
+            ));
+        }
+    }
+    match &profile.role {
+        None if profile.access_key_id.trim().is_empty() => {
+            return Err(invalid("an AccessKey id is required"));
+        }
+        None => {}
+        Some(_) if profile.provider != Provider::Alibaba => {
+            return Err(invalid("only Alibaba Cloud profiles can assume a RAM role"));
+        }
+        Some(role) => {
+            if crate::cloud::sts::role_account(&role.role_arn).is_none() {
+                return Err(invalid(
+                    "the role ARN must look like acs:ram::<account id>:role/<name>",
+                ));
+            }
+            if role.source_profile.trim().is_empty() || role.source_profile == profile.name {
+                return Err(invalid(
+                    "a role profile needs another profile (with a key) as its source",
+                ));
+            }
+            if let Some(d) = role.duration_secs
+                && !(900..=43_200).contains(&d)
+            {
+                return Err(invalid(
+                    "the role session lasts 900 to 43200 seconds (the role's maximum may be lower)",
+                ));
+            }
+        }
+    }
+    if profile.provider == Provider::Huawei {
+        for region in &profile.regions {
+            if region != &profile.region && !profile.projects.contains_key(region) {
+                return Err(invalid(&format!(
+                    "Huawei region {region} needs its IAM project id (each region has its own)"
+                )));
+            }
+        }
     }
     if let Some(endpoint) = &profile.endpoint {
         check_endpoint(endpoint).map_err(|reason| invalid(&reason))?;
@@ -940,7 +1072,252 @@ fn resolve_with_env(
             None => return resolve_from_env(provider, env),
         },
     };
-    account_from_profile(profile.clone(), load_secrets(keyring, &profile.name)?)
+    account_in(store, keyring, profile)
+}
+
+/// The account of a stored profile: its own secret, or (a role profile) its source profile's.
+pub fn account_in(
+    store: &ProfileStore,
+    keyring: &dyn SecretStore,
+    profile: &Profile,
+) -> Result<Account, ProfileError> {
+    let Some(role) = &profile.role else {
+        return account_from_profile(profile.clone(), load_secrets(keyring, &profile.name)?);
+    };
+    let invalid = |reason: String| ProfileError::InvalidProfile {
+        name: profile.name.clone(),
+        reason,
+    };
+    let source = store.get(&role.source_profile).ok_or_else(|| {
+        invalid(format!(
+            "its role's source profile {:?} does not exist (known: {})",
+            role.source_profile,
+            store.known_names()
+        ))
+    })?;
+    if source.provider != Provider::Alibaba || source.role.is_some() {
+        return Err(invalid(format!(
+            "its role's source profile {:?} must be an Alibaba Cloud profile with a key of its own",
+            source.name
+        )));
+    }
+    let secrets = load_secrets(keyring, &source.name)?;
+    Ok(Account {
+        profile: profile.clone(),
+        credentials: AccountCredentials::AlibabaRole {
+            source: AlibabaCredentials {
+                access_key_id: source.access_key_id.clone(),
+                access_key_secret: secrets.secret,
+                security_token: secrets.security_token,
+            },
+            source_profile: Box::new(source.clone()),
+            role: role.clone(),
+        },
+    })
+}
+
+/// Which profiles a command or the window works over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Each cloud's default profile (or the SDK environment variables).
+    Default,
+    /// These profiles, by name.
+    Named(Vec<String>),
+    /// Every enabled profile.
+    All,
+}
+
+impl Selection {
+    /// `--profile A,B`: `None` or empty → [`Selection::Default`].
+    pub fn from_list(list: Option<&str>) -> Selection {
+        let names: Vec<String> = list
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect();
+        if names.is_empty() {
+            Selection::Default
+        } else {
+            Selection::Named(names)
+        }
+    }
+}
+
+/// The accounts of `selection`, each resolved on its own: one that cannot be resolved (a
+/// missing secret, an unknown source profile) fails alone, with its name; the others still come
+/// back. An unknown name in a [`Selection::Named`] list is one such failure, naming the known
+/// ones. Two profiles with the same key are reported once, the second as a duplicate.
+pub fn resolve_selection(
+    store: &ProfileStore,
+    keyring: &dyn SecretStore,
+    selection: &Selection,
+) -> Vec<(String, Result<Account, ProfileError>)> {
+    let mut out: Vec<(String, Result<Account, ProfileError>)> = match selection {
+        Selection::Default => [Provider::Alibaba, Provider::Huawei]
+            .into_iter()
+            .filter_map(|p| match resolve_in(store, keyring, None, p) {
+                Err(ProfileError::NoCredentials { .. }) => None,
+                r => Some((
+                    r.as_ref()
+                        .map(|a| a.profile.name.clone())
+                        .unwrap_or_else(|_| p.to_string()),
+                    r,
+                )),
+            })
+            .collect(),
+        Selection::Named(names) => names
+            .iter()
+            .map(|name| {
+                let r = match store.get(name) {
+                    Some(p) => account_in(store, keyring, p),
+                    None => Err(ProfileError::UnknownProfile {
+                        name: name.clone(),
+                        known: store.known_names(),
+                    }),
+                };
+                (name.clone(), r)
+            })
+            .collect(),
+        Selection::All => store
+            .list()
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| (p.name.clone(), account_in(store, keyring, p)))
+            .collect(),
+    };
+    // The same key (or role) twice is the same account twice: its rows would show twice.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (name, result) in &mut out {
+        let Ok(account) = result else { continue };
+        let identity = match &account.credentials {
+            AccountCredentials::Alibaba(c) => c.access_key_id.clone(),
+            AccountCredentials::Huawei(c) => c.access_key.clone(),
+            AccountCredentials::AlibabaRole { role, .. } => role.role_arn.clone(),
+        };
+        if let Some((first, _)) = seen.iter().find(|(_, id)| *id == identity) {
+            *result = Err(ProfileError::InvalidProfile {
+                name: name.clone(),
+                reason: format!("it reaches the same account as profile {first:?}; skipped"),
+            });
+        } else {
+            seen.push((name.clone(), identity));
+        }
+    }
+    out
+}
+
+/// The Alibaba client configuration of `account` in `region` (`endpoint` overrides the
+/// profile's). A role account gets its [`RoleSession`](crate::cloud::RoleSession): nothing is
+/// sent until the first call needs credentials.
+pub fn alibaba_config(
+    account: &Account,
+    region: &str,
+    endpoint: Option<&str>,
+    transport: &crate::cloud::Transport,
+) -> Result<crate::cloud::AlibabaClientConfig, crate::model::Error> {
+    let profile = &account.profile;
+    let endpoint = endpoint
+        .map(str::to_string)
+        .or_else(|| profile.endpoint.clone());
+    let base = |credentials: AlibabaCredentials| crate::cloud::AlibabaClientConfig {
+        credentials,
+        region: region.to_string(),
+        endpoint: endpoint.clone(),
+        signature: profile.alibaba_signature,
+        role: None,
+    };
+    match &account.credentials {
+        AccountCredentials::Alibaba(c) => Ok(base(c.clone())),
+        AccountCredentials::AlibabaRole {
+            source,
+            source_profile,
+            role,
+        } => {
+            let source_config = crate::cloud::AlibabaClientConfig {
+                credentials: source.clone(),
+                region: source_profile.region.clone(),
+                endpoint: endpoint.clone().or_else(|| source_profile.endpoint.clone()),
+                signature: source_profile.alibaba_signature,
+                role: None,
+            };
+            let request = crate::cloud::AssumeRoleRequest {
+                role_arn: role.role_arn.clone(),
+                role_session_name: role
+                    .session_name
+                    .clone()
+                    .unwrap_or_else(|| session_name(&profile.name)),
+                duration_seconds: role.duration_secs,
+                external_id: role.external_id.clone(),
+                policy: None,
+            };
+            let session = crate::cloud::RoleSession::new(transport, &source_config, request)?;
+            Ok(crate::cloud::AlibabaClientConfig {
+                role: Some(std::sync::Arc::new(session)),
+                ..base(AlibabaCredentials {
+                    access_key_id: String::new(),
+                    access_key_secret: Secret::default(),
+                    security_token: None,
+                })
+            })
+        }
+        AccountCredentials::Huawei(_) => Err(crate::model::Error::internal(
+            crate::model::ErrorKind::Config,
+            "WrongProvider",
+            format!("profile {:?} is a Huawei Cloud profile", profile.name),
+        )),
+    }
+}
+
+/// A RoleSessionName from a profile name: 2–64 of letters, digits and `.@-_`.
+fn session_name(profile: &str) -> String {
+    let mut name: String = format!("certdesk-{profile}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(64);
+    name
+}
+
+/// The Huawei client configuration of `account` in `region` (its project there), `endpoint`
+/// overriding the profile's.
+pub fn huawei_config(
+    account: &Account,
+    region: &str,
+    endpoint: Option<&str>,
+) -> Result<crate::cloud::HuaweiClientConfig, ProfileError> {
+    let profile = &account.profile;
+    let AccountCredentials::Huawei(credentials) = &account.credentials else {
+        return Err(ProfileError::WrongProvider {
+            name: profile.name.clone(),
+            expected: Provider::Huawei,
+            actual: profile.provider,
+        });
+    };
+    let project_id = profile
+        .project_for(region)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| ProfileError::InvalidProfile {
+            name: profile.name.clone(),
+            reason: format!("no IAM project id for region {region}"),
+        })?;
+    Ok(crate::cloud::HuaweiClientConfig {
+        credentials: credentials.clone(),
+        region: region.to_string(),
+        endpoint: endpoint
+            .map(str::to_string)
+            .or_else(|| profile.endpoint.clone()),
+        signing: profile.huawei_signing,
+        project_id: project_id.to_string(),
+        instance_id: profile.instance_id.clone(),
+    })
 }
 
 /// Pairs a profile with its secrets.
@@ -971,16 +1348,8 @@ fn resolve_from_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Account, ProfileError> {
     let env_profile = |access_key_id: String, project_id: Option<String>| Profile {
-        name: "env".to_string(),
-        provider,
-        region: default_region(provider).to_string(),
-        endpoint: None,
-        access_key_id,
-        alibaba_signature: AlibabaSignatureVersion::default(),
-        huawei_signing: HuaweiSigning::default(),
         project_id,
-        instance_id: None,
-        rate_limit_qps: None,
+        ..Profile::new("env", provider, default_region(provider), &access_key_id)
     };
     match provider {
         Provider::Alibaba => alibaba_from_lookup(env)
@@ -1051,18 +1420,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn profile(name: &str, provider: Provider) -> Profile {
-        Profile {
-            name: name.to_string(),
+        Profile::new(
+            name,
             provider,
-            region: default_region(provider).to_string(),
-            endpoint: None,
-            access_key_id: format!("AKID-{name}"),
-            alibaba_signature: AlibabaSignatureVersion::V3,
-            huawei_signing: HuaweiSigning::Auto,
-            project_id: None,
-            instance_id: None,
-            rate_limit_qps: None,
-        }
+            default_region(provider),
+            &format!("AKID-{name}"),
+        )
     }
 
     fn secrets(secret: &str) -> ProfileSecrets {

@@ -26,6 +26,7 @@ fn alibaba(base: &str, signature: AlibabaSignatureVersion, sts: bool) -> Alibaba
         region: "cn-hangzhou".into(),
         endpoint: Some(base.into()),
         signature,
+        role: None,
     }
 }
 

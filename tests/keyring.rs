@@ -49,16 +49,8 @@ fn unique(prefix: &str) -> String {
 
 fn alibaba_profile(name: &str) -> Profile {
     Profile {
-        name: name.to_string(),
-        provider: Provider::Alibaba,
-        region: "cn-hangzhou".to_string(),
         endpoint: Some("http://127.0.0.1:18080".to_string()),
-        access_key_id: "LTAI-keyring-test".to_string(),
-        alibaba_signature: Default::default(),
-        huawei_signing: Default::default(),
-        project_id: None,
-        instance_id: None,
-        rate_limit_qps: None,
+        ..Profile::new(name, Provider::Alibaba, "cn-hangzhou", "LTAI-keyring-test")
     }
 }
 

@@ -54,8 +54,8 @@ fn every_logical_call_is_sent_at_most_the_policys_attempts() {
     app.apply(Action::SelectClientSection(ClientSection::PrivateCa));
     assert!(app.wait_idle(Duration::from_secs(30)));
     let pca = &app.inventory.panes[&PaneKey::service(Service::Pca)];
-    let LoadState::Failed { error, .. } = &pca.load else {
-        panic!("expected the page to fail: {:?}", pca.load);
+    let LoadState::Failed { error, .. } = &pca.load() else {
+        panic!("expected the page to fail: {:?}", pca.load());
     };
     assert_eq!(error.kind, ErrorKind::Transient, "{error}");
     // Faulted requests never reach a service's counter: the simulator's total counts them all.
@@ -71,7 +71,7 @@ fn every_logical_call_is_sent_at_most_the_policys_attempts() {
     app.apply(Action::SelectTab(Tab::IotDevices));
     assert!(app.wait_idle(Duration::from_secs(30)));
     assert!(matches!(
-        app.inventory.panes[&PaneKey::service(Service::Iotda)].load,
+        app.inventory.panes[&PaneKey::service(Service::Iotda)].load(),
         LoadState::Failed { .. }
     ));
     assert_eq!(sim.total_requests(), 3 * u64::from(ATTEMPTS));

@@ -996,6 +996,7 @@ fn config(
         region: region.into(),
         endpoint: Some(sim.endpoint()),
         signature,
+        role: None,
     }
 }
 

@@ -5,7 +5,7 @@
 //! report into state; what the results mean for the panes' rows it hands back to the app
 //! ([`RowUpdate`]). Every journal read and write runs off the UI thread. Knows nothing of egui.
 
-use super::context::{Cx, Notice, NoticeLevel};
+use super::context::{Cx, Notice, NoticeLevel, ScopeId};
 use super::inventory::PaneKey;
 use super::runtime::{Generation, Ticket};
 use super::source::BulkTarget;
@@ -86,6 +86,8 @@ pub struct BulkDialog {
     pub operation: Change,
     /// Account (profile) the job runs under; recorded in the journal and audit log.
     pub account: String,
+    /// The account and region of every item.
+    pub scope: ScopeId,
     /// The items, in order.
     pub items: Vec<BulkItem>,
     /// Items per provider and account.
@@ -325,7 +327,7 @@ impl BulkState {
         &mut self,
         service: Service,
         operation: Change,
-        items: Vec<BulkItem>,
+        items: Vec<(ScopeId, BulkItem)>,
         cx: Ctx<'_, '_>,
     ) {
         if self.is_running() {
@@ -339,14 +341,38 @@ impl BulkState {
         if !operation.supported_by(service) {
             return;
         }
-        if items.is_empty() {
+        let Some(&(scope, _)) = items.first() else {
             cx.notice(NoticeLevel::Error, "Select certificates first.");
             return;
+        };
+        // One job runs under one account's credentials and rate limit (the engine's backend and
+        // limiter are per job); a selection over several accounts or regions is refused, naming
+        // them, rather than sent under the wrong key.
+        let mut scopes: Vec<ScopeId> = items.iter().map(|(s, _)| *s).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        if scopes.len() > 1 {
+            let names: Vec<String> = scopes
+                .iter()
+                .filter_map(|s| cx.shared.workspace.scope(*s).map(ToString::to_string))
+                .collect();
+            cx.notice(
+                NoticeLevel::Error,
+                format!(
+                    "The selection spans {} accounts and regions ({}): filter the table to one \
+                     (Account and Region filters) and run one job each.",
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+            return;
         }
+        let items: Vec<BulkItem> = items.into_iter().map(|(_, item)| item).collect();
         let account = cx
             .shared
             .workspace
-            .account_for(service.provider())
+            .scope(scope)
+            .map_or("none", |s| s.profile.as_str())
             .to_string();
         let groups = vec![PlanGroup {
             provider: service.provider(),
@@ -359,6 +385,7 @@ impl BulkState {
             service,
             operation,
             account,
+            scope,
             items,
             groups,
             typed: String::new(),
@@ -384,7 +411,7 @@ impl BulkState {
         d.dry_run = Some(DryRunState::Running);
         let (service, operation, items) = (d.service, d.operation, d.items.clone());
         let plan = self.plans.current();
-        let target = cx.shared.source.bulk_target(service);
+        let target = cx.shared.source.bulk_target(d.scope, service);
         let config = engine_config(service, &target);
         cx.tasks.spawn(async move {
             let verdicts = crate::jobs::dry_run(target.backend, operation, items, config).await;
@@ -414,7 +441,7 @@ impl BulkState {
             request: d.operation.into(),
             items: d.items.clone(),
         };
-        let target = cx.shared.source.bulk_target(job.service);
+        let target = cx.shared.source.bulk_target(d.scope, job.service);
         let config = engine_config(job.service, &target);
         let journal = Arc::clone(&cx.shared.journal);
         self.run_job(
@@ -435,12 +462,20 @@ impl BulkState {
             return;
         };
         let (service, operation) = (offer.job.service, offer.job.operation);
-        let account = cx
+        let account = offer.job.profile.clone();
+        // The journal names the job's profile; its first region of the service is where it ran.
+        let scope = cx
             .shared
             .workspace
-            .account_for(service.provider())
-            .to_string();
-        if account != offer.job.profile {
+            .scopes_for(service)
+            .into_iter()
+            .find(|s| {
+                cx.shared
+                    .workspace
+                    .scope(*s)
+                    .is_some_and(|s| s.profile == account)
+            });
+        let Some(scope) = scope else {
             cx.notice(
                 NoticeLevel::Error,
                 format!(
@@ -449,7 +484,7 @@ impl BulkState {
                 ),
             );
             return;
-        }
+        };
         self.resumable.retain(|o| o.job.id != job_id);
         let open = offer.counts.pending + offer.counts.sent;
         self.plans.start();
@@ -457,6 +492,7 @@ impl BulkState {
             service,
             operation,
             account: account.clone(),
+            scope,
             items: Vec::new(),
             groups: vec![PlanGroup {
                 provider: service.provider(),
@@ -475,9 +511,9 @@ impl BulkState {
             resumed: true,
         });
         self.visible = true;
-        let target = cx.shared.source.bulk_target(service);
+        let target = cx.shared.source.bulk_target(scope, service);
         let config = engine_config(service, &target);
-        let principal = cx.shared.principal(service.provider());
+        let principal = cx.shared.principal(scope);
         let journal = Arc::clone(&cx.shared.journal);
         self.run_job(
             move || crate::jobs::resume_job(journal, target.backend, &job_id, principal, config),

@@ -4,7 +4,7 @@
 //! cannot be written). The row shows the change running, done or failed; the inventories feature
 //! applies the result. Knows nothing of egui.
 
-use super::context::Cx;
+use super::context::{Cx, ScopeId};
 use super::inventory::{PaneKey, RowNote};
 use crate::jobs::{Applied, BulkItem};
 use crate::model::{Change, Error};
@@ -15,6 +15,8 @@ use std::sync::Arc;
 pub struct PendingChange {
     /// Which inventory.
     pub key: PaneKey,
+    /// The row's account and region.
+    pub scope: ScopeId,
     /// Provider id.
     pub id: String,
     /// Display name.
@@ -67,10 +69,14 @@ impl Changes {
         cx: &mut Cx<'_, ChangeDone>,
     ) -> RowNote {
         let PendingChange {
-            key, id, change, ..
+            key,
+            scope,
+            id,
+            change,
+            ..
         } = pending;
-        let principal = cx.shared.principal(key.service.provider());
-        let backend = cx.shared.source.changes();
+        let principal = cx.shared.principal(scope);
+        let backend = cx.shared.source.changes(scope);
         let journal = Arc::clone(&cx.shared.journal);
         cx.tasks.spawn(async move {
             let result =

@@ -3,6 +3,7 @@
 //! the one backend every change takes ([`CloudBackend`]); reads use that backend's clients. Knows
 //! `jobs`, `cloud` and `model`; nothing of egui.
 
+use super::context::ScopeId;
 use super::source::{
     BulkTarget, CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
     KmsKeySpec, ListTarget, Page, PageCursor, SerialStatus, SourceFuture,
@@ -14,7 +15,8 @@ use crate::cloud::{
 use crate::jobs::Backend;
 use crate::jobs::backends::{AlibabaClients, CloudBackend};
 use crate::model::error::local_code;
-use crate::model::{CertStatus, CertificateRow, Error, ErrorKind, Provider, Service};
+use crate::model::{CertStatus, CertificateRow, Error, ErrorKind, Provider, Scope, Service};
+use crate::profiles::{self, Account};
 use std::sync::Arc;
 
 /// KMS ids described per "page" (KMS has no list call; the app walks its known ids).
@@ -23,7 +25,6 @@ pub const KMS_IDS_PER_PAGE: usize = 20;
 /// The clients of one workspace. Cheap to share.
 #[derive(Debug, Clone)]
 pub struct CloudSource {
-    account: String,
     /// Reads and single changes, over the retrying transport.
     clouds: Arc<CloudBackend>,
     /// The same accounts over a transport without retries, for the bulk engine.
@@ -36,7 +37,6 @@ impl CloudSource {
     /// Clients for the given accounts; a missing account (or an unusable endpoint) turns into
     /// an error on that cloud's calls only.
     pub fn new(
-        account: &str,
         transport: &Transport,
         alibaba: Option<&AlibabaClientConfig>,
         huawei: Option<&HuaweiClientConfig>,
@@ -48,7 +48,6 @@ impl CloudSource {
         })
         .unwrap_or_else(|_| transport.clone());
         CloudSource {
-            account: account.to_string(),
             clouds: Arc::new(CloudBackend::new(transport, alibaba, huawei)),
             jobs: Arc::new(CloudBackend::new(&jobs_transport, alibaba, huawei)),
             rate_limits: (None, None),
@@ -177,15 +176,11 @@ async fn kms_describe(c: &KmsClient, id: &str) -> Result<CertificateDetail, Erro
 }
 
 impl InventorySource for CloudSource {
-    fn account(&self) -> &str {
-        &self.account
-    }
-
-    fn changes(&self) -> Arc<dyn Backend> {
+    fn changes(&self, _scope: ScopeId) -> Arc<dyn Backend> {
         self.clouds.clone()
     }
 
-    fn bulk_target(&self, service: Service) -> BulkTarget {
+    fn bulk_target(&self, _scope: ScopeId, service: Service) -> BulkTarget {
         let rate_limit_qps = match service.provider() {
             Provider::Alibaba => self.rate_limits.0,
             Provider::Huawei => self.rate_limits.1,
@@ -344,6 +339,7 @@ impl InventorySource for CloudSource {
 
     fn describe(
         &self,
+        _scope: ScopeId,
         service: Service,
         id: &str,
         site_id: Option<i64>,
@@ -472,7 +468,11 @@ impl InventorySource for CloudSource {
         }
     }
 
-    fn pca_statuses(&self, identifiers: Vec<String>) -> SourceFuture<Vec<SerialStatus>> {
+    fn pca_statuses(
+        &self,
+        _scope: ScopeId,
+        identifiers: Vec<String>,
+    ) -> SourceFuture<Vec<SerialStatus>> {
         let clients = match self.ali() {
             Ok(c) => c,
             Err(e) => return err(e),
@@ -493,7 +493,7 @@ impl InventorySource for CloudSource {
         })
     }
 
-    fn esa_sites(&self) -> SourceFuture<Vec<EsaSite>> {
+    fn esa_sites(&self, scope: ScopeId) -> SourceFuture<Vec<EsaSite>> {
         let clients = match self.ali() {
             Ok(c) => c,
             Err(e) => return err(e),
@@ -505,6 +505,7 @@ impl InventorySource for CloudSource {
                 .filter_map(|s| {
                     s.site_id.map(|id| EsaSite {
                         id,
+                        scope,
                         name: s.site_name,
                     })
                 })
@@ -512,7 +513,7 @@ impl InventorySource for CloudSource {
         })
     }
 
-    fn kms_create(&self, request: KmsCreateRequest) -> SourceFuture<KmsCreated> {
+    fn kms_create(&self, _scope: ScopeId, request: KmsCreateRequest) -> SourceFuture<KmsCreated> {
         let clients = match self.ali() {
             Ok(c) => c,
             Err(e) => return err(e),
@@ -567,7 +568,7 @@ impl InventorySource for CloudSource {
         }
     }
 
-    fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String> {
+    fn kms_csr(&self, _scope: ScopeId, certificate_id: &str) -> SourceFuture<String> {
         let clients = match self.ali() {
             Ok(c) => c,
             Err(e) => return err(e),
@@ -588,6 +589,150 @@ impl InventorySource for CloudSource {
     }
 }
 
+/// Every account and region of a workspace: one [`CloudSource`] per scope (or why that scope
+/// could not be set up: its calls fail with that error, the others work).
+#[derive(Debug, Clone, Default)]
+pub struct EstateSource {
+    scopes: Vec<Result<Arc<CloudSource>, Error>>,
+}
+
+impl EstateSource {
+    /// A source over `scopes`, indexed by [`ScopeId`] in the workspace's order.
+    pub fn new(scopes: Vec<Result<Arc<CloudSource>, Error>>) -> Self {
+        EstateSource { scopes }
+    }
+
+    /// The scopes of `accounts` (every region of each) and a source over them. `endpoint`
+    /// overrides every profile's (the CLI's `--endpoint`). A scope whose clients cannot be built
+    /// (an unusable endpoint, a Huawei region without its project) fails its own calls, saying
+    /// why; the others work.
+    pub fn open(
+        accounts: &[Account],
+        transport: &Transport,
+        endpoint: Option<&str>,
+    ) -> (EstateSource, Vec<Scope>) {
+        let mut scopes = Vec::new();
+        let mut sources = Vec::new();
+        for account in accounts {
+            let profile = &account.profile;
+            for region in profile.all_regions() {
+                let source = match profile.provider {
+                    Provider::Alibaba => {
+                        profiles::alibaba_config(account, &region, endpoint, transport).map(|c| {
+                            CloudSource::new(transport, Some(&c), None)
+                                .with_rate_limits(profile.rate_limit_qps, None)
+                        })
+                    }
+                    Provider::Huawei => profiles::huawei_config(account, &region, endpoint)
+                        .map_err(|e| Error::internal(ErrorKind::Config, "Profile", e.to_string()))
+                        .map(|c| {
+                            CloudSource::new(transport, None, Some(&c))
+                                .with_rate_limits(None, profile.rate_limit_qps)
+                        }),
+                };
+                scopes.push(Scope::new(&profile.name, profile.provider, region));
+                sources.push(source.map(Arc::new));
+            }
+        }
+        (EstateSource::new(sources), scopes)
+    }
+
+    fn scope(&self, scope: ScopeId) -> Result<&Arc<CloudSource>, Error> {
+        match self.scopes.get(usize::from(scope)) {
+            Some(Ok(source)) => Ok(source),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Error::internal(
+                ErrorKind::Config,
+                "UnknownScope",
+                format!("no account and region number {scope} in this workspace"),
+            )),
+        }
+    }
+}
+
+impl InventorySource for EstateSource {
+    fn list_page(&self, target: &ListTarget, cursor: PageCursor) -> SourceFuture<Page> {
+        match self.scope(target.scope) {
+            Ok(s) => s.list_page(target, cursor),
+            Err(e) => err(e),
+        }
+    }
+
+    fn describe(
+        &self,
+        scope: ScopeId,
+        service: Service,
+        id: &str,
+        site_id: Option<i64>,
+    ) -> SourceFuture<CertificateDetail> {
+        match self.scope(scope) {
+            Ok(s) => s.describe(scope, service, id, site_id),
+            Err(e) => err(e),
+        }
+    }
+
+    fn pca_statuses(
+        &self,
+        scope: ScopeId,
+        identifiers: Vec<String>,
+    ) -> SourceFuture<Vec<SerialStatus>> {
+        match self.scope(scope) {
+            Ok(s) => s.pca_statuses(scope, identifiers),
+            Err(e) => err(e),
+        }
+    }
+
+    fn esa_sites(&self, scope: ScopeId) -> SourceFuture<Vec<EsaSite>> {
+        match self.scope(scope) {
+            Ok(s) => s.esa_sites(scope),
+            Err(e) => err(e),
+        }
+    }
+
+    fn kms_create(&self, scope: ScopeId, request: KmsCreateRequest) -> SourceFuture<KmsCreated> {
+        match self.scope(scope) {
+            Ok(s) => s.kms_create(scope, request),
+            Err(e) => err(e),
+        }
+    }
+
+    fn kms_csr(&self, scope: ScopeId, certificate_id: &str) -> SourceFuture<String> {
+        match self.scope(scope) {
+            Ok(s) => s.kms_csr(scope, certificate_id),
+            Err(e) => err(e),
+        }
+    }
+
+    fn test_connection(&self, provider: Provider) -> SourceFuture<String> {
+        let first = self
+            .scopes
+            .iter()
+            .flatten()
+            .find(|s| s.clouds.has_account_of(provider));
+        match first {
+            Some(s) => s.test_connection(provider),
+            None => err(Error::no_account(provider)),
+        }
+    }
+
+    fn changes(&self, scope: ScopeId) -> Arc<dyn Backend> {
+        match self.scope(scope) {
+            Ok(s) => s.changes(scope),
+            Err(e) => Arc::new(crate::jobs::backends::Unavailable(e)),
+        }
+    }
+
+    fn bulk_target(&self, scope: ScopeId, service: Service) -> BulkTarget {
+        match self.scope(scope) {
+            Ok(s) => s.bulk_target(scope, service),
+            Err(e) => BulkTarget {
+                backend: Arc::new(crate::jobs::backends::Unavailable(e)),
+                rate_limit_qps: None,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,15 +750,19 @@ mod tests {
             region: "cn-hangzhou".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
             signature: Default::default(),
+            role: None,
         };
         let limited =
-            CloudSource::new("a", &transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));
-        let pca = limited.bulk_target(Service::Pca);
+            CloudSource::new(&transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));
+        let pca = limited.bulk_target(0, Service::Pca);
         assert_eq!(pca.rate_limit_qps, Some(3));
-        assert_eq!(limited.bulk_target(Service::Iotda).rate_limit_qps, Some(0));
+        assert_eq!(
+            limited.bulk_target(0, Service::Iotda).rate_limit_qps,
+            Some(0)
+        );
         assert!(limited.jobs.alibaba().is_ok());
         assert!(limited.jobs.iotda().is_err(), "no Huawei account");
-        let plain = CloudSource::new("a", &transport, Some(&ali), None);
-        assert_eq!(plain.bulk_target(Service::Kms).rate_limit_qps, None);
+        let plain = CloudSource::new(&transport, Some(&ali), None);
+        assert_eq!(plain.bulk_target(0, Service::Kms).rate_limit_qps, None);
     }
 }

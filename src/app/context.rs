@@ -6,7 +6,7 @@
 use super::runtime::Spawner;
 use super::source::SharedSource;
 use crate::jobs::Principal;
-use crate::model::{Provider, Service};
+use crate::model::{Provider, Scope, Service};
 use crate::store::journal::Journal;
 use crate::store::{CacheKey, Store, StoreError};
 use std::sync::{Arc, Mutex};
@@ -18,41 +18,98 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// What the window is connected to.
+/// Index of a [`Scope`] in the workspace's list (rows carry it; stable while the workspace is
+/// open).
+pub type ScopeId = u16;
+
+/// What the window is connected to: every account (profile) and region of the estate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
     /// `true` over the in-process simulator.
     pub demo: bool,
     /// One line for the title bar.
     pub description: String,
-    /// Profile used for the Alibaba services (KMS, PCA, ESA, VOD), if any.
-    pub alibaba: Option<String>,
-    /// Profile used for Huawei IoTDA, if any.
-    pub huawei: Option<String>,
+    /// Every (profile, region) of the enabled profiles, in a stable order.
+    pub scopes: Vec<Scope>,
 }
 
 impl Workspace {
-    /// A workspace that uses one cache account for both clouds (tests, benchmarks, the demo).
+    /// A workspace of one account per cloud, in each cloud's default region (tests, benchmarks,
+    /// the demo).
     pub fn single(account: &str, demo: bool, description: &str) -> Self {
         Workspace {
             demo,
             description: description.to_string(),
-            alibaba: Some(account.to_string()),
-            huawei: Some(account.to_string()),
+            scopes: vec![
+                Scope::new(
+                    account,
+                    Provider::Alibaba,
+                    default_region(Provider::Alibaba),
+                ),
+                Scope::new(account, Provider::Huawei, default_region(Provider::Huawei)),
+            ],
         }
     }
 
-    /// The cache account of a cloud's inventories (`demo` in demo mode, else the profile name).
-    pub fn account_for(&self, provider: Provider) -> &str {
-        if self.demo {
-            return "demo";
-        }
-        let name = match provider {
-            Provider::Alibaba => self.alibaba.as_deref(),
-            Provider::Huawei => self.huawei.as_deref(),
-        };
-        name.unwrap_or("none")
+    /// The scope of `id`.
+    pub fn scope(&self, id: ScopeId) -> Option<&Scope> {
+        self.scopes.get(usize::from(id))
     }
+
+    /// The id of `scope`.
+    pub fn scope_id(&self, scope: &Scope) -> Option<ScopeId> {
+        self.scopes
+            .iter()
+            .position(|s| s == scope)
+            .and_then(|i| ScopeId::try_from(i).ok())
+    }
+
+    /// The scopes an inventory of `service` lists: every region of each profile of its cloud
+    /// for a regional service, else each profile once (in its first region).
+    pub fn scopes_for(&self, service: Service) -> Vec<ScopeId> {
+        let mut seen_profiles: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for (i, scope) in self.scopes.iter().enumerate() {
+            if scope.provider != service.provider() {
+                continue;
+            }
+            if !service.regional() {
+                if seen_profiles.contains(&scope.profile.as_str()) {
+                    continue;
+                }
+                seen_profiles.push(&scope.profile);
+            }
+            if let Ok(id) = ScopeId::try_from(i) {
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    /// The profile of `provider`'s first scope (`none` without one): what single-account
+    /// features (KMS create, the legacy account name) use.
+    pub fn account_for(&self, provider: Provider) -> &str {
+        self.scopes
+            .iter()
+            .find(|s| s.provider == provider)
+            .map_or("none", |s| s.profile.as_str())
+    }
+
+    /// The profiles of the workspace, each once, in order.
+    pub fn profiles(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for s in &self.scopes {
+            if !out.contains(&s.profile.as_str()) {
+                out.push(&s.profile);
+            }
+        }
+        out
+    }
+}
+
+/// Default region of a provider when nothing else says (Alibaba: cn-hangzhou, Huawei: cn-north-4).
+fn default_region(provider: Provider) -> &'static str {
+    crate::profiles::default_region(provider)
 }
 
 /// Severity of a notice.
@@ -145,17 +202,30 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The cache key of an inventory of `service` (and ESA site) in this workspace.
-    pub fn cache_key(&self, service: Service, site_id: Option<i64>) -> CacheKey {
+    /// The cache key of the rows of `service` (and ESA site) from `scope`: one inventory per
+    /// profile and region.
+    pub fn cache_key(&self, scope: ScopeId, service: Service, site_id: Option<i64>) -> CacheKey {
         CacheKey {
-            account: self.workspace.account_for(service.provider()).to_string(),
+            account: self
+                .workspace
+                .scope(scope)
+                .map_or_else(|| "none".to_string(), Scope::cache_account),
             service,
             site_id,
         }
     }
 
-    /// Who changes things in `provider`'s cloud: the account the workspace uses for it.
-    pub fn principal(&self, provider: Provider) -> Principal {
+    /// Who changes things in `scope`: its profile.
+    pub fn principal(&self, scope: ScopeId) -> Principal {
+        Principal::profile(
+            self.workspace
+                .scope(scope)
+                .map_or("none", |s| s.profile.as_str()),
+        )
+    }
+
+    /// Who changes things in `provider`'s cloud when no row says which account (KMS create).
+    pub fn principal_for(&self, provider: Provider) -> Principal {
         Principal::profile(self.workspace.account_for(provider))
     }
 }

@@ -3,6 +3,7 @@
 //! format. Compiled only for tests and for the `testing` feature (benches), never into the
 //! shipped binary.
 
+use super::context::ScopeId;
 use super::source::{
     BulkTarget, CertificateDetail, EsaSite, InventorySource, KmsCreateRequest, KmsCreated,
     ListTarget, Page, PageCursor, SerialStatus, SourceFuture,
@@ -207,10 +208,6 @@ fn not_found(service: Service, id: &str) -> Error {
 }
 
 impl InventorySource for FakeSource {
-    fn account(&self) -> &str {
-        "fake"
-    }
-
     fn list_page(&self, target: &ListTarget, cursor: PageCursor) -> SourceFuture<Page> {
         let mut s = self.lock();
         s.calls.push(format!("list {:?} {cursor}", target.service));
@@ -272,6 +269,7 @@ impl InventorySource for FakeSource {
 
     fn describe(
         &self,
+        _scope: ScopeId,
         service: Service,
         id: &str,
         _site_id: Option<i64>,
@@ -300,7 +298,11 @@ impl InventorySource for FakeSource {
         })
     }
 
-    fn pca_statuses(&self, identifiers: Vec<String>) -> SourceFuture<Vec<SerialStatus>> {
+    fn pca_statuses(
+        &self,
+        _scope: ScopeId,
+        identifiers: Vec<String>,
+    ) -> SourceFuture<Vec<SerialStatus>> {
         let mut s = self.lock();
         s.calls.push(format!("pca status x{}", identifiers.len()));
         let answers = s
@@ -325,23 +327,25 @@ impl InventorySource for FakeSource {
         Box::pin(async move { Ok(answers) })
     }
 
-    fn esa_sites(&self) -> SourceFuture<Vec<EsaSite>> {
+    fn esa_sites(&self, scope: ScopeId) -> SourceFuture<Vec<EsaSite>> {
         self.lock().calls.push("esa sites".into());
         Box::pin(async move {
             Ok(vec![
                 EsaSite {
                     id: 1,
                     name: "one.example.com".into(),
+                    scope,
                 },
                 EsaSite {
                     id: 2,
                     name: "two.example.com".into(),
+                    scope,
                 },
             ])
         })
     }
 
-    fn kms_create(&self, request: KmsCreateRequest) -> SourceFuture<KmsCreated> {
+    fn kms_create(&self, _scope: ScopeId, request: KmsCreateRequest) -> SourceFuture<KmsCreated> {
         let mut s = self.lock();
         s.created += 1;
         let id = format!("kms-created-{}", s.created);
@@ -384,18 +388,18 @@ impl InventorySource for FakeSource {
         Box::pin(async move { Ok(format!("fake {provider} answered")) })
     }
 
-    fn changes(&self) -> Arc<dyn Backend> {
+    fn changes(&self, _scope: ScopeId) -> Arc<dyn Backend> {
         Arc::new(self.clone())
     }
 
-    fn bulk_target(&self, _service: Service) -> BulkTarget {
+    fn bulk_target(&self, _scope: ScopeId, _service: Service) -> BulkTarget {
         BulkTarget {
             backend: Arc::new(self.clone()),
             rate_limit_qps: None,
         }
     }
 
-    fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String> {
+    fn kms_csr(&self, _scope: ScopeId, certificate_id: &str) -> SourceFuture<String> {
         let mut s = self.lock();
         s.calls.push(format!("kms csr {certificate_id}"));
         let csr = s.csrs.get(certificate_id).cloned();

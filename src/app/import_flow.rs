@@ -8,14 +8,14 @@
 //! stay in the parsed [`Bundle`] (zeroizing) and a [`Secret`] for the one request that carries
 //! them; they are never logged, cached or printed.
 
-use super::context::{Cx, NoticeLevel, now_unix};
+use super::context::{Cx, NoticeLevel, ScopeId, now_unix};
 use super::inventory::PaneKey;
 use super::runtime::{Generation, Ticket};
 use crate::certs::ValidityState;
 use crate::credentials::Secret;
 use crate::import::{self, Bundle, ChainReport, Check, ImportError, Target, Verdict};
 use crate::jobs::{Applied, BulkItem, CertificateUpload, ChangeRequest};
-use crate::model::{CertStatus, Error, Provider, Service};
+use crate::model::{CertStatus, Error, Service};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -85,7 +85,8 @@ impl ImportPurpose {
         }
     }
 
-    fn pane_key(&self) -> Option<(PaneKey, String)> {
+    /// The pane and provider id of the row the files go to.
+    pub fn pane_key(&self) -> Option<(PaneKey, String)> {
         match self {
             ImportPurpose::Inspect => None,
             ImportPurpose::VodReplace { id, .. } => {
@@ -199,6 +200,8 @@ pub enum ImportStage {
 pub struct ImportFlow {
     /// Where the files go.
     pub purpose: ImportPurpose,
+    /// The account and region of the row they go to.
+    pub scope: ScopeId,
     /// The files, in the order added.
     pub files: Vec<ImportFile>,
     /// Everything read from the readable files, merged.
@@ -262,6 +265,7 @@ impl ImportFlow {
             _ => CsrState::NotNeeded,
         };
         ImportFlow {
+            scope: 0,
             purpose,
             files: Vec::new(),
             bundle: None,
@@ -521,15 +525,19 @@ fn default_cert_name(bundle: &Bundle, chain: Option<&ChainReport>, now: i64) -> 
 type Ctx<'a, 'b> = &'a mut Cx<'b, ImportEvent>;
 
 impl ImportState {
-    /// Applies one import action.
+    /// Applies one import action. For [`ImportAction::Open`], `target` is the account and region
+    /// of the row the files go to, and `known_csr` a CSR certdesk already has (id, PEM).
     pub(crate) fn apply(
         &mut self,
         action: ImportAction,
+        target: Option<ScopeId>,
         known_csr: Option<(String, String)>,
         cx: Ctx<'_, '_>,
     ) {
         match action {
-            ImportAction::Open(purpose) => self.open_import(purpose, known_csr, cx),
+            ImportAction::Open(purpose) => {
+                self.open_import(purpose, target.unwrap_or(0), known_csr, cx)
+            }
             ImportAction::PickFiles => self.pick_import_files(cx),
             ImportAction::AddFiles(paths) => self.add_import_files(paths, cx),
             ImportAction::SetTypedPath(text) => {
@@ -618,6 +626,7 @@ impl ImportState {
     fn open_import(
         &mut self,
         purpose: ImportPurpose,
+        scope: ScopeId,
         known_csr: Option<(String, String)>,
         cx: Ctx<'_, '_>,
     ) {
@@ -633,6 +642,7 @@ impl ImportState {
             return;
         }
         let mut flow = ImportFlow::new(purpose.clone());
+        flow.scope = scope;
         if let ImportPurpose::KmsUpload { certificate_id } = &purpose {
             let created_csr = match known_csr {
                 Some((id, csr)) if &id == certificate_id => Some(csr),
@@ -649,7 +659,7 @@ impl ImportState {
                     let id = certificate_id.clone();
                     let source = Arc::clone(&cx.shared.source);
                     cx.tasks.spawn(async move {
-                        let result = source.kms_csr(&id).await;
+                        let result = source.kms_csr(scope, &id).await;
                         ImportEvent::Csr {
                             certificate_id: id,
                             result,
@@ -663,7 +673,7 @@ impl ImportState {
 
     fn pick_import_files(&mut self, cx: Ctx<'_, '_>) {
         if self.flow.is_none() {
-            self.open_import(ImportPurpose::Inspect, None, cx);
+            self.open_import(ImportPurpose::Inspect, 0, None, cx);
         }
         cx.tasks.spawn(async move {
             let picked = rfd::AsyncFileDialog::new()
@@ -691,7 +701,7 @@ impl ImportState {
             return;
         }
         if self.flow.is_none() {
-            self.open_import(ImportPurpose::Inspect, None, cx);
+            self.open_import(ImportPurpose::Inspect, 0, None, cx);
         }
         let Some(flow) = self.editable() else {
             cx.notice(
@@ -843,8 +853,8 @@ impl ImportState {
             site_id: None,
             name: target,
         };
-        let principal = cx.shared.principal(Provider::Alibaba);
-        let backend = cx.shared.source.changes();
+        let principal = cx.shared.principal(flow.scope);
+        let backend = cx.shared.source.changes(flow.scope);
         cx.tasks.spawn(async move {
             // `request` (and the key in it) is dropped, and zeroized, when this task ends.
             let result =

@@ -3,10 +3,11 @@
 //! (CreateCertificate, audited like every change; its CSR can be saved to a file). The KMS pane
 //! itself is an inventory like the others: the app hands it the known ids. Knows nothing of egui.
 
-use super::context::{Cx, Notice, NoticeLevel, now_unix};
+use super::context::{Cx, Notice, NoticeLevel, ScopeId, Workspace, now_unix};
 use super::source::{KmsCreateRequest, KmsCreated, KmsKeySpec};
 use crate::jobs::BulkItem;
-use crate::model::{Change, Error, Provider, Service};
+use crate::model::{Change, Error, Service};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The KMS create form.
@@ -85,11 +86,13 @@ impl KmsCreateForm {
     }
 }
 
-/// KMS-specific state: the ids certdesk knows and the create flow.
+/// KMS-specific state: the ids certdesk knows (per account and region) and the create flow.
 #[derive(Debug, Clone, Default)]
 pub struct KmsState {
-    /// Known certificate ids (KMS has no list call).
-    pub known_ids: Arc<Vec<String>>,
+    /// Known certificate ids of each KMS account and region (KMS has no list call).
+    pub known_ids: BTreeMap<ScopeId, Arc<Vec<String>>>,
+    /// Where pasted ids and created certificates go (`None`: the first KMS account and region).
+    pub target: Option<ScopeId>,
     /// The known ids are being read from the cache.
     pub ids_loading: bool,
     /// The "add ids" text box.
@@ -102,12 +105,14 @@ pub struct KmsState {
     pub creating: bool,
     /// The last create result.
     pub created: Option<Result<KmsCreated, Error>>,
+    /// Where the last create ran.
+    created_in: Option<ScopeId>,
 }
 
 /// Finished background work of the KMS feature.
 pub(crate) enum KmsEvent {
-    /// Known ids from the cache.
-    Ids(Result<Vec<String>, String>),
+    /// Known ids from the cache, per account and region.
+    Ids(Vec<(ScopeId, Result<Vec<String>, String>)>),
     /// CreateCertificate finished.
     Created(Result<KmsCreated, Error>),
 }
@@ -129,30 +134,56 @@ pub(crate) enum KmsIdsChanged {
 type Ctx<'a, 'b> = &'a mut Cx<'b, KmsEvent>;
 
 impl KmsState {
-    fn account(cx: &Cx<'_, KmsEvent>) -> String {
-        cx.shared
-            .workspace
-            .account_for(Provider::Alibaba)
-            .to_string()
+    /// Every known id, of every account and region.
+    pub fn known_count(&self) -> usize {
+        self.known_ids.values().map(|ids| ids.len()).sum()
     }
 
-    /// Reads the known ids of the workspace's Alibaba account from the cache.
+    /// Where pasted ids and created certificates go.
+    pub fn target_scope(&self, workspace: &Workspace) -> Option<ScopeId> {
+        let scopes = workspace.scopes_for(Service::Kms);
+        self.target
+            .filter(|t| scopes.contains(t))
+            .or_else(|| scopes.first().copied())
+    }
+
+    fn cache_account(cx: &Cx<'_, KmsEvent>, scope: ScopeId) -> String {
+        cx.shared
+            .workspace
+            .scope(scope)
+            .map_or_else(|| "none".to_string(), crate::model::Scope::cache_account)
+    }
+
+    /// Reads the known ids of every KMS account and region from the cache.
     pub(crate) fn load_ids(&mut self, cx: Ctx<'_, '_>) {
         let Some(store) = cx.shared.store.clone() else {
             return;
         };
-        let account = Self::account(cx);
+        let accounts: Vec<(ScopeId, String)> = cx
+            .shared
+            .workspace
+            .scopes_for(Service::Kms)
+            .into_iter()
+            .map(|s| (s, Self::cache_account(cx, s)))
+            .collect();
         self.ids_loading = true;
         cx.tasks.spawn_blocking(move || {
-            let ids = match store.lock() {
-                Ok(s) => s.kms_ids(&account).map_err(|e| e.to_string()),
-                Err(_) => Err("the cache is unavailable".to_string()),
-            };
-            KmsEvent::Ids(ids)
+            KmsEvent::Ids(
+                accounts
+                    .into_iter()
+                    .map(|(scope, account)| {
+                        let ids = match store.lock() {
+                            Ok(s) => s.kms_ids(&account).map_err(|e| e.to_string()),
+                            Err(_) => Err("the cache is unavailable".to_string()),
+                        };
+                        (scope, ids)
+                    })
+                    .collect(),
+            )
         });
     }
 
-    /// Adds the ids in the paste box.
+    /// Adds the ids in the paste box (to the target account and region).
     pub(crate) fn add_pasted(&mut self, cx: Ctx<'_, '_>) -> KmsIdsChanged {
         let ids: Vec<String> = self
             .paste
@@ -161,15 +192,26 @@ impl KmsState {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
+        let Some(scope) = self.target_scope(&cx.shared.workspace) else {
+            cx.notice(
+                NoticeLevel::Error,
+                "No Alibaba Cloud account in this workspace: add a profile in Settings.",
+            );
+            return KmsIdsChanged::No;
+        };
         if ids.is_empty() {
             return KmsIdsChanged::No;
         }
         self.paste.clear();
-        self.remember(ids, cx)
+        self.remember(scope, ids, cx)
     }
 
-    fn remember(&mut self, ids: Vec<String>, cx: Ctx<'_, '_>) -> KmsIdsChanged {
-        let mut known: Vec<String> = self.known_ids.to_vec();
+    fn remember(&mut self, scope: ScopeId, ids: Vec<String>, cx: Ctx<'_, '_>) -> KmsIdsChanged {
+        let mut known: Vec<String> = self
+            .known_ids
+            .get(&scope)
+            .map(|k| k.to_vec())
+            .unwrap_or_default();
         let before = known.len();
         for id in &ids {
             if !known.contains(id) {
@@ -177,8 +219,8 @@ impl KmsState {
             }
         }
         let added = known.len() - before;
-        self.known_ids = Arc::new(known);
-        let account = Self::account(cx);
+        self.known_ids.insert(scope, Arc::new(known));
+        let account = Self::cache_account(cx, scope);
         cx.persist(move |s| s.add_kms_ids(&account, &ids, now_unix()).map(|_| ()));
         cx.notice(
             NoticeLevel::Info,
@@ -187,24 +229,32 @@ impl KmsState {
         KmsIdsChanged::Yes { fetch: true }
     }
 
-    /// Forgets an id (and its row).
+    /// Forgets an id (and its row), wherever it is known.
     pub(crate) fn forget(&mut self, id: String, cx: Ctx<'_, '_>) -> KmsIdsChanged {
-        self.known_ids = Arc::new(
-            self.known_ids
-                .iter()
-                .filter(|k| **k != id)
-                .cloned()
-                .collect(),
-        );
-        let account = Self::account(cx);
-        let forgotten = id.clone();
-        cx.persist(move |s| s.remove_kms_id(&account, &forgotten).map(|_| ()));
+        let scopes: Vec<ScopeId> = self
+            .known_ids
+            .iter()
+            .filter(|(_, ids)| ids.contains(&id))
+            .map(|(s, _)| *s)
+            .collect();
+        for scope in scopes {
+            if let Some(ids) = self.known_ids.get_mut(&scope) {
+                *ids = Arc::new(ids.iter().filter(|k| **k != id).cloned().collect());
+            }
+            let account = Self::cache_account(cx, scope);
+            let forgotten = id.clone();
+            cx.persist(move |s| s.remove_kms_id(&account, &forgotten).map(|_| ()));
+        }
         KmsIdsChanged::Forgotten(id)
     }
 
     /// A certificate was deleted by a change: certdesk stops describing it.
     pub(crate) fn deleted(&mut self, id: &str, cx: Ctx<'_, '_>) {
-        if self.known_ids.iter().any(|k| k == id) {
+        if self
+            .known_ids
+            .values()
+            .any(|ids| ids.iter().any(|k| k == id))
+        {
             self.forget(id.to_string(), cx);
         }
     }
@@ -224,9 +274,16 @@ impl KmsState {
             }
             Ok(request) => request,
         };
+        let Some(scope) = self.target_scope(&cx.shared.workspace) else {
+            self.form_error = Some(
+                "no Alibaba Cloud account in this workspace: add a profile in Settings".into(),
+            );
+            return;
+        };
         self.form_error = None;
         self.creating = true;
         self.created = None;
+        self.created_in = Some(scope);
         let item = BulkItem {
             service: Service::Kms,
             id: request.subject.clone(),
@@ -234,7 +291,7 @@ impl KmsState {
             name: request.subject.clone(),
         };
         let mut entry = crate::jobs::single::audit_entry(
-            &cx.shared.principal(Provider::Alibaba),
+            &cx.shared.principal(scope),
             &item,
             Change::CreateCertificate,
         );
@@ -242,7 +299,7 @@ impl KmsState {
         let journal = Arc::clone(&cx.shared.journal);
         let source = Arc::clone(&cx.shared.source);
         cx.tasks.spawn(async move {
-            let call = async move { source.kms_create(request).await };
+            let call = async move { source.kms_create(scope, request).await };
             let result = crate::jobs::single::audited(journal, entry, call)
                 .await
                 .map(|(created, _)| created);
@@ -276,22 +333,28 @@ impl KmsState {
     /// Applies a result of background work.
     pub(crate) fn handle(&mut self, event: KmsEvent, cx: Ctx<'_, '_>) -> KmsIdsChanged {
         match event {
-            KmsEvent::Ids(result) => {
+            KmsEvent::Ids(results) => {
                 self.ids_loading = false;
-                match result {
-                    Ok(ids) => self.known_ids = Arc::new(ids),
-                    Err(e) => cx.notice(
-                        NoticeLevel::Error,
-                        format!("Reading the known KMS ids failed: {e}"),
-                    ),
+                for (scope, result) in results {
+                    match result {
+                        Ok(ids) => {
+                            self.known_ids.insert(scope, Arc::new(ids));
+                        }
+                        Err(e) => cx.notice(
+                            NoticeLevel::Error,
+                            format!("Reading the known KMS ids failed: {e}"),
+                        ),
+                    }
                 }
                 KmsIdsChanged::Yes { fetch: false }
             }
             KmsEvent::Created(result) => {
                 self.creating = false;
-                let changed = match &result {
-                    Ok(created) => self.remember(vec![created.certificate_id.clone()], cx),
-                    Err(_) => KmsIdsChanged::No,
+                let changed = match (&result, self.created_in) {
+                    (Ok(created), Some(scope)) => {
+                        self.remember(scope, vec![created.certificate_id.clone()], cx)
+                    }
+                    _ => KmsIdsChanged::No,
                 };
                 self.created = Some(result);
                 changed

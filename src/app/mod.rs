@@ -329,7 +329,7 @@ impl AppState {
             tab: Tab::Overview,
             client_section: ClientSection::default(),
             theme: Theme::default(),
-            inventory: Inventories::default(),
+            inventory: Inventories::for_workspace(&config.workspace),
             kms: KmsState::default(),
             changes: changes::Changes::default(),
             bulk: bulk::BulkState::default(),
@@ -527,6 +527,7 @@ impl AppState {
                 {
                     self.changes.ask(PendingChange {
                         key,
+                        scope: p.inventory.scope(row),
                         id: p.inventory.id(row).to_string(),
                         name: p.inventory.name(row).to_string(),
                         change,
@@ -535,8 +536,11 @@ impl AppState {
             }
             Action::ConfirmChange => {
                 if let Some(pending) = self.changes.take_confirmed() {
-                    let (name, site_id) =
-                        self.inventory.row_name_and_site(pending.key, &pending.id);
+                    let (name, site_id) = self
+                        .inventory
+                        .row_identity(pending.key, &pending.id)
+                        .map(|(_, name, site)| (name, site))
+                        .unwrap_or_else(|| (pending.name.clone(), pending.key.site_id));
                     let item = crate::jobs::BulkItem {
                         service: pending.key.service,
                         id: pending.id.clone(),
@@ -576,7 +580,15 @@ impl AppState {
                     Some(Ok(c)) => Some((c.certificate_id.clone(), c.csr.clone())),
                     _ => None,
                 };
-                self.import.apply(a, known_csr, &mut cx!(self, import));
+                let target = match &a {
+                    ImportAction::Open(purpose) => purpose
+                        .pane_key()
+                        .and_then(|(key, id)| self.inventory.row_identity(key, &id))
+                        .map(|(scope, ..)| scope),
+                    _ => None,
+                };
+                self.import
+                    .apply(a, target, known_csr, &mut cx!(self, import));
             }
             Action::ShowExpiring(key, expiry) => self.show_expiring(key, expiry),
             Action::ShowCertificate(key, id, expiry) => self.show_certificate(key, &id, expiry),
@@ -618,7 +630,7 @@ impl AppState {
         match changed {
             kms::KmsIdsChanged::No => {}
             kms::KmsIdsChanged::Yes { fetch } => {
-                let ids = Arc::clone(&self.kms.known_ids);
+                let ids = self.kms.known_ids.clone();
                 self.inventory
                     .set_kms_ids(Some(ids), &mut cx!(self, inventory));
                 if fetch {
@@ -626,7 +638,7 @@ impl AppState {
                 }
             }
             kms::KmsIdsChanged::Forgotten(id) => {
-                let ids = Arc::clone(&self.kms.known_ids);
+                let ids = self.kms.known_ids.clone();
                 self.inventory
                     .set_kms_ids(Some(ids), &mut cx!(self, inventory));
                 self.inventory
@@ -773,7 +785,7 @@ impl AppState {
                 );
                 if deleted && done.key.service == Service::Kms {
                     self.kms.deleted(&done.id, &mut cx!(self, kms));
-                    let ids = Arc::clone(&self.kms.known_ids);
+                    let ids = self.kms.known_ids.clone();
                     self.inventory
                         .set_kms_ids(Some(ids), &mut cx!(self, inventory));
                 }
@@ -830,7 +842,7 @@ impl AppState {
         self.inventory.abort_all();
         self.shared.source = source;
         self.shared.workspace = workspace;
-        self.inventory = Inventories::default();
+        self.inventory = Inventories::for_workspace(&self.shared.workspace);
         self.kms = KmsState::default();
         self.changes = changes::Changes::default();
         self.import = import_flow::ImportState::default();

@@ -628,21 +628,23 @@ impl OverviewState {
 /// walk is running (a refresh over rows already shown keeps counting those until it completes:
 /// a half-listed refresh would undercount what is really there).
 fn overview_sources(inventories: &Inventories) -> Vec<(PaneKey, OverviewSource<'_>)> {
-    let mut v: Vec<(PaneKey, OverviewSource<'_>)> = inventories
-        .panes
-        .iter()
-        .map(|(k, p)| {
-            let source = match (&p.incoming, &p.listed) {
-                (Some((incoming, _)), _) => OverviewSource::Built(incoming),
-                (None, Some((id, listed))) if p.inventory.is_empty() => {
-                    OverviewSource::Listing(*id, listed)
-                }
-                (None, _) => OverviewSource::Built(&p.inventory),
-            };
-            (*k, source)
-        })
-        .collect();
-    v.sort_by_key(|(k, _)| (k.service, k.site_id));
+    let mut v: Vec<(PaneKey, OverviewSource<'_>)> = Vec::new();
+    for (k, p) in &inventories.panes {
+        let built = match &p.incoming {
+            Some((incoming, _)) => incoming,
+            None => &p.inventory,
+        };
+        v.push((*k, OverviewSource::Built(built)));
+        // A part on its first walk (nothing of it joined yet) is counted from what it listed.
+        for part in p.parts.values() {
+            if let Some((id, listed)) = &part.listed
+                && part.rows.is_empty()
+            {
+                v.push((*k, OverviewSource::Listing(*id, listed)));
+            }
+        }
+    }
+    v.sort_by_key(|(k, s)| (k.service, k.site_id, s.identity()));
     v
 }
 

@@ -2,16 +2,14 @@
 //! "Test connection", and opening a workspace over them. Every file or keyring access runs on a
 //! worker (the keyring may block on an unlock prompt). Knows nothing of egui.
 
-use super::cloud_source::CloudSource;
+use super::cloud_source::EstateSource;
 use super::context::{Cx, Workspace};
 use super::source::SharedSource;
-use crate::cloud::{AlibabaClientConfig, HuaweiClientConfig, Transport};
+use crate::cloud::Transport;
 use crate::credentials::Secret;
 use crate::model::Error;
 use crate::model::Provider;
-use crate::profiles::{
-    self, Account, AccountCredentials, Profile, ProfileSecrets, ProfileStore, SecretStore,
-};
+use crate::profiles::{self, Account, Profile, ProfileSecrets, ProfileStore, SecretStore};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -70,6 +68,25 @@ pub struct ProfileDraft {
     pub rate_limit_qps: String,
     /// Make it the default profile of its cloud.
     pub make_default: bool,
+    /// More regions, comma- or space-separated ("" for the default region only).
+    pub regions: String,
+    /// Huawei: `region=project-id` per extra region, comma- or space-separated.
+    pub projects: String,
+    /// Alibaba RAM role ARN ("" for none: the profile's own key is used).
+    pub role_arn: String,
+    /// The profile whose key assumes the role.
+    pub source_profile: String,
+    /// The role's ExternalId ("" for none).
+    pub external_id: String,
+    /// Part of the workspace.
+    pub enabled: bool,
+}
+
+/// Splits a comma- or space-separated list.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
 }
 
 impl fmt::Debug for ProfileDraft {
@@ -108,6 +125,12 @@ impl ProfileDraft {
             instance_id: String::new(),
             rate_limit_qps: String::new(),
             make_default: true,
+            regions: String::new(),
+            projects: String::new(),
+            role_arn: String::new(),
+            source_profile: String::new(),
+            external_id: String::new(),
+            enabled: true,
         }
     }
 
@@ -128,6 +151,29 @@ impl ProfileDraft {
             instance_id: p.instance_id.clone().unwrap_or_default(),
             rate_limit_qps: p.rate_limit_qps.map(|q| q.to_string()).unwrap_or_default(),
             make_default: is_default,
+            regions: p.regions.join(", "),
+            projects: p
+                .projects
+                .iter()
+                .map(|(r, id)| format!("{r}={id}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            role_arn: p
+                .role
+                .as_ref()
+                .map(|r| r.role_arn.clone())
+                .unwrap_or_default(),
+            source_profile: p
+                .role
+                .as_ref()
+                .map(|r| r.source_profile.clone())
+                .unwrap_or_default(),
+            external_id: p
+                .role
+                .as_ref()
+                .and_then(|r| r.external_id.clone())
+                .unwrap_or_default(),
+            enabled: p.enabled,
         }
     }
 
@@ -148,6 +194,19 @@ impl ProfileDraft {
             project_id: Self::opt(&self.project_id),
             instance_id: Self::opt(&self.instance_id),
             rate_limit_qps: self.rate_limit().ok().flatten(),
+            regions: words(&self.regions).map(str::to_string).collect(),
+            projects: words(&self.projects)
+                .filter_map(|w| w.split_once('='))
+                .map(|(r, id)| (r.trim().to_string(), id.trim().to_string()))
+                .collect(),
+            role: Self::opt(&self.role_arn).map(|role_arn| profiles::RoleSpec {
+                role_arn,
+                source_profile: self.source_profile.trim().to_string(),
+                external_id: Self::opt(&self.external_id),
+                session_name: None,
+                duration_secs: None,
+            }),
+            enabled: self.enabled,
         }
     }
 
@@ -262,63 +321,48 @@ pub enum SettingsAction {
     Open(String),
 }
 
-/// Client configuration of an account, pointing at `endpoint_override` when given.
-pub fn client_configs(
-    accounts: &[Account],
-) -> (Option<AlibabaClientConfig>, Option<HuaweiClientConfig>) {
-    let mut ali = None;
-    let mut hw = None;
-    for a in accounts {
-        match &a.credentials {
-            AccountCredentials::Alibaba(c) => {
-                ali = Some(AlibabaClientConfig {
-                    credentials: c.clone(),
-                    region: a.profile.region.clone(),
-                    endpoint: a.profile.endpoint.clone(),
-                    signature: a.profile.alibaba_signature,
-                });
-            }
-            AccountCredentials::Huawei(c) => {
-                hw = Some(HuaweiClientConfig {
-                    credentials: c.clone(),
-                    region: a.profile.region.clone(),
-                    endpoint: a.profile.endpoint.clone(),
-                    signing: a.profile.huawei_signing,
-                    project_id: a.profile.project_id.clone().unwrap_or_default(),
-                    instance_id: a.profile.instance_id.clone(),
-                });
-            }
-        }
-    }
-    (ali, hw)
-}
-
-/// Resolves the accounts of a workspace: `profile` for its cloud, the default profile (or SDK
-/// environment variables) for the other. Blocks on the keyring.
+/// Resolves the accounts of a workspace and opens a source over them: every enabled profile
+/// (and each of its regions), or with `profile` that one plus the other cloud's default. A
+/// profile that cannot be resolved is left out and named in the description; the others open.
+/// Blocks on the keyring.
 pub fn resolve_workspace(
     config: &ProfilesConfig,
     profile: Option<&str>,
 ) -> Result<(SharedSource, Workspace), String> {
     let store = ProfileStore::load_from(&config.path).map_err(|e| e.to_string())?;
-    let named_provider = match profile {
-        Some(name) => Some(
-            store
-                .get(name)
-                .map(|p| p.provider)
-                .ok_or_else(|| format!("unknown profile {name:?}"))?,
-        ),
-        None => None,
+    let selection = match profile {
+        Some(name) => {
+            let provider = store.get(name).map(|p| p.provider).ok_or_else(|| {
+                format!("unknown profile {name:?} (known: {})", store.known_names())
+            })?;
+            let mut names = vec![name.to_string()];
+            let other = match provider {
+                Provider::Alibaba => Provider::Huawei,
+                Provider::Huawei => Provider::Alibaba,
+            };
+            if let Some(p) = store.default_for(other) {
+                names.push(p.name.clone());
+            }
+            profiles::Selection::Named(names)
+        }
+        None if store.list().iter().any(|p| p.enabled) => profiles::Selection::All,
+        None => profiles::Selection::Default,
     };
+    open_selection(config, &store, &selection)
+}
+
+/// [`resolve_workspace`] for an explicit selection of profiles.
+pub fn open_selection(
+    config: &ProfilesConfig,
+    store: &ProfileStore,
+    selection: &profiles::Selection,
+) -> Result<(SharedSource, Workspace), String> {
     let mut accounts = Vec::new();
     let mut problems = Vec::new();
-    for provider in [Provider::Alibaba, Provider::Huawei] {
-        let name = (named_provider == Some(provider))
-            .then_some(profile)
-            .flatten();
-        match profiles::resolve_in(&store, config.keyring.as_ref(), name, provider) {
+    for (name, result) in profiles::resolve_selection(store, config.keyring.as_ref(), selection) {
+        match result {
             Ok(a) => accounts.push(a),
-            Err(profiles::ProfileError::NoCredentials { .. }) => {}
-            Err(e) => problems.push(e.to_string()),
+            Err(e) => problems.push(format!("{name}: {e}")),
         }
     }
     if accounts.is_empty() {
@@ -328,50 +372,29 @@ pub fn resolve_workspace(
             problems.join("; ")
         });
     }
-    let name_of = |p: Provider| {
-        accounts
-            .iter()
-            .find(|a| a.profile.provider == p)
-            .map(|a| a.profile.name.clone())
-    };
-    let workspace = Workspace {
-        demo: false,
-        description: accounts
-            .iter()
-            .map(|a| {
-                format!(
-                    "{} profile “{}” ({})",
-                    a.profile.provider, a.profile.name, a.profile.region
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" · "),
-        alibaba: name_of(Provider::Alibaba),
-        huawei: name_of(Provider::Huawei),
-    };
-    let (ali, hw) = client_configs(&accounts);
-    let label = [workspace.alibaba.clone(), workspace.huawei.clone()]
-        .into_iter()
-        .flatten()
+    let (source, scopes) = EstateSource::open(&accounts, &config.transport, None);
+    let mut description = accounts
+        .iter()
+        .map(|a| {
+            let regions = a.profile.all_regions();
+            format!(
+                "{} profile “{}” ({})",
+                a.profile.provider,
+                a.profile.name,
+                regions.join(", ")
+            )
+        })
         .collect::<Vec<_>>()
-        .join("+");
-    let limit_of = |p: Provider| {
-        accounts
-            .iter()
-            .find(|a| a.profile.provider == p)
-            .and_then(|a| a.profile.rate_limit_qps)
-    };
-    let source = CloudSource::new(&label, &config.transport, ali.as_ref(), hw.as_ref())
-        .with_rate_limits(limit_of(Provider::Alibaba), limit_of(Provider::Huawei));
-    let mut description = workspace.description.clone();
+        .join(" · ");
     if !problems.is_empty() {
         description.push_str(&format!(" (not opened: {})", problems.join("; ")));
     }
     Ok((
         Arc::new(source),
         Workspace {
+            demo: false,
             description,
-            ..workspace
+            scopes,
         },
     ))
 }
@@ -528,9 +551,8 @@ impl SettingsState {
                 )),
                 Ok(account) => {
                     let provider = account.profile.provider;
-                    let (ali, hw) = client_configs(std::slice::from_ref(&account));
-                    let source =
-                        CloudSource::new("test", &config.transport, ali.as_ref(), hw.as_ref());
+                    let (source, _) =
+                        EstateSource::open(std::slice::from_ref(&account), &config.transport, None);
                     use super::source::InventorySource;
                     source.test_connection(provider).await
                 }

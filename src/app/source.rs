@@ -2,6 +2,7 @@
 //! calls for every service as futures, so the app can be driven by the real clients, by the
 //! in-process simulator, or by an in-memory fake in tests. Knows `model`; nothing of egui.
 
+use super::context::ScopeId;
 use crate::jobs::Backend;
 use crate::model::{CertStatus, CertificateRow, Error, Service};
 use std::fmt;
@@ -34,6 +35,8 @@ impl fmt::Display for PageCursor {
 /// What inventory a walk lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListTarget {
+    /// The account and region listed.
+    pub scope: ScopeId,
     /// The service.
     pub service: Service,
     /// ESA site.
@@ -96,6 +99,8 @@ pub struct EsaSite {
     pub id: i64,
     /// Site (domain) name.
     pub name: String,
+    /// The account and region it belongs to.
+    pub scope: ScopeId,
 }
 
 /// Key specs KMS CreateCertificate accepts.
@@ -157,46 +162,49 @@ impl crate::jobs::single::Answer for KmsCreated {
     }
 }
 
-/// The calls the app makes, for every service. Implementations must be cheap to share (`Arc`) and
-/// return `'static` futures that run on the app's tokio runtime.
+/// The calls the app makes, for every service of every account and region (a call names its
+/// [`ScopeId`]). Implementations must be cheap to share (`Arc`) and return `'static` futures that
+/// run on the app's tokio runtime.
 pub trait InventorySource: Send + Sync + 'static {
-    /// Cache account key (profile name, `demo`...).
-    fn account(&self) -> &str;
-
     /// One page of `target`'s inventory.
     fn list_page(&self, target: &ListTarget, cursor: PageCursor) -> SourceFuture<Page>;
 
     /// Full details of one certificate.
     fn describe(
         &self,
+        scope: ScopeId,
         service: Service,
         id: &str,
         site_id: Option<i64>,
     ) -> SourceFuture<CertificateDetail>;
 
     /// PCA: current status of certificates by identifier (one DescribeClientCertificateStatus call).
-    fn pca_statuses(&self, identifiers: Vec<String>) -> SourceFuture<Vec<SerialStatus>>;
+    fn pca_statuses(
+        &self,
+        scope: ScopeId,
+        identifiers: Vec<String>,
+    ) -> SourceFuture<Vec<SerialStatus>>;
 
-    /// ESA: the account's sites.
-    fn esa_sites(&self) -> SourceFuture<Vec<EsaSite>>;
+    /// ESA: the sites of `scope`.
+    fn esa_sites(&self, scope: ScopeId) -> SourceFuture<Vec<EsaSite>>;
 
-    /// KMS: creates a certificate and returns its CSR.
-    fn kms_create(&self, request: KmsCreateRequest) -> SourceFuture<KmsCreated>;
+    /// KMS: creates a certificate in `scope` and returns its CSR.
+    fn kms_create(&self, scope: ScopeId, request: KmsCreateRequest) -> SourceFuture<KmsCreated>;
+
+    /// KMS: the CSR of a certificate (GetCertificate's `Csr`).
+    fn kms_csr(&self, scope: ScopeId, certificate_id: &str) -> SourceFuture<String>;
 
     /// One cheap read call against `provider`, answering what it found (Settings' "Test
     /// connection").
     fn test_connection(&self, provider: crate::model::Provider) -> SourceFuture<String>;
 
-    /// The backend single changes go through (status buttons, certificate replacement and
-    /// upload): the same code bulk jobs use, with the transport's retries.
-    fn changes(&self) -> Arc<dyn Backend>;
+    /// The backend single changes in `scope` go through (status buttons, certificate
+    /// replacement and upload): the same code bulk jobs use, with the transport's retries.
+    fn changes(&self, scope: ScopeId) -> Arc<dyn Backend>;
 
-    /// The bulk engine's backend for `service` (without transport retries: the engine retries
-    /// and journals each attempt), with the profile's rate limit.
-    fn bulk_target(&self, service: Service) -> BulkTarget;
-
-    /// KMS: the CSR of a certificate (GetCertificate's `Csr`).
-    fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String>;
+    /// The bulk engine's backend for `service` in `scope` (without transport retries: the
+    /// engine retries and journals each attempt), with the profile's rate limit.
+    fn bulk_target(&self, scope: ScopeId, service: Service) -> BulkTarget;
 }
 
 /// What a source offers the bulk engine for one service.

@@ -80,8 +80,8 @@ fn opening_a_tab_fetches_every_page_and_filters() {
     let p = r.pane(Service::Iotda);
     assert_eq!(p.inventory.len(), 120);
     assert_eq!(p.table.index.len(), 120);
-    assert_eq!(p.load, LoadState::Idle);
-    assert!(!p.stale);
+    assert_eq!(p.load(), LoadState::Idle);
+    assert!(!p.stale());
     let lists = r
         .fake
         .calls()
@@ -131,8 +131,11 @@ fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
     throttled.request_id = Some("RID-42".into());
     r.fake.fail_next_page(throttled);
     r.act(Action::Refresh(IOT));
-    let LoadState::Failed { error, at, .. } = &r.pane(Service::Iotda).load else {
-        panic!("expected a failure, got {:?}", r.pane(Service::Iotda).load);
+    let LoadState::Failed { error, at, .. } = &r.pane(Service::Iotda).load() else {
+        panic!(
+            "expected a failure, got {:?}",
+            r.pane(Service::Iotda).load()
+        );
     };
     assert_eq!(error.request_id.as_deref(), Some("RID-42"));
     assert_eq!(at, "first page");
@@ -141,7 +144,7 @@ fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
 
     let before = r.fake.calls().len();
     r.act(Action::RetryFetch(IOT));
-    assert_eq!(r.pane(Service::Iotda).load, LoadState::Idle);
+    assert_eq!(r.pane(Service::Iotda).load(), LoadState::Idle);
     assert_eq!(r.pane(Service::Iotda).inventory.len(), 120);
     let retried: Vec<String> = r.fake.calls()[before..].to_vec();
     assert_eq!(
@@ -172,7 +175,7 @@ fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() 
     );
     r.act(Action::SelectTab(Tab::IotDevices));
     assert!(matches!(
-        r.pane(Service::Iotda).load,
+        r.pane(Service::Iotda).load(),
         LoadState::Failed { pages: 3, .. }
     ));
     assert!(r.pane(Service::Iotda).inventory.is_empty(), "no table yet");
@@ -185,7 +188,12 @@ fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() 
     // The resumed walk continues the same listing, then the finished inventory takes over.
     r.act(Action::RetryFetch(IOT));
     assert_eq!(r.pane(Service::Iotda).inventory.len(), 300);
-    assert!(r.pane(Service::Iotda).listed.is_none());
+    assert!(
+        r.pane(Service::Iotda)
+            .parts
+            .values()
+            .all(|p| p.listed.is_none())
+    );
     let o = r.app.overview.current.clone().unwrap();
     assert_eq!(o.service_total(Service::Iotda), 300);
 
@@ -201,7 +209,7 @@ fn the_overview_counts_a_first_walk_page_by_page_and_a_refresh_only_when_done() 
     );
     r.act(Action::Refresh(IOT));
     assert!(matches!(
-        r.pane(Service::Iotda).load,
+        r.pane(Service::Iotda).load(),
         LoadState::Failed { pages: 1, .. }
     ));
     assert_eq!(
@@ -224,9 +232,9 @@ fn the_app_does_not_retry_a_failed_page_the_transport_already_retried() {
     ));
     r.act(Action::SelectTab(Tab::IotDevices));
     assert!(
-        matches!(r.pane(Service::Iotda).load, LoadState::Failed { .. }),
+        matches!(r.pane(Service::Iotda).load(), LoadState::Failed { .. }),
         "{:?}",
-        r.pane(Service::Iotda).load
+        r.pane(Service::Iotda).load()
     );
     let first_page_calls = r
         .fake
@@ -252,7 +260,7 @@ fn a_page_failing_mid_walk_resumes_at_that_page() {
         ),
     );
     r.act(Action::SelectTab(Tab::IotDevices));
-    match &r.pane(Service::Iotda).load {
+    match &r.pane(Service::Iotda).load() {
         LoadState::Failed {
             at, pages, rows, ..
         } => {
@@ -314,7 +322,7 @@ fn confirmed_status_change_reaches_the_source_and_the_row() {
     r.store
         .lock()
         .unwrap()
-        .load_inventory(&CacheKey::new("test", Service::Iotda), |rec| {
+        .load_inventory(&CacheKey::new("test@cn-north-4", Service::Iotda), |rec| {
             if rec.id == id {
                 cached = Some(rec.status);
             }
@@ -368,10 +376,10 @@ fn the_next_start_shows_the_cache_at_once_marked_stale() {
     let p = second.pane(Service::Iotda);
     assert_eq!(p.inventory.len(), 30);
     assert_eq!(p.table.index.len(), 30);
-    assert!(p.stale);
-    assert!(p.fetched_at.is_some());
+    assert!(p.stale());
+    assert!(p.fetched_at().is_some());
     assert!(
-        !p.refreshed_once,
+        !p.refreshed_once(),
         "the IoT tab is not shown, so no fetch yet"
     );
 }
@@ -391,9 +399,26 @@ fn kms_ids_pasted_are_described_and_remembered() {
         ids[0], ids[1], ids[1]
     )));
     r.act(Action::AddKmsIds);
-    assert_eq!(*r.app.kms.known_ids, [ids[0].clone(), ids[1].clone()]);
+    assert_eq!(
+        r.app
+            .kms
+            .known_ids
+            .values()
+            .flat_map(|i| i.iter())
+            .cloned()
+            .collect::<Vec<_>>(),
+        [ids[0].clone(), ids[1].clone()]
+    );
     assert_eq!(r.pane(Service::Kms).inventory.len(), 2);
-    assert_eq!(r.store.lock().unwrap().kms_ids("test").unwrap().len(), 2);
+    assert_eq!(
+        r.store
+            .lock()
+            .unwrap()
+            .kms_ids("test@cn-hangzhou")
+            .unwrap()
+            .len(),
+        2
+    );
 
     r.act(Action::ForgetKmsId(ids[0].clone()));
     assert_eq!(
@@ -401,7 +426,7 @@ fn kms_ids_pasted_are_described_and_remembered() {
         [ids[1].clone()]
     );
     assert_eq!(
-        r.store.lock().unwrap().kms_ids("test").unwrap(),
+        r.store.lock().unwrap().kms_ids("test@cn-hangzhou").unwrap(),
         [ids[1].clone()]
     );
 }
@@ -430,7 +455,13 @@ fn kms_create_validates_then_returns_the_csr_and_knows_the_id() {
     r.act(Action::CreateKmsCertificate);
     let created = r.app.kms.created.clone().unwrap().unwrap();
     assert!(created.csr.contains("BEGIN CERTIFICATE REQUEST"));
-    assert!(r.app.kms.known_ids.contains(&created.certificate_id));
+    assert!(
+        r.app
+            .kms
+            .known_ids
+            .values()
+            .any(|i| i.contains(&created.certificate_id))
+    );
     assert_eq!(
         r.pane(Service::Kms).inventory.status(0),
         CertStatus::Pending
@@ -538,7 +569,7 @@ fn a_kms_fetch_asked_for_before_the_known_ids_are_read_waits_for_them() {
     store
         .lock()
         .unwrap()
-        .add_kms_ids("test", &ids[..3], 1)
+        .add_kms_ids("test@cn-hangzhou", &ids[..3], 1)
         .unwrap();
     let (_runtime, mut app) = app_over(
         fake,
@@ -550,7 +581,7 @@ fn a_kms_fetch_asked_for_before_the_known_ids_are_read_waits_for_them() {
     assert!(app.kms.known_ids.is_empty());
     app.apply(Action::Refresh(PaneKey::service(Service::Kms)));
     assert!(app.wait_idle(Duration::from_secs(30)));
-    assert_eq!(app.kms.known_ids.len(), 3);
+    assert_eq!(app.kms.known_count(), 3);
     assert_eq!(
         app.inventory.panes[&PaneKey::service(Service::Kms)]
             .inventory

@@ -2,7 +2,7 @@
 //! variables, or — on a fresh machine — the demo over the in-process simulator), its source and
 //! its cache. Runs once, before the window exists.
 
-use super::cloud_source::CloudSource;
+use super::cloud_source::{CloudSource, EstateSource};
 use super::settings::ProfilesConfig;
 use super::{AppConfig, AppState, NoticeLevel, Workspace};
 use crate::cloud::{
@@ -78,6 +78,7 @@ pub fn demo_configs(sim: &RunningSimulator) -> (AlibabaClientConfig, HuaweiClien
         region: profiles::default_region(Provider::Alibaba).to_string(),
         endpoint: Some(sim.endpoint()),
         signature: AlibabaSignatureVersion::V3,
+        role: None,
     };
     let huawei = HuaweiClientConfig {
         credentials: HuaweiCredentials {
@@ -104,22 +105,26 @@ pub fn demo_state(
     profiles: Option<ProfilesConfig>,
 ) -> AppState {
     let (alibaba, huawei) = demo_configs(sim);
-    let source = CloudSource::new("demo", transport, Some(&alibaba), Some(&huawei));
+    let workspace = Workspace::single("demo", true, &format!("simulator at {}", sim.endpoint()));
+    let both = Arc::new(CloudSource::new(transport, Some(&alibaba), Some(&huawei)));
+    // One source answers both scopes (the demo's Alibaba and Huawei accounts).
+    let source = EstateSource::new(workspace.scopes.iter().map(|_| Ok(both.clone())).collect());
+    let kms_account = workspace
+        .scopes
+        .iter()
+        .find(|s| s.provider == Provider::Alibaba)
+        .map(crate::model::Scope::cache_account);
     if let Some(store) = &store
+        && let Some(account) = kms_account
         && let Ok(mut s) = store.lock()
-        && s.kms_ids("demo").is_ok_and(|ids| ids.is_empty())
+        && s.kms_ids(&account).is_ok_and(|ids| ids.is_empty())
     {
         // Best effort: without the seed the KMS tab simply starts empty.
-        let _ = s.add_kms_ids("demo", &sim.kms_certificate_ids(), super::now_unix());
+        let _ = s.add_kms_ids(&account, &sim.kms_certificate_ids(), super::now_unix());
     }
     AppState::new(AppConfig {
         source: Arc::new(source),
-        workspace: Workspace {
-            demo: true,
-            description: format!("simulator at {}", sim.endpoint()),
-            alibaba: None,
-            huawei: None,
-        },
+        workspace,
         store,
         runtime: runtime.clone(),
         auto_refresh: true,
@@ -154,12 +159,11 @@ pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<O
             // Real accounts: the window opens at once and the accounts resolve in the background
             // (the keyring may show an unlock prompt).
             let mut state = AppState::new(AppConfig {
-                source: Arc::new(CloudSource::new("none", &transport, None, None)),
+                source: Arc::new(EstateSource::default()),
                 workspace: Workspace {
                     demo: false,
-                    description: "opening the account…".into(),
-                    alibaba: None,
-                    huawei: None,
+                    description: "opening the accounts…".into(),
+                    scopes: Vec::new(),
                 },
                 store,
                 runtime: runtime.clone(),

@@ -66,6 +66,8 @@ pub(crate) struct AlibabaCaller {
     transport: Transport,
     endpoint: Endpoint,
     credentials: Arc<AlibabaCredentials>,
+    /// A RAM role's session: its temporary credentials replace `credentials` on every call.
+    role: Option<Arc<super::sts::RoleSession>>,
     signature: AlibabaSignatureVersion,
     api: RpcApi,
     /// The region named in every request (loopback endpoints only, see the module doc).
@@ -94,8 +96,9 @@ impl AlibabaCaller {
     ) -> Result<Self, Error> {
         let endpoint = endpoint::resolve(api.service, &config.region, config.endpoint.as_deref())
             .map_err(|e| Error::invalid_endpoint(api.service, &e))?;
-        if config.credentials.access_key_id.trim().is_empty()
-            || config.credentials.access_key_secret.is_empty()
+        if config.role.is_none()
+            && (config.credentials.access_key_id.trim().is_empty()
+                || config.credentials.access_key_secret.is_empty())
         {
             return Err(Error::local(
                 api.service,
@@ -111,6 +114,7 @@ impl AlibabaCaller {
             transport: transport.clone(),
             endpoint,
             credentials: Arc::new(config.credentials.clone()),
+            role: config.role.clone(),
             signature: config.signature,
             api,
             region_marker,
@@ -133,8 +137,21 @@ impl AlibabaCaller {
 
     /// Builds and signs one request for `action` with the operation parameters `params` (unencoded),
     /// at `now` with `nonce`. Pure apart from its arguments, so tests can pin date and nonce.
+    #[cfg(test)]
     pub fn prepare(
         &self,
+        action: &str,
+        params: &[(String, String)],
+        now: OffsetDateTime,
+        nonce: &str,
+    ) -> Result<PreparedRequest, Error> {
+        self.prepare_with(&self.credentials, action, params, now, nonce)
+    }
+
+    /// [`AlibabaCaller::prepare`] signing with `creds`.
+    fn prepare_with(
+        &self,
+        creds: &AlibabaCredentials,
         action: &str,
         params: &[(String, String)],
         now: OffsetDateTime,
@@ -145,7 +162,6 @@ impl AlibabaCaller {
         let host = self.endpoint.authority();
         let base = self.endpoint.base_url();
         let method = self.api.method;
-        let creds = &self.credentials;
         match self.signature {
             AlibabaSignatureVersion::V3 => {
                 let mut headers: Vec<(String, String)> = vec![
@@ -226,6 +242,15 @@ impl AlibabaCaller {
         idempotent: bool,
     ) -> Result<T, Error> {
         let service = self.api.service;
+        let creds = match &self.role {
+            // Boxed: a role's session calls STS through a caller of this same type.
+            Some(role) => Arc::new(Box::pin(role.credentials()).await.map_err(|mut e| {
+                // Shown against the call that needed the role, not STS.
+                e.service = Some(service);
+                e
+            })?),
+            None => Arc::clone(&self.credentials),
+        };
         let result = self
             .transport
             .run(
@@ -233,19 +258,18 @@ impl AlibabaCaller {
                 idempotent,
                 || {
                     let nonce = uuid::Uuid::new_v4().simple().to_string();
-                    self.prepare(action, params, OffsetDateTime::now_utc(), &nonce)
+                    self.prepare_with(&creds, action, params, OffsetDateTime::now_utc(), &nonce)
                 },
                 |raw| interpret(service, action, raw),
             )
             .await;
         result.map_err(|e| {
-            let token = self
-                .credentials
+            let token = creds
                 .security_token
                 .as_ref()
                 .map(|t| t.expose())
                 .unwrap_or("");
-            e.redact(&[self.credentials.access_key_secret.expose(), token])
+            e.redact(&[creds.access_key_secret.expose(), token])
         })
     }
 }
@@ -337,6 +361,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             endpoint: Some(endpoint.into()),
             signature: sig,
+            role: None,
         };
         AlibabaCaller::new(
             &transport,
@@ -582,6 +607,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             endpoint: Some("http://kms.cn-hangzhou.aliyuncs.com".into()),
             signature: AlibabaSignatureVersion::V3,
+            role: None,
         };
         let api = RpcApi {
             service: Service::Kms,

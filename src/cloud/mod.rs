@@ -33,7 +33,7 @@ pub use kms::{KmsCertificateStatus, KmsClient, KmsKeySpec};
 pub use pca::PcaClient;
 pub use retry::RetryPolicy;
 pub use ssl::SslClient;
-pub use sts::{AssumeRoleRequest, StsClient, TemporaryCredentials};
+pub use sts::{AssumeRoleRequest, RoleSession, StsClient, TemporaryCredentials};
 pub use transport::{Transport, TransportOptions};
 pub use vod::VodClient;
 
@@ -76,6 +76,9 @@ pub struct AlibabaClientConfig {
     pub endpoint: Option<String>,
     /// Signature to use.
     pub signature: AlibabaSignatureVersion,
+    /// A RAM role assumed with `credentials`' account: when set, every call signs with the
+    /// role's temporary credentials instead (`credentials` are then unused by the clients).
+    pub role: Option<std::sync::Arc<sts::RoleSession>>,
 }
 
 /// Everything the IoTDA client needs besides the transport.
@@ -288,6 +291,7 @@ mod thread_safety_tests {
             region: "cn-hangzhou".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
             signature: AlibabaSignatureVersion::V3,
+            role: None,
         };
         let hw = HuaweiClientConfig {
             credentials: crate::credentials::HuaweiCredentials {

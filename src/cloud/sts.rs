@@ -2,8 +2,8 @@
 //! profile's own credentials into temporary credentials of a RAM role (usually in another
 //! account), and GetCallerIdentity (which account and identity a key is). The endpoint is
 //! regional, `sts.<region>.aliyuncs.com`. The temporary secret and token are [`Secret`]s, kept in
-//! memory only by whoever holds them. Request/response shapes only: refreshing before expiry is
-//! the caller's job ([`TemporaryCredentials::expires_within`]).
+//! memory only by whoever holds them. [`RoleSession`] keeps a role's credentials fresh: it assumes
+//! the role again before they expire.
 
 use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
 use super::error::local_code;
@@ -225,9 +225,128 @@ impl StsClient {
     }
 }
 
+/// The temporary credentials of a RAM role, assumed with a source account's key and assumed
+/// again before they expire. Held in memory only (never in a file or the keyring); every client
+/// of the role's account signs with [`RoleSession::credentials`].
+pub struct RoleSession {
+    sts: StsClient,
+    request: AssumeRoleRequest,
+    cached: tokio::sync::Mutex<Option<TemporaryCredentials>>,
+}
+
+impl std::fmt::Debug for RoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleSession")
+            .field("role_arn", &self.request.role_arn)
+            .field("session", &self.request.role_session_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for RoleSession {
+    fn eq(&self, other: &Self) -> bool {
+        self.request == other.request
+    }
+}
+
+impl Eq for RoleSession {}
+
+/// Temporary credentials are assumed again when they expire within this margin (or within a
+/// third of their lifetime, for short sessions).
+const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
+
+/// The account id in a role ARN (`acs:ram::<account id>:role/<name>`), when it has that shape.
+pub fn role_account(role_arn: &str) -> Option<&str> {
+    let rest = role_arn.strip_prefix("acs:ram::")?;
+    let (account, role) = rest.split_once(':')?;
+    (role.starts_with("role/") && !account.is_empty()).then_some(account)
+}
+
+impl RoleSession {
+    /// A session that assumes `request` with the credentials of `source` (its region picks the
+    /// STS endpoint). Nothing is sent until the first [`RoleSession::credentials`].
+    pub fn new(
+        transport: &Transport,
+        source: &AlibabaClientConfig,
+        request: AssumeRoleRequest,
+    ) -> Result<Self, Error> {
+        Ok(RoleSession {
+            sts: StsClient::new(transport, source)?,
+            request,
+            cached: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The role this session assumes.
+    pub fn role_arn(&self) -> &str {
+        &self.request.role_arn
+    }
+
+    /// Credentials of the role: the cached ones while they last, else a new AssumeRole. An error
+    /// names the role, its account and why (not authorised, unknown role, bad ExternalId…).
+    pub async fn credentials(&self) -> Result<AlibabaCredentials, Error> {
+        let mut cached = self.cached.lock().await;
+        let now = OffsetDateTime::now_utc();
+        if let Some(c) = cached.as_ref() {
+            let lifetime = c.expiration - now;
+            let margin = REFRESH_MARGIN.min(lifetime / 3);
+            if !c.expires_within(margin, now) {
+                return Ok(c.to_alibaba_credentials());
+            }
+        }
+        let assumed = self
+            .sts
+            .assume_role(&self.request)
+            .await
+            .map_err(|e| self.explain(e))?;
+        let credentials = assumed.credentials.to_alibaba_credentials();
+        *cached = Some(assumed.credentials);
+        Ok(credentials)
+    }
+
+    /// Adds which role, which account and what to do to an AssumeRole failure (its kind and code
+    /// are kept).
+    fn explain(&self, mut e: Error) -> Error {
+        let arn = &self.request.role_arn;
+        let account = role_account(arn).unwrap_or("?");
+        let why = match e.code.as_str() {
+            c if c.starts_with("NoPermission") => {
+                "the source profile may not assume it: grant its RAM user sts:AssumeRole and check \
+                 the role's trust policy"
+            }
+            c if c.starts_with("EntityNotExist") => "no such role in that account",
+            c if c.contains("ExternalId") => {
+                "the ExternalId does not match the role's trust policy"
+            }
+            c if c.contains("DurationSeconds") => {
+                "the session duration is outside 900 s and the role's maximum"
+            }
+            c if c.starts_with("InvalidSecurityToken") => {
+                "the source credentials' security token expired"
+            }
+            _ => "see the provider's message",
+        };
+        e.message = format!(
+            "assuming role {arn} (account {account}) failed: {why} ({})",
+            e.message
+        );
+        e
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_arns_name_their_account() {
+        assert_eq!(
+            role_account("acs:ram::1234567890123456:role/certdesk-admin"),
+            Some("1234567890123456")
+        );
+        assert_eq!(role_account("acs:ram::1234:user/x"), None);
+        assert_eq!(role_account("arn:aws:iam::1:role/x"), None);
+    }
 
     #[test]
     fn expiration_parses_tolerantly_and_secrets_stay_hidden() {

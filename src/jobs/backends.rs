@@ -79,10 +79,33 @@ impl CloudBackend {
 
     /// `true` when `service`'s account is configured.
     pub fn has_account(&self, service: Service) -> bool {
-        match service.provider() {
+        self.has_account_of(service.provider())
+    }
+
+    /// `true` when an account of `provider` is configured.
+    pub fn has_account_of(&self, provider: Provider) -> bool {
+        match provider {
             Provider::Alibaba => self.alibaba.is_ok(),
             Provider::Huawei => self.huawei.is_ok(),
         }
+    }
+}
+
+/// A backend whose account could not be set up: every call fails with why.
+#[derive(Debug, Clone)]
+pub struct Unavailable(pub Error);
+
+impl Backend for Unavailable {
+    fn read_status<'a>(&'a self, _item: &'a BulkItem) -> BoxFuture<'a, Result<CertStatus, Error>> {
+        Box::pin(async move { Err(self.0.clone()) })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        _item: &'a BulkItem,
+        _request: &'a ChangeRequest,
+    ) -> BoxFuture<'a, Result<Applied, Error>> {
+        Box::pin(async move { Err(self.0.clone()) })
     }
 }
 

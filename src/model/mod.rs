@@ -69,6 +69,13 @@ impl Service {
         Service::Sts,
     ];
 
+    /// `true` when each region has its own inventory (KMS, ESA, IoTDA). The others answer for
+    /// the whole account from one endpoint: private CA (`cas.aliyuncs.com` for every mainland
+    /// region), VOD (Shanghai), CDN (central), the SSL repository.
+    pub fn regional(self) -> bool {
+        matches!(self, Service::Kms | Service::Esa | Service::Iotda)
+    }
+
     /// The cloud the service belongs to.
     pub fn provider(self) -> Provider {
         match self {
@@ -173,6 +180,40 @@ impl FromStr for Provider {
                 what: "cloud",
                 code: s.to_string(),
             })
+    }
+}
+
+/// One account in one region: where an inventory's rows come from. The account is named by the
+/// profile that reaches it (`demo` in demo mode, `env` for the SDK environment variables).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Scope {
+    /// The profile.
+    pub profile: String,
+    /// Its cloud.
+    pub provider: Provider,
+    /// The region.
+    pub region: String,
+}
+
+impl Scope {
+    /// A scope of `profile` in `region`.
+    pub fn new(profile: impl Into<String>, provider: Provider, region: impl Into<String>) -> Self {
+        Scope {
+            profile: profile.into(),
+            provider,
+            region: region.into(),
+        }
+    }
+
+    /// The cache's account key of this scope: one inventory per profile and region.
+    pub fn cache_account(&self) -> String {
+        format!("{}@{}", self.profile, self.region)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.profile, self.region)
     }
 }
 

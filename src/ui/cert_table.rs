@@ -193,7 +193,7 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
 
 fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
     let key = pane.key;
-    match &pane.load {
+    match &pane.load() {
         LoadState::Idle => {}
         LoadState::ReadingCache => {
             ui.horizontal(|ui| {
@@ -256,9 +256,9 @@ fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
                 });
         }
     }
-    if pane.stale && !pane.is_fetching() {
+    if pane.stale() && !pane.is_fetching() {
         let age = pane
-            .fetched_at
+            .fetched_at()
             .map(|t| format_age(now_unix() - t))
             .unwrap_or_default();
         ui.label(
@@ -268,7 +268,7 @@ fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
             .italics()
             .color(ui.visuals().warn_fg_color),
         );
-    } else if let Some(t) = pane.fetched_at {
+    } else if let Some(t) = pane.fetched_at() {
         ui.weak(format!("Fetched {}", format_age(now_unix() - t)));
     }
 }

@@ -22,10 +22,10 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     let key = PaneKey::service(Service::Kms);
     egui::CollapsingHeader::new(format!(
         "Known certificate ids ({})",
-        state.kms.known_ids.len()
+        state.kms.known_count()
     ))
     .id_salt("kms_ids")
-    .default_open(state.kms.known_ids.is_empty())
+    .default_open(state.kms.known_count() == 0)
     .show(ui, |ui| {
         ui.label("KMS has no list call: certdesk describes the ids it knows. Paste ids (one per line, or separated by commas).");
         let label = ui.label("Certificate ids to add");

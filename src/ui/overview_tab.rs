@@ -156,7 +156,7 @@ fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         if state.overview.computing {
             ui.spinner().on_hover_text("Counting");
         }
-        let stale = state.inventory.panes.values().filter(|p| p.stale).count();
+        let stale = state.inventory.panes.values().filter(|p| p.stale()).count();
         if stale > 0 {
             ui.label(
                 RichText::new(format!(
@@ -170,7 +170,7 @@ fn header(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     // Fetches in progress, one line: rows so far per service (ESA sites added up).
     let mut loading: Vec<(Service, u64, Option<u64>, usize)> = Vec::new();
     for p in state.inventory.panes.values() {
-        if let LoadState::Fetching { rows, total, .. } = &p.load {
+        if let LoadState::Fetching { rows, total, .. } = &p.load() {
             match loading.iter_mut().find(|(s, ..)| *s == p.key.service) {
                 Some(entry) => {
                     entry.1 += rows;

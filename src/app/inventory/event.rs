@@ -3,20 +3,28 @@
 use super::pane::{PaneKey, Resume};
 use super::rows::Inventory;
 use super::view::{ViewInput, ViewOutput};
+use crate::app::context::ScopeId;
 use crate::app::runtime::Ticket;
 use crate::app::source::{CertificateDetail, EsaSite};
 use crate::model::{CertificateRow, Error};
 
 /// Finished (or progressing) background work of the inventories.
 pub(crate) enum InventoryEvent {
-    /// A cached inventory (or none).
+    /// The cache of each part of a pane (or none).
     CacheLoaded {
         key: PaneKey,
-        result: Result<Option<(Box<Inventory>, i64)>, String>,
+        parts: Vec<(ScopeId, Result<Option<(Inventory, i64)>, String>)>,
+    },
+    /// The parts of a pane joined into one inventory, on a worker (large inventories).
+    Combined {
+        key: PaneKey,
+        ticket: Ticket,
+        inventory: Box<Inventory>,
     },
     /// Walk progress (does not end the walk).
     Progress {
         key: PaneKey,
+        scope: ScopeId,
         ticket: Ticket,
         pages: u32,
         rows: u64,
@@ -27,12 +35,14 @@ pub(crate) enum InventoryEvent {
     /// walk ends.
     Listed {
         key: PaneKey,
+        scope: ScopeId,
         ticket: Ticket,
         rows: Vec<CertificateRow>,
     },
     /// A walk finished.
     Fetched {
         key: PaneKey,
+        scope: ScopeId,
         ticket: Ticket,
         inventory: Box<Inventory>,
         fetched_at: i64,
@@ -40,6 +50,7 @@ pub(crate) enum InventoryEvent {
     /// A walk stopped at a failed page.
     FetchFailed {
         key: PaneKey,
+        scope: ScopeId,
         ticket: Ticket,
         error: Error,
         resume: Box<Resume>,
@@ -61,6 +72,7 @@ pub(crate) enum InventoryEvent {
     /// pane's inventory rebuilt with the new row when it is still the one shown.
     Redescribed {
         key: PaneKey,
+        scope: ScopeId,
         id: String,
         result: Result<CertificateDetail, Error>,
         rebuilt: Option<(u64, Box<Inventory>)>,
@@ -73,6 +85,6 @@ pub(crate) enum InventoryEvent {
     },
     /// The cache had nothing more for a row.
     NoCachedPem,
-    /// ESA sites.
-    Sites(Result<Vec<EsaSite>, Error>),
+    /// The ESA sites of one account and region.
+    Sites(ScopeId, Result<Vec<EsaSite>, Error>),
 }

@@ -6,7 +6,7 @@
 use super::event::InventoryEvent;
 use super::pane::{PaneKey, Resume};
 use super::rows::{Inventory, InventoryBuilder};
-use crate::app::context::now_unix;
+use crate::app::context::{ScopeId, now_unix};
 use crate::app::runtime::{EventSender, Ticket};
 use crate::app::source::{CertificateDetail, ListTarget, SharedSource};
 use crate::model::{CertificateRow, Error, ErrorKind, Service};
@@ -50,6 +50,7 @@ pub(crate) fn read_cache(
 pub(crate) struct ProgressSender {
     pub(crate) events: EventSender<InventoryEvent>,
     pub(crate) key: PaneKey,
+    pub(crate) scope: ScopeId,
     pub(crate) ticket: Ticket,
     /// Also send each page's rows ([`InventoryEvent::Listed`]).
     pub(crate) stream_rows: bool,
@@ -61,6 +62,7 @@ impl ProgressSender {
         if self.stream_rows && !rows.is_empty() {
             self.events.send(InventoryEvent::Listed {
                 key: self.key,
+                scope: self.scope,
                 ticket: self.ticket,
                 rows,
             });
@@ -70,6 +72,7 @@ impl ProgressSender {
     fn send(&self, pages: u32, rows: u64, total: Option<u64>, phase: String) {
         self.events.send(InventoryEvent::Progress {
             key: self.key,
+            scope: self.scope,
             ticket: self.ticket,
             pages,
             rows,
@@ -92,9 +95,11 @@ pub(crate) async fn walk(
     progress: ProgressSender,
 ) -> InventoryEvent {
     let key = progress.key;
+    let scope = progress.scope;
     let ticket = progress.ticket;
     let failed = |error: Error, resume: Resume| InventoryEvent::FetchFailed {
         key,
+        scope,
         ticket,
         error,
         resume: Box::new(resume),
@@ -102,7 +107,7 @@ pub(crate) async fn walk(
     let mut total = None;
     if resume.second_phase_done.is_none() {
         if target.service == Service::Kms && target.kms_ids.is_empty() {
-            return finish(key, ticket, resume.builder);
+            return finish(key, scope, ticket, resume.builder);
         }
         loop {
             let cursor = resume.cursor.clone();
@@ -147,7 +152,7 @@ pub(crate) async fn walk(
                     format!("Refreshing statuses {}/{}", done + 1, batches.len()),
                 );
                 let batch = batches[done].to_vec();
-                match source.pca_statuses(batch).await {
+                match source.pca_statuses(scope, batch).await {
                     Ok(answers) => {
                         let updates: Vec<_> = answers
                             .into_iter()
@@ -175,7 +180,7 @@ pub(crate) async fn walk(
                     let source = Arc::clone(&source);
                     let id = id.clone();
                     calls.spawn(async move {
-                        let r = source.describe(Service::Vod, &id, None).await;
+                        let r = source.describe(scope, Service::Vod, &id, None).await;
                         (i, r)
                     });
                 }
@@ -214,12 +219,18 @@ pub(crate) async fn walk(
         }
         _ => {}
     }
-    finish(key, ticket, resume.builder)
+    finish(key, scope, ticket, resume.builder)
 }
 
-fn finish(key: PaneKey, ticket: Ticket, builder: InventoryBuilder) -> InventoryEvent {
+fn finish(
+    key: PaneKey,
+    scope: ScopeId,
+    ticket: Ticket,
+    builder: InventoryBuilder,
+) -> InventoryEvent {
     InventoryEvent::Fetched {
         key,
+        scope,
         ticket,
         inventory: Box::new(builder.build()),
         fetched_at: now_unix(),

@@ -2,6 +2,10 @@
 //! page), the table state of each (filter, order, selection, cursor, the shown index computed off
 //! the UI thread when large), the details of the row under the cursor, and the ESA site list.
 //!
+//! Every pane covers all the accounts and regions of the workspace that have its service: one
+//! [`pane::Part`] per scope (its rows from its cache or its own walk, its own load state, its own
+//! rate limit and failures), joined into the one table the tab shows ([`Inventory::concat`]).
+//!
 //! Other features change rows through the few methods here ([`Inventories::show_change`],
 //! [`Inventories::redescribe`]…); what the KMS pane walks is handed in by the app
 //! ([`Inventories::set_kms_ids`]), since KMS has no list call. Knows nothing of egui.
@@ -15,10 +19,11 @@ pub mod view;
 pub(crate) use event::InventoryEvent;
 #[cfg(test)]
 pub(crate) use fetch::PCA_STATUS_BATCH;
-pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, RowNote, TableState};
+pub use pane::{ClickMods, CursorMove, LoadState, Pane, PaneKey, Part, RowNote, TableState};
 pub use rows::{Inventory, InventoryBuilder, RowData, RowId, RowState, SNAPSHOT_FORMAT, StrColumn};
 
-use crate::app::context::{Cx, NoticeLevel, now_unix};
+use crate::app::context::{Cx, NoticeLevel, ScopeId, Workspace, now_unix};
+use crate::app::runtime::Ticket;
 use crate::app::source::{CertificateDetail, EsaSite, ListTarget};
 use crate::certs::{self, CertError, CertificateInfo};
 use crate::jobs::{Applied, BulkItem};
@@ -27,7 +32,7 @@ use crate::store::RowRecord;
 use fetch::{ProgressSender, SNAPSHOT_MIN_ROWS, read_cache, walk};
 use pane::Resume;
 use rows::next_build_id;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use view::{Cancel, ViewInput};
 
@@ -60,21 +65,23 @@ impl DetailEntry {
     }
 }
 
-/// ESA sites and the one shown.
+/// ESA sites (of every account and region) and the one shown.
 #[derive(Debug, Clone, Default)]
 pub struct EsaSites {
-    /// Sites of the account.
+    /// Sites of every ESA account and region.
     pub sites: Vec<EsaSite>,
     /// A ListSites call is running.
     pub loading: bool,
-    /// It failed.
+    /// The last one failed.
     pub error: Option<Error>,
     /// Site shown.
     pub selected: Option<i64>,
+    /// ListSites calls running.
+    running: usize,
 }
 
 /// Every inventory of the workspace.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Inventories {
     /// Inventories by key.
     pub panes: HashMap<PaneKey, Pane>,
@@ -82,8 +89,8 @@ pub struct Inventories {
     pub details: HashMap<(PaneKey, String), DetailEntry>,
     /// ESA sites.
     pub esa: EsaSites,
-    /// The KMS ids the KMS pane walks; `None` while they are being read.
-    kms_ids: Option<Arc<Vec<String>>>,
+    /// The KMS ids each KMS scope's walk describes; `None` while they are being read.
+    kms_ids: Option<BTreeMap<ScopeId, Arc<Vec<String>>>>,
     /// A KMS fetch was asked for while the ids were being read.
     kms_fetch_waiting: bool,
     /// One describe call at a time (see [`Inventories::load_detail`]).
@@ -93,28 +100,9 @@ pub struct Inventories {
     dirty_shown_at: Option<std::time::Instant>,
 }
 
-impl Default for Inventories {
-    fn default() -> Self {
-        Inventories {
-            panes: FIXED_PANES
-                .iter()
-                .map(|&s| (PaneKey::service(s), Pane::new(PaneKey::service(s))))
-                .collect(),
-            details: HashMap::new(),
-            esa: EsaSites::default(),
-            kms_ids: Some(Arc::new(Vec::new())),
-            kms_fetch_waiting: false,
-            detail_in_flight: None,
-            dirty: Vec::new(),
-            dirty_shown_at: None,
-        }
-    }
-}
-
-fn swap_inventory(pane: &mut Pane, inventory: Inventory, fetched_at: i64) {
+fn swap_inventory(pane: &mut Pane, inventory: Inventory) {
     let cursor_id = pane.cursor_row().map(|r| pane.inventory.id(r).to_string());
     pane.inventory = inventory;
-    pane.fetched_at = Some(fetched_at);
     pane.table.reset_selection();
     if let Some(id) = cursor_id {
         pane.table.cursor = pane.inventory.find(&id);
@@ -128,9 +116,9 @@ fn swap_inventory(pane: &mut Pane, inventory: Inventory, fetched_at: i64) {
 fn install_view(pane: &mut Pane, input: &ViewInput, index: Arc<Vec<RowId>>) {
     if let Some((incoming, _)) = &pane.incoming
         && incoming.build_id() == input.build_id
-        && let Some((inventory, fetched_at)) = pane.incoming.take()
+        && let Some((inventory, _)) = pane.incoming.take()
     {
-        swap_inventory(pane, inventory, fetched_at);
+        swap_inventory(pane, inventory);
     }
     if pane.inventory.build_id() != input.build_id {
         // A view of an inventory that has since been replaced.
@@ -154,9 +142,34 @@ fn with_row(inventory: &Inventory, detail: &CertificateDetail) -> Inventory {
     builder.build()
 }
 
+/// The parts of a pane joined into one inventory (a single part needs no copy).
+fn combine(service: Service, parts: Vec<(ScopeId, Inventory)>) -> Inventory {
+    if let [(scope, only)] = parts.as_slice() {
+        return only.clone().with_scope(*scope);
+    }
+    let refs: Vec<(ScopeId, &Inventory)> = parts.iter().map(|(s, i)| (*s, i)).collect();
+    Inventory::concat(service, &refs)
+}
+
 type Ctx<'a, 'b> = &'a mut Cx<'b, InventoryEvent>;
 
 impl Inventories {
+    /// The panes of `workspace`: each fixed service over the scopes that have it (ESA panes come
+    /// per site once the sites are listed).
+    pub fn for_workspace(workspace: &Workspace) -> Self {
+        Inventories {
+            panes: FIXED_PANES
+                .iter()
+                .map(|&s| {
+                    let key = PaneKey::service(s);
+                    (key, Pane::new(key, &workspace.scopes_for(s)))
+                })
+                .collect(),
+            kms_ids: Some(BTreeMap::new()),
+            ..Inventories::default()
+        }
+    }
+
     /// The pane of `key`, if the workspace has it.
     pub fn pane(&self, key: PaneKey) -> Option<&Pane> {
         self.panes.get(&key)
@@ -171,8 +184,8 @@ impl Inventories {
 
     /// Stops every walk (the workspace is being replaced).
     pub fn abort_all(&mut self) {
-        for pane in self.panes.values() {
-            if let Some(abort) = &pane.abort {
+        for part in self.panes.values().flat_map(|p| p.parts.values()) {
+            if let Some(abort) = &part.abort {
                 abort.abort();
             }
         }
@@ -185,31 +198,50 @@ impl Inventories {
         }
     }
 
-    /// Hands in the KMS ids the KMS pane walks (`None`: being read, a KMS fetch then waits).
-    pub(crate) fn set_kms_ids(&mut self, ids: Option<Arc<Vec<String>>>, cx: Ctx<'_, '_>) {
+    /// Hands in the KMS ids each KMS scope walks (`None`: being read, a KMS fetch then waits).
+    pub(crate) fn set_kms_ids(
+        &mut self,
+        ids: Option<BTreeMap<ScopeId, Arc<Vec<String>>>>,
+        cx: Ctx<'_, '_>,
+    ) {
         self.kms_ids = ids;
         if self.kms_ids.is_some() && std::mem::take(&mut self.kms_fetch_waiting) {
             self.start_fetch(PaneKey::service(Service::Kms), cx);
         }
     }
 
+    /// Reads every part's cache in one worker task (one join of the parts after).
     fn load_cache(&mut self, key: PaneKey, cx: Ctx<'_, '_>) {
         let Some(store) = cx.shared.store.clone() else {
             return;
         };
-        if let Some(p) = self.panes.get_mut(&key) {
-            p.load = LoadState::ReadingCache;
+        let Some(pane) = self.panes.get_mut(&key) else {
+            return;
+        };
+        let mut keys = Vec::new();
+        for (&scope, part) in &mut pane.parts {
+            part.load = LoadState::ReadingCache;
+            keys.push((scope, cx.shared.cache_key(scope, key.service, key.site_id)));
         }
-        let cache_key = cx.shared.cache_key(key.service, key.site_id);
-        cx.tasks.spawn_blocking(move || {
-            let result =
-                read_cache(&store, &cache_key).map(|o| o.map(|(inv, at)| (Box::new(inv), at)));
-            InventoryEvent::CacheLoaded { key, result }
-        });
+        cx.tasks
+            .spawn_blocking(move || InventoryEvent::CacheLoaded {
+                key,
+                parts: keys
+                    .into_iter()
+                    .map(|(scope, cache_key)| (scope, read_cache(&store, &cache_key)))
+                    .collect(),
+            });
     }
 
-    fn save_cache(&mut self, key: PaneKey, inventory: Inventory, fetched_at: i64, cx: Ctx<'_, '_>) {
-        let cache_key = cx.shared.cache_key(key.service, key.site_id);
+    fn save_cache(
+        &mut self,
+        key: PaneKey,
+        scope: ScopeId,
+        inventory: Inventory,
+        fetched_at: i64,
+        cx: Ctx<'_, '_>,
+    ) {
+        let cache_key = cx.shared.cache_key(scope, key.service, key.site_id);
         cx.persist(move |s| {
             s.save_inventory(&cache_key, fetched_at, inventory.records())?;
             if inventory.len() >= SNAPSHOT_MIN_ROWS {
@@ -220,20 +252,55 @@ impl Inventories {
         });
     }
 
-    /// Starts walking every page of `key`'s inventory (restarting a walk in progress).
+    /// Joins the parts of `key` into the table's inventory: inline when small, on a worker
+    /// otherwise (the newest join wins).
+    fn combine_parts(&mut self, key: PaneKey, cx: Ctx<'_, '_>) {
+        let Some(pane) = self.panes.get_mut(&key) else {
+            return;
+        };
+        let parts: Vec<(ScopeId, Inventory)> = pane
+            .parts
+            .iter()
+            .map(|(s, p)| (*s, p.rows.clone()))
+            .collect();
+        let rows: usize = parts.iter().map(|(_, i)| i.len()).sum();
+        let ticket = pane.combinations.start();
+        if rows <= INLINE_VIEW_LIMIT {
+            let inventory = combine(key.service, parts);
+            self.install_inventory(key, inventory, cx);
+            return;
+        }
+        cx.tasks.spawn_blocking(move || InventoryEvent::Combined {
+            key,
+            ticket,
+            inventory: Box::new(combine(key.service, parts)),
+        });
+    }
+
+    /// Starts walking every page of `key`'s inventory in every part (restarting walks in
+    /// progress): the accounts and regions in parallel, each under its own rate limit.
     pub(crate) fn start_fetch(&mut self, key: PaneKey, cx: Ctx<'_, '_>) {
-        let Some(kms_ids) = self.kms_ids.clone() else {
-            if key.service == Service::Kms {
+        let scopes: Vec<ScopeId> = match self.panes.get(&key) {
+            Some(p) => p.parts.keys().copied().collect(),
+            None => return,
+        };
+        for scope in scopes {
+            self.start_part_fetch(key, scope, cx);
+        }
+    }
+
+    /// Starts walking one part of `key`.
+    fn start_part_fetch(&mut self, key: PaneKey, scope: ScopeId, cx: Ctx<'_, '_>) {
+        let kms_ids = match (&self.kms_ids, key.service) {
+            (None, Service::Kms) => {
                 self.kms_fetch_waiting = true;
                 return;
             }
-            return self.start_fetch_with(key, Arc::new(Vec::new()), cx);
+            (Some(ids), Service::Kms) => ids.get(&scope).cloned().unwrap_or_default(),
+            _ => Arc::new(Vec::new()),
         };
-        self.start_fetch_with(key, kms_ids, cx);
-    }
-
-    fn start_fetch_with(&mut self, key: PaneKey, kms_ids: Arc<Vec<String>>, cx: Ctx<'_, '_>) {
         let target = ListTarget {
+            scope,
             service: key.service,
             site_id: key.site_id,
             kms_ids,
@@ -247,51 +314,74 @@ impl Inventories {
         self.run_fetch(key, target, resume, cx);
     }
 
-    /// Continues a failed walk from the call that failed.
+    /// Continues every failed walk of `key` from the call that failed (starts the others that
+    /// never ran).
     pub(crate) fn retry_fetch(&mut self, key: PaneKey, cx: Ctx<'_, '_>) {
-        let Some(resume) = self.panes.get_mut(&key).and_then(|p| p.resume.take()) else {
-            self.start_fetch(key, cx);
+        let Some(pane) = self.panes.get_mut(&key) else {
             return;
         };
-        let target = ListTarget {
-            service: key.service,
-            site_id: key.site_id,
-            kms_ids: self.kms_ids.clone().unwrap_or_default(),
-        };
-        self.run_fetch(key, target, resume, cx);
+        let mut resumed = Vec::new();
+        let mut fresh = Vec::new();
+        for (&scope, part) in &mut pane.parts {
+            if !matches!(part.load, LoadState::Failed { .. }) && part.refreshed_once {
+                continue;
+            }
+            match part.resume.take() {
+                Some(resume) => resumed.push((scope, resume)),
+                None => fresh.push(scope),
+            }
+        }
+        for (scope, resume) in resumed {
+            let kms_ids = self
+                .kms_ids
+                .as_ref()
+                .and_then(|ids| ids.get(&scope).cloned())
+                .unwrap_or_default();
+            let target = ListTarget {
+                scope,
+                service: key.service,
+                site_id: key.site_id,
+                kms_ids,
+            };
+            self.run_fetch(key, target, resume, cx);
+        }
+        for scope in fresh {
+            self.start_part_fetch(key, scope, cx);
+        }
     }
 
-    /// Stops a walk.
+    /// Stops every walk of `key`.
     pub(crate) fn cancel_fetch(&mut self, key: PaneKey) {
         if let Some(p) = self.panes.get_mut(&key) {
-            p.load_generation.start();
-            if let Some(abort) = p.abort.take() {
-                abort.abort();
+            for part in p.parts.values_mut() {
+                cancel_part(part);
             }
-            p.load = LoadState::Idle;
-            p.resume = None;
-            p.listed = None;
         }
     }
 
     fn run_fetch(&mut self, key: PaneKey, target: ListTarget, resume: Resume, cx: Ctx<'_, '_>) {
-        // A resumed walk continues the listing it left; a new one starts its own.
-        let listed = self.panes.get_mut(&key).and_then(|p| p.listed.take());
-        self.cancel_fetch(key);
-        let Some(pane) = self.panes.get_mut(&key) else {
+        let scope = target.scope;
+        let Some(part) = self
+            .panes
+            .get_mut(&key)
+            .and_then(|p| p.parts.get_mut(&scope))
+        else {
             return;
         };
-        pane.listed = if resume.pages > 0 {
+        // A resumed walk continues the listing it left; a new one starts its own.
+        let listed = part.listed.take();
+        cancel_part(part);
+        part.listed = if resume.pages > 0 {
             listed
-        } else if pane.inventory.is_empty() && pane.incoming.is_none() {
+        } else if part.rows.is_empty() {
             Some((next_build_id(), InventoryBuilder::new(key.service)))
         } else {
             None
         };
-        let stream_rows = pane.listed.is_some();
-        pane.refreshed_once = true;
-        let ticket = pane.load_generation.current();
-        pane.load = LoadState::Fetching {
+        let stream_rows = part.listed.is_some();
+        part.refreshed_once = true;
+        let ticket = part.load_generation.current();
+        part.load = LoadState::Fetching {
             pages: resume.pages,
             rows: resume.builder.len() as u64,
             total: None,
@@ -300,44 +390,46 @@ impl Inventories {
         let progress = ProgressSender {
             events: cx.tasks.sender(),
             key,
+            scope,
             ticket,
             stream_rows,
         };
         let source = Arc::clone(&cx.shared.source);
-        pane.abort = Some(cx.tasks.spawn(walk(source, target, resume, progress)));
+        part.abort = Some(cx.tasks.spawn(walk(source, target, resume, progress)));
     }
 
-    /// Starts the first fetch of `key` (once per session), unless the cache is still being read.
+    /// Starts the first fetch of every part of `key` not refreshed this session, unless its
+    /// cache is still being read.
     pub(crate) fn ensure_loaded(&mut self, key: PaneKey, cx: Ctx<'_, '_>) {
-        let start = cx.shared.auto_refresh
-            && self.panes.get(&key).is_some_and(|p| {
-                !p.refreshed_once && !p.is_fetching() && p.load != LoadState::ReadingCache
-            });
-        if start {
-            self.start_fetch(key, cx);
+        if !cx.shared.auto_refresh {
+            return;
+        }
+        let due: Vec<ScopeId> = match self.panes.get(&key) {
+            Some(p) => p
+                .parts
+                .iter()
+                .filter(|(_, part)| {
+                    !part.refreshed_once
+                        && !part.is_fetching()
+                        && part.load != LoadState::ReadingCache
+                })
+                .map(|(s, _)| *s)
+                .collect(),
+            None => return,
+        };
+        for scope in due {
+            self.start_part_fetch(key, scope, cx);
         }
     }
 
     /// Starts a fetch of every inventory not refreshed this session, and the ESA site list (the
     /// Overview covers them all).
     pub(crate) fn ensure_all_loaded(&mut self, cx: Ctx<'_, '_>) {
-        if self.esa.sites.is_empty() && !self.esa.loading && self.esa.error.is_none() {
-            self.load_sites(cx);
-        }
-        if !cx.shared.auto_refresh {
-            return;
-        }
-        let mut keys: Vec<PaneKey> = self
-            .panes
-            .iter()
-            .filter(|(_, p)| {
-                !p.refreshed_once && !p.is_fetching() && p.load != LoadState::ReadingCache
-            })
-            .map(|(k, _)| *k)
-            .collect();
+        self.ensure_sites(cx);
+        let mut keys: Vec<PaneKey> = self.panes.keys().copied().collect();
         keys.sort_by_key(|k| (k.service, k.site_id));
         for key in keys {
-            self.start_fetch(key, cx);
+            self.ensure_loaded(key, cx);
         }
     }
 
@@ -430,22 +522,39 @@ impl Inventories {
     }
 
     /// Replaces a pane's rows (keeping the cursor on the same certificate when it still exists).
-    fn install_inventory(
-        &mut self,
-        key: PaneKey,
-        inventory: Inventory,
-        fetched_at: i64,
-        cx: Ctx<'_, '_>,
-    ) {
+    fn install_inventory(&mut self, key: PaneKey, inventory: Inventory, cx: Ctx<'_, '_>) {
         let Some(pane) = self.panes.get_mut(&key) else {
             return;
         };
         if inventory.len() <= INLINE_VIEW_LIMIT {
-            swap_inventory(pane, inventory, fetched_at);
+            swap_inventory(pane, inventory);
         } else {
-            pane.incoming = Some((inventory, fetched_at));
+            pane.incoming = Some((inventory, now_unix()));
         }
         self.recompute_view(key, cx);
+    }
+
+    /// Sets the status of row `id` of `key` in the table and in its part (so the next join keeps
+    /// it); `None` marks it deleted. Returns the row's scope when the row exists.
+    fn set_row(pane: &mut Pane, id: &str, status: Option<(CertStatus, &str)>) -> Option<ScopeId> {
+        let row = pane.inventory.find(id)?;
+        let scope = pane.inventory.scope(row);
+        match status {
+            Some((status, raw)) => pane.inventory.set_status(row, status, raw),
+            None => {
+                pane.inventory.remove(row);
+                pane.table.selection.remove(row);
+            }
+        }
+        if let Some(part) = pane.parts.get_mut(&scope)
+            && let Some(r) = part.rows.find(id)
+        {
+            match status {
+                Some((status, raw)) => part.rows.set_status(r, status, raw),
+                None => part.rows.remove(r),
+            }
+        }
+        Some(scope)
     }
 
     fn apply_row_update(&mut self, key: PaneKey, row: &CertificateRow, cx: Ctx<'_, '_>) {
@@ -456,7 +565,7 @@ impl Inventories {
             && (pane.inventory.status(r) != row.status
                 || pane.inventory.raw_status(r) != row.raw_status)
         {
-            pane.inventory.set_status(r, row.status, &row.raw_status);
+            Self::set_row(pane, &row.id, Some((row.status, &row.raw_status)));
             self.recompute_view(key, cx);
         }
     }
@@ -470,6 +579,7 @@ impl Inventories {
             return;
         };
         let id = pane.inventory.id(row).to_string();
+        let scope = pane.inventory.scope(row);
         let site_id = pane.inventory.site_id(row).or(key.site_id);
         let listed_pem = pane.inventory.pem(row).map(str::to_string);
         let entry_key = (key, id.clone());
@@ -495,7 +605,7 @@ impl Inventories {
         if entry.pem.is_none()
             && let Some(store) = cx.shared.store.clone()
         {
-            let cache_key = cx.shared.cache_key(key.service, key.site_id);
+            let cache_key = cx.shared.cache_key(scope, key.service, key.site_id);
             let id2 = id.clone();
             cx.tasks.spawn_blocking(move || {
                 let pem = store
@@ -509,7 +619,7 @@ impl Inventories {
             });
         }
         self.detail_in_flight = Some(entry_key);
-        let fut = cx.shared.source.describe(key.service, &id, site_id);
+        let fut = cx.shared.source.describe(scope, key.service, &id, site_id);
         cx.tasks.spawn(async move {
             InventoryEvent::Detail {
                 key,
@@ -526,18 +636,19 @@ impl Inventories {
         }
     }
 
-    /// The provider's name and ESA site of row `id` of `key`.
-    pub(crate) fn row_name_and_site(&self, key: PaneKey, id: &str) -> (String, Option<i64>) {
-        let Some(pane) = self.panes.get(&key) else {
-            return (String::new(), key.site_id);
-        };
-        match pane.inventory.find(id) {
-            Some(r) => (
-                pane.inventory.name(r).to_string(),
-                pane.inventory.site_id(r).or(key.site_id),
-            ),
-            None => (String::new(), key.site_id),
-        }
+    /// The scope, the provider's name and the ESA site of row `id` of `key`.
+    pub(crate) fn row_identity(
+        &self,
+        key: PaneKey,
+        id: &str,
+    ) -> Option<(ScopeId, String, Option<i64>)> {
+        let pane = self.panes.get(&key)?;
+        let r = pane.inventory.find(id)?;
+        Some((
+            pane.inventory.scope(r),
+            pane.inventory.name(r).to_string(),
+            pane.inventory.site_id(r).or(key.site_id),
+        ))
     }
 
     /// Shows a change's result in row `id` of `key` and in the cache: its new status, or (when
@@ -551,27 +662,24 @@ impl Inventories {
         recompute: bool,
         cx: Ctx<'_, '_>,
     ) {
-        let cache_key = cx.shared.cache_key(key.service, key.site_id);
         let Some(pane) = self.panes.get_mut(&key) else {
             return;
         };
-        let Some(row) = pane.inventory.find(id) else {
+        let Some(scope) = Self::set_row(pane, id, status.as_ref().map(|(s, r)| (*s, r.as_str())))
+        else {
             return;
         };
+        let cache_key = cx.shared.cache_key(scope, key.service, key.site_id);
         let id = id.to_string();
         match status {
             Some((status, raw)) => {
-                pane.inventory.set_status(row, status, &raw);
                 cx.persist(move |s| s.update_status(&cache_key, &id, status, &raw).map(|_| ()));
             }
-            None => {
-                pane.inventory.remove(row);
-                pane.table.selection.remove(row);
-                if key.service != Service::Kms {
-                    // KMS rows come from the known ids, which their owner forgets.
-                    cx.persist(move |s| s.remove_row(&cache_key, &id).map(|_| ()));
-                }
+            // KMS rows come from the known ids, which their owner forgets.
+            None if key.service != Service::Kms => {
+                cx.persist(move |s| s.remove_row(&cache_key, &id).map(|_| ()));
             }
+            None => {}
         }
         if recompute {
             self.recompute_view(key, cx);
@@ -609,8 +717,8 @@ impl Inventories {
         }
     }
 
-    /// The selected rows of `key` as items to change, in row order.
-    pub(crate) fn selected_items(&self, key: PaneKey) -> Vec<BulkItem> {
+    /// The selected rows of `key` as items to change, in row order, with their scope.
+    pub(crate) fn selected_items(&self, key: PaneKey) -> Vec<(ScopeId, BulkItem)> {
         let Some(pane) = self.panes.get(&key) else {
             return Vec::new();
         };
@@ -622,11 +730,16 @@ impl Inventories {
             .collect();
         rows.sort_unstable();
         rows.into_iter()
-            .map(|r| BulkItem {
-                service: key.service,
-                id: pane.inventory.id(r).to_string(),
-                site_id: pane.inventory.site_id(r).or(key.site_id),
-                name: pane.inventory.name(r).to_string(),
+            .map(|r| {
+                (
+                    pane.inventory.scope(r),
+                    BulkItem {
+                        service: key.service,
+                        id: pane.inventory.id(r).to_string(),
+                        site_id: pane.inventory.site_id(r).or(key.site_id),
+                        name: pane.inventory.name(r).to_string(),
+                    },
+                )
             })
             .collect()
     }
@@ -646,11 +759,10 @@ impl Inventories {
             let Some(pane) = self.panes.get_mut(&key) else {
                 continue;
             };
-            if let Some(row) = pane.inventory.find(&id) {
-                pane.inventory.set_status(row, status, &raw);
+            if let Some(scope) = Self::set_row(pane, &id, Some((status, &raw))) {
                 if finished {
                     pane.notes.remove(&id);
-                    writes.push((key, id, status, raw));
+                    writes.push((key, scope, id, status, raw));
                 }
                 if !self.dirty.contains(&key) {
                     self.dirty.push(key);
@@ -670,13 +782,20 @@ impl Inventories {
         if writes.is_empty() {
             return;
         }
-        let changed: Vec<(PaneKey, String)> =
-            writes.iter().map(|(k, id, ..)| (*k, id.clone())).collect();
+        let changed: Vec<(PaneKey, String)> = writes
+            .iter()
+            .map(|(k, _, id, ..)| (*k, id.clone()))
+            .collect();
         self.forget_details(&changed);
         let writes: Vec<_> = writes
             .into_iter()
-            .map(|(k, id, status, raw)| {
-                (cx.shared.cache_key(k.service, k.site_id), id, status, raw)
+            .map(|(k, scope, id, status, raw)| {
+                (
+                    cx.shared.cache_key(scope, k.service, k.site_id),
+                    id,
+                    status,
+                    raw,
+                )
             })
             .collect();
         cx.persist(move |s| {
@@ -689,11 +808,8 @@ impl Inventories {
 
     /// Drops what is known of row `id` of `key` (a forgotten KMS id).
     pub(crate) fn forget_row(&mut self, key: PaneKey, id: &str, cx: Ctx<'_, '_>) {
-        if let Some(p) = self.panes.get_mut(&key)
-            && let Some(r) = p.inventory.find(id)
-        {
-            p.inventory.remove(r);
-            p.table.selection.remove(r);
+        if let Some(p) = self.panes.get_mut(&key) {
+            Self::set_row(p, id, None);
         }
         self.recompute_view(key, cx);
     }
@@ -706,12 +822,19 @@ impl Inventories {
     /// Describes row `id` of `key` again (after its certificate was replaced), so the row and
     /// the detail panel show what the cloud has now.
     pub(crate) fn redescribe(&mut self, key: PaneKey, id: String, cx: Ctx<'_, '_>) {
-        let inventory = self.panes.get(&key).map(|p| p.inventory.clone());
+        let Some((scope, _, site_id)) = self.row_identity(key, &id) else {
+            return;
+        };
+        let part = self
+            .panes
+            .get(&key)
+            .and_then(|p| p.parts.get(&scope))
+            .map(|p| p.rows.clone());
         self.details.entry((key, id.clone())).or_default().loading = true;
         let source = Arc::clone(&cx.shared.source);
         cx.tasks.spawn(async move {
-            let result = source.describe(key.service, &id, None).await;
-            let rebuilt = match (&result, inventory) {
+            let result = source.describe(scope, key.service, &id, site_id).await;
+            let rebuilt = match (&result, part) {
                 (Ok(detail), Some(inv)) if inv.find(&id).is_some() => {
                     Some((inv.build_id(), Box::new(with_row(&inv, detail))))
                 }
@@ -719,6 +842,7 @@ impl Inventories {
             };
             InventoryEvent::Redescribed {
                 key,
+                scope,
                 id,
                 result,
                 rebuilt,
@@ -726,13 +850,20 @@ impl Inventories {
         });
     }
 
-    /// Reads the ESA site list.
+    /// Reads the ESA site list of every ESA account and region.
     pub(crate) fn load_sites(&mut self, cx: Ctx<'_, '_>) {
+        let scopes = cx.shared.workspace.scopes_for(Service::Esa);
+        if scopes.is_empty() {
+            return;
+        }
         self.esa.loading = true;
         self.esa.error = None;
-        let fut = cx.shared.source.esa_sites();
-        cx.tasks
-            .spawn(async move { InventoryEvent::Sites(fut.await) });
+        for scope in scopes {
+            self.esa.running += 1;
+            let fut = cx.shared.source.esa_sites(scope);
+            cx.tasks
+                .spawn(async move { InventoryEvent::Sites(scope, fut.await) });
+        }
     }
 
     /// Loads the ESA site list unless it is loaded, loading or failed.
@@ -745,22 +876,24 @@ impl Inventories {
     /// Shows an ESA site (creating its pane, read from the cache, the first time).
     pub(crate) fn select_esa_site(&mut self, site: i64, cx: Ctx<'_, '_>) {
         self.esa.selected = Some(site);
-        let key = PaneKey::esa(site);
-        if let std::collections::hash_map::Entry::Vacant(e) = self.panes.entry(key) {
-            e.insert(Pane::new(key));
-            self.load_cache(key, cx);
-        }
+        self.add_esa_site_pane(site, cx);
     }
 
-    /// Adds a pane for every ESA site (reading its cache) so the Overview covers all sites.
-    fn add_esa_site_panes(&mut self, cx: Ctx<'_, '_>) {
-        let sites: Vec<i64> = self.esa.sites.iter().map(|s| s.id).collect();
-        for site in sites {
-            let key = PaneKey::esa(site);
-            if let std::collections::hash_map::Entry::Vacant(e) = self.panes.entry(key) {
-                e.insert(Pane::new(key));
-                self.load_cache(key, cx);
-            }
+    /// The pane of one ESA site (over the site's account and region), read from its cache.
+    fn add_esa_site_pane(&mut self, site: i64, cx: Ctx<'_, '_>) {
+        let key = PaneKey::esa(site);
+        let Some(scope) = self
+            .esa
+            .sites
+            .iter()
+            .find(|s| s.id == site)
+            .map(|s| s.scope)
+        else {
+            return;
+        };
+        if let std::collections::hash_map::Entry::Vacant(e) = self.panes.entry(key) {
+            e.insert(Pane::new(key, &[scope]));
+            self.load_cache(key, cx);
         }
     }
 
@@ -768,40 +901,61 @@ impl Inventories {
     /// the shown tab needs a first fetch (a cache read ended, the site list arrived).
     pub(crate) fn handle(&mut self, event: InventoryEvent, cx: Ctx<'_, '_>) -> bool {
         match event {
-            InventoryEvent::CacheLoaded { key, result } => {
+            InventoryEvent::CacheLoaded { key, parts } => {
                 let Some(pane) = self.panes.get_mut(&key) else {
                     return false;
                 };
-                if pane.load == LoadState::ReadingCache {
-                    pane.load = LoadState::Idle;
+                let mut any = false;
+                for (scope, result) in parts {
+                    let Some(part) = pane.parts.get_mut(&scope) else {
+                        continue;
+                    };
+                    if part.load == LoadState::ReadingCache {
+                        part.load = LoadState::Idle;
+                    }
+                    match result {
+                        // Only when nothing fresher arrived meanwhile.
+                        Ok(Some((inventory, fetched_at))) if part.fetched_at.is_none() => {
+                            part.stale = true;
+                            part.rows = inventory;
+                            part.fetched_at = Some(fetched_at);
+                            any = true;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            cx.notice(NoticeLevel::Error, format!("Reading the cache failed: {e}"))
+                        }
+                    }
                 }
-                match result {
-                    // Only when nothing fresher arrived meanwhile.
-                    Ok(Some((inventory, fetched_at))) if pane.fetched_at.is_none() => {
-                        pane.stale = true;
-                        self.install_inventory(key, *inventory, fetched_at, cx);
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        cx.notice(NoticeLevel::Error, format!("Reading the cache failed: {e}"))
-                    }
+                if any {
+                    self.combine_parts(key, cx);
                 }
                 return true;
             }
+            InventoryEvent::Combined {
+                key,
+                ticket,
+                inventory,
+            } => {
+                if self
+                    .panes
+                    .get(&key)
+                    .is_some_and(|p| p.combinations.is_current(ticket))
+                {
+                    self.install_inventory(key, *inventory, cx);
+                }
+            }
             InventoryEvent::Progress {
                 key,
+                scope,
                 ticket,
                 pages,
                 rows,
                 total,
                 phase,
             } => {
-                if let Some(p) = self
-                    .panes
-                    .get_mut(&key)
-                    .filter(|p| p.load_generation.is_current(ticket))
-                {
-                    p.load = LoadState::Fetching {
+                if let Some(part) = self.part_of(key, scope, ticket) {
+                    part.load = LoadState::Fetching {
                         pages,
                         rows,
                         total,
@@ -809,11 +963,14 @@ impl Inventories {
                     };
                 }
             }
-            InventoryEvent::Listed { key, ticket, rows } => {
+            InventoryEvent::Listed {
+                key,
+                scope,
+                ticket,
+                rows,
+            } => {
                 if let Some((_, listed)) = self
-                    .panes
-                    .get_mut(&key)
-                    .filter(|p| p.load_generation.is_current(ticket))
+                    .part_of(key, scope, ticket)
                     .and_then(|p| p.listed.as_mut())
                 {
                     for row in &rows {
@@ -830,40 +987,36 @@ impl Inventories {
             }
             InventoryEvent::Fetched {
                 key,
+                scope,
                 ticket,
                 inventory,
                 fetched_at,
             } => {
-                let Some(p) = self
-                    .panes
-                    .get_mut(&key)
-                    .filter(|p| p.load_generation.is_current(ticket))
-                else {
+                let Some(part) = self.part_of(key, scope, ticket) else {
                     return false;
                 };
-                p.load = LoadState::Idle;
-                p.stale = false;
-                p.resume = None;
-                p.abort = None;
-                p.listed = None;
-                let inventory = *inventory;
-                self.save_cache(key, inventory.clone(), fetched_at, cx);
-                self.install_inventory(key, inventory, fetched_at, cx);
+                part.load = LoadState::Idle;
+                part.stale = false;
+                part.resume = None;
+                part.abort = None;
+                part.listed = None;
+                part.fetched_at = Some(fetched_at);
+                part.rows = *inventory;
+                let rows = part.rows.clone();
+                self.save_cache(key, scope, rows, fetched_at, cx);
+                self.combine_parts(key, cx);
             }
             InventoryEvent::FetchFailed {
                 key,
+                scope,
                 ticket,
                 error,
                 resume,
             } => {
-                let Some(p) = self
-                    .panes
-                    .get_mut(&key)
-                    .filter(|p| p.load_generation.is_current(ticket))
-                else {
+                let Some(part) = self.part_of(key, scope, ticket) else {
                     return false;
                 };
-                p.load = LoadState::Failed {
+                part.load = LoadState::Failed {
                     at: match resume.second_phase_done {
                         Some(n) => format!("detail call {}", n + 1),
                         None => resume.cursor.to_string(),
@@ -872,8 +1025,8 @@ impl Inventories {
                     rows: resume.builder.len() as u64,
                     error,
                 };
-                p.resume = Some(*resume);
-                p.abort = None;
+                part.resume = Some(*resume);
+                part.abort = None;
             }
             InventoryEvent::ViewReady {
                 key,
@@ -914,6 +1067,7 @@ impl Inventories {
             }
             InventoryEvent::Redescribed {
                 key,
+                scope,
                 id,
                 result,
                 rebuilt,
@@ -930,18 +1084,16 @@ impl Inventories {
                     Err(e) => entry.error = Some(e),
                 }
                 if let Some((build_id, inventory)) = rebuilt
-                    && self
+                    && let Some(part) = self
                         .panes
-                        .get(&key)
-                        .is_some_and(|p| p.inventory.build_id() == build_id)
+                        .get_mut(&key)
+                        .and_then(|p| p.parts.get_mut(&scope))
+                    && part.rows.build_id() == build_id
                 {
-                    let fetched_at = self
-                        .panes
-                        .get(&key)
-                        .and_then(|p| p.fetched_at)
-                        .unwrap_or_else(now_unix);
-                    self.save_cache(key, (*inventory).clone(), fetched_at, cx);
-                    self.install_inventory(key, *inventory, fetched_at, cx);
+                    let fetched_at = part.fetched_at.unwrap_or_else(now_unix);
+                    part.rows = (*inventory).clone();
+                    self.save_cache(key, scope, *inventory, fetched_at, cx);
+                    self.combine_parts(key, cx);
                 }
             }
             InventoryEvent::CachedPem { key, id, pem } => {
@@ -951,27 +1103,53 @@ impl Inventories {
                 }
             }
             InventoryEvent::NoCachedPem => {}
-            InventoryEvent::Sites(result) => {
-                self.esa.loading = false;
+            InventoryEvent::Sites(scope, result) => {
+                self.esa.running = self.esa.running.saturating_sub(1);
+                self.esa.loading = self.esa.running > 0;
                 match result {
                     Ok(sites) => {
-                        self.esa.error = None;
+                        self.esa.sites.retain(|s| s.scope != scope);
+                        self.esa.sites.extend(sites);
                         let keep = self
                             .esa
                             .selected
-                            .is_some_and(|s| sites.iter().any(|x| x.id == s));
-                        let first = sites.first().map(|s| s.id);
-                        self.esa.sites = sites;
+                            .is_some_and(|s| self.esa.sites.iter().any(|x| x.id == s));
+                        let first = self.esa.sites.first().map(|s| s.id);
                         if !keep && let Some(first) = first {
                             self.select_esa_site(first, cx);
+                        }
+                        let ids: Vec<i64> = self.esa.sites.iter().map(|s| s.id).collect();
+                        // Every site gets its pane (read from its cache) so the Overview covers
+                        // all of them.
+                        for site in ids {
+                            self.add_esa_site_pane(site, cx);
                         }
                     }
                     Err(e) => self.esa.error = Some(e),
                 }
-                self.add_esa_site_panes(cx);
                 return true;
             }
         }
         false
     }
+
+    /// The part of `key` for `scope`, if `ticket` is its current walk.
+    fn part_of(&mut self, key: PaneKey, scope: ScopeId, ticket: Ticket) -> Option<&mut Part> {
+        self.panes
+            .get_mut(&key)?
+            .parts
+            .get_mut(&scope)
+            .filter(|p| p.load_generation.is_current(ticket))
+    }
+}
+
+/// Stops a part's walk.
+fn cancel_part(part: &mut Part) {
+    part.load_generation.start();
+    if let Some(abort) = part.abort.take() {
+        abort.abort();
+    }
+    part.load = LoadState::Idle;
+    part.resume = None;
+    part.listed = None;
 }

@@ -3,11 +3,12 @@
 
 use super::rows::{Inventory, InventoryBuilder, RowId};
 use super::view::{FilterSpec, RowSet, SortCache, SortSpec};
+use crate::app::context::ScopeId;
 use crate::app::runtime::{Generation, SharedGeneration};
 use crate::app::source::PageCursor;
 use crate::model::Service;
 use crate::model::{Change, Error};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Which inventory: a service, and for ESA a site.
@@ -269,49 +270,36 @@ impl TableState {
     }
 }
 
-/// One inventory tab's state.
+/// The rows of one account and region in a pane, and their load.
 #[derive(Debug)]
-pub struct Pane {
-    /// Which inventory.
-    pub key: PaneKey,
-    /// The rows shown.
-    pub inventory: Inventory,
-    /// An inventory waiting for its view before it replaces `inventory` (large inventories only).
-    pub(crate) incoming: Option<(Inventory, i64)>,
-    /// When `inventory` was fetched (UNIX seconds); `None` if never.
+pub struct Part {
+    /// Its rows (as last read from the cache or the cloud).
+    pub rows: Inventory,
+    /// When they were fetched (UNIX seconds); `None` if never.
     pub fetched_at: Option<i64>,
-    /// `true` while the rows come from the cache and have not been refreshed this session.
+    /// `true` while they come from the cache and have not been refreshed this session.
     pub stale: bool,
-    /// Loads in progress.
+    /// Its load in progress.
     pub load: LoadState,
     /// Whether a refresh ran (or started) this session.
     pub refreshed_once: bool,
-    /// The table.
-    pub table: TableState,
-    /// Status change results by provider id, shown in place.
-    pub notes: HashMap<String, RowNote>,
     pub(crate) resume: Option<Resume>,
     pub(crate) load_generation: Generation,
     pub(crate) abort: Option<tokio::task::AbortHandle>,
-    /// The rows a walk has listed so far, while the pane has nothing else to show (its first
-    /// fetch, no cache), with an identity for the Overview's change check. Only the Overview reads
+    /// The rows its walk has listed so far, while it has nothing else to show (its first fetch,
+    /// no cache), with an identity for the Overview's change check. Only the Overview reads
     /// them; the table waits for the finished walk.
     pub(crate) listed: Option<(u64, InventoryBuilder)>,
 }
 
-impl Pane {
-    /// An empty pane.
-    pub fn new(key: PaneKey) -> Self {
-        Pane {
-            key,
-            inventory: Inventory::empty(key.service),
-            incoming: None,
+impl Part {
+    fn new(service: Service) -> Self {
+        Part {
+            rows: Inventory::empty(service),
             fetched_at: None,
             stale: false,
             load: LoadState::Idle,
             refreshed_once: false,
-            table: TableState::default(),
-            notes: HashMap::new(),
             resume: None,
             load_generation: Generation::default(),
             abort: None,
@@ -322,6 +310,118 @@ impl Pane {
     /// `true` while a page walk runs.
     pub fn is_fetching(&self) -> bool {
         matches!(self.load, LoadState::Fetching { .. })
+    }
+}
+
+/// One inventory tab's state: the rows of every account and region it covers, as one table.
+#[derive(Debug)]
+pub struct Pane {
+    /// Which inventory.
+    pub key: PaneKey,
+    /// The rows shown: every part's, one after the other (see [`Inventory::concat`]).
+    pub inventory: Inventory,
+    /// An inventory waiting for its view before it replaces `inventory` (large inventories only).
+    pub(crate) incoming: Option<(Inventory, i64)>,
+    /// The table.
+    pub table: TableState,
+    /// Status change results by provider id, shown in place.
+    pub notes: HashMap<String, RowNote>,
+    /// Each account and region the pane covers: its rows and its load.
+    pub parts: BTreeMap<ScopeId, Part>,
+    /// One per combination of the parts started; an older one arriving late is dropped.
+    pub(crate) combinations: Generation,
+}
+
+impl Pane {
+    /// An empty pane over `scopes`.
+    pub fn new(key: PaneKey, scopes: &[ScopeId]) -> Self {
+        Pane {
+            key,
+            inventory: Inventory::empty(key.service),
+            incoming: None,
+            table: TableState::default(),
+            notes: HashMap::new(),
+            parts: scopes
+                .iter()
+                .map(|&s| (s, Part::new(key.service)))
+                .collect(),
+            combinations: Generation::default(),
+        }
+    }
+
+    /// `true` while a page walk of any part runs.
+    pub fn is_fetching(&self) -> bool {
+        self.parts.values().any(Part::is_fetching)
+    }
+
+    /// The pane's load as one state: walks running (their pages and rows summed), else the
+    /// first failed part, else a cache being read, else idle. Each part's own is in `parts`.
+    pub fn load(&self) -> LoadState {
+        let fetching: Vec<&Part> = self.parts.values().filter(|p| p.is_fetching()).collect();
+        if !fetching.is_empty() {
+            let (mut pages, mut rows, mut total, mut phase) = (0, 0, Some(0u64), String::new());
+            for part in &fetching {
+                if let LoadState::Fetching {
+                    pages: p,
+                    rows: r,
+                    total: t,
+                    phase: ph,
+                } = &part.load
+                {
+                    pages += p;
+                    rows += r;
+                    total = total.zip(*t).map(|(a, b)| a + b);
+                    phase.clone_from(ph);
+                }
+            }
+            if self.parts.len() > 1 {
+                phase = format!(
+                    "{} of {} accounts and regions",
+                    self.parts.len() - fetching.len(),
+                    self.parts.len()
+                );
+            }
+            return LoadState::Fetching {
+                pages,
+                rows,
+                total,
+                phase,
+            };
+        }
+        if let Some(failed) = self
+            .parts
+            .values()
+            .find(|p| matches!(p.load, LoadState::Failed { .. }))
+        {
+            return failed.load.clone();
+        }
+        if self
+            .parts
+            .values()
+            .any(|p| p.load == LoadState::ReadingCache)
+        {
+            return LoadState::ReadingCache;
+        }
+        LoadState::Idle
+    }
+
+    /// When the oldest part was fetched; `None` until every part was fetched (or read) once.
+    pub fn fetched_at(&self) -> Option<i64> {
+        self.parts
+            .values()
+            .map(|p| p.fetched_at)
+            .collect::<Option<Vec<i64>>>()
+            .and_then(|t| t.into_iter().min())
+    }
+
+    /// `true` while some part shows rows from the cache not refreshed this session.
+    pub fn stale(&self) -> bool {
+        self.parts.values().any(|p| p.stale)
+    }
+
+    /// `true` once every part was refreshed (or started one) this session.
+    pub fn refreshed_once(&self) -> bool {
+        self.parts.values().all(|p| p.refreshed_once)
     }
 
     /// The row under the cursor, if any.

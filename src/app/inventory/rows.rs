@@ -85,6 +85,31 @@ impl StrColumn {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
+
+    /// Number of rows.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Appends every row of `other` (a copy of its buffer, offsets shifted).
+    fn append(&mut self, other: &StrColumn) {
+        if other.ends.is_empty() {
+            return;
+        }
+        if !self.ends.is_empty() {
+            self.bytes.push(0);
+        }
+        let base = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+
+    /// Appends `n` empty rows.
+    fn append_empty(&mut self, n: usize) {
+        for _ in 0..n {
+            self.push("");
+        }
+    }
 }
 
 /// Sentinel for "unknown" in the integer columns (expiry, ESA site).
@@ -104,8 +129,14 @@ pub struct RowData {
     pub fingerprints: StrColumn,
     /// Extra texts ("" when none; the column is empty when no row has one).
     pub extras: StrColumn,
+    /// SHA-1 fingerprints, from the PEM a list call returned ("" when unknown; the column is empty
+    /// when no row has one). Find-everywhere searches them; they are not cached (a refresh, or a
+    /// row read from the cache with its PEM, brings them back).
+    pub sha1s: StrColumn,
     not_after: Vec<i64>,
     site_ids: Vec<i64>,
+    /// The account and region of each row (a workspace scope id).
+    scopes: Vec<u16>,
     /// PEMs the list call returned, by row (sparse).
     pems: HashMap<RowId, String>,
 }
@@ -127,6 +158,11 @@ impl RowData {
             .get(row as usize)
             .copied()
             .filter(|&t| t != MISSING)
+    }
+
+    /// The scope (account and region) of `row`.
+    pub fn scope(&self, row: RowId) -> u16 {
+        self.scopes.get(row as usize).copied().unwrap_or(0)
     }
 }
 
@@ -240,6 +276,11 @@ impl Inventory {
         Some(self.data.fingerprints.get(row)).filter(|s| !s.is_empty())
     }
 
+    /// SHA-1 fingerprint of `row`, when known.
+    pub fn sha1(&self, row: RowId) -> Option<&str> {
+        Some(self.data.sha1s.get(row)).filter(|s| !s.is_empty())
+    }
+
     /// Extra text of `row` ("" when none).
     pub fn extra(&self, row: RowId) -> &str {
         self.data.extras.get(row)
@@ -248,6 +289,11 @@ impl Inventory {
     /// Expiry of `row`.
     pub fn not_after(&self, row: RowId) -> Option<i64> {
         self.data.not_after(row)
+    }
+
+    /// The scope (account and region) of `row`.
+    pub fn scope(&self, row: RowId) -> u16 {
+        self.data.scope(row)
     }
 
     /// ESA site of `row`.
@@ -364,8 +410,10 @@ impl Inventory {
             + d.serials.heap_bytes()
             + d.fingerprints.heap_bytes()
             + d.extras.heap_bytes()
+            + d.sha1s.heap_bytes()
             + d.not_after.capacity() * 8
             + d.site_ids.capacity() * 8
+            + d.scopes.capacity() * 2
             + d.pems.values().map(String::capacity).sum::<usize>()
             + self.states.capacity() * std::mem::size_of::<RowState>()
     }
@@ -396,6 +444,10 @@ pub struct InventoryBuilder {
     track_ids: bool,
     /// Extra texts by row; turned into a column by [`Self::build`] (most inventories have none).
     extras: HashMap<RowId, String>,
+    /// SHA-1 fingerprints by row, likewise.
+    sha1s: HashMap<RowId, String>,
+    /// The scope of the rows pushed now (see [`Self::set_scope`]).
+    scope: u16,
 }
 
 impl InventoryBuilder {
@@ -409,7 +461,21 @@ impl InventoryBuilder {
             by_id: HashMap::new(),
             track_ids: true,
             extras: HashMap::new(),
+            sha1s: HashMap::new(),
+            scope: 0,
         }
+    }
+
+    /// The scope (account and region) of the rows pushed from now on.
+    pub fn set_scope(&mut self, scope: u16) {
+        self.scope = scope;
+    }
+
+    /// An empty builder for the rows of `scope`.
+    pub fn for_scope(service: Service, scope: u16) -> Self {
+        let mut b = Self::new(service);
+        b.scope = scope;
+        b
     }
 
     /// An empty builder for rows known to be unique (the cache's primary key guarantees it),
@@ -419,6 +485,7 @@ impl InventoryBuilder {
         b.track_ids = false;
         b.data.not_after.reserve(capacity);
         b.data.site_ids.reserve(capacity);
+        b.data.scopes.reserve(capacity);
         b.data.ids.ends.reserve(capacity);
         b.data.names.ends.reserve(capacity);
         b.data.serials.ends.reserve(capacity);
@@ -460,9 +527,20 @@ impl InventoryBuilder {
         self.data.ids.push(r.id);
         self.data.names.push(r.name);
         self.data.serials.push(r.serial.unwrap_or(""));
-        self.data.fingerprints.push(r.fingerprint.unwrap_or(""));
+        // A row listed with its certificate gets both fingerprints (find-everywhere searches by
+        // either), the SHA-256 one only where the service did not say.
+        let from_pem = r.pem.and_then(crate::certs::pem_fingerprints);
+        match (r.fingerprint, &from_pem) {
+            (Some(f), _) => self.data.fingerprints.push(f),
+            (None, Some((sha256, _))) => self.data.fingerprints.push(sha256),
+            (None, None) => self.data.fingerprints.push(""),
+        }
+        if let Some((_, sha1)) = from_pem {
+            self.sha1s.insert(row, sha1);
+        }
         self.data.not_after.push(r.not_after.unwrap_or(MISSING));
         self.data.site_ids.push(r.site_id.unwrap_or(MISSING));
+        self.data.scopes.push(self.scope);
         if let Some(pem) = r.pem {
             self.data.pems.insert(row, pem.to_string());
         }
@@ -505,6 +583,9 @@ impl InventoryBuilder {
             self.data.not_after[i] = t;
         }
         if let Some(pem) = r.pem {
+            if let Some((_, sha1)) = crate::certs::pem_fingerprints(pem) {
+                self.sha1s.insert(row, sha1);
+            }
             self.data.pems.insert(row, pem.to_string());
         }
         if let Some(extra) = r.extra.filter(|e| !e.is_empty()) {
@@ -555,13 +636,22 @@ impl InventoryBuilder {
                     .push(self.extras.get(&row).map_or("", String::as_str));
             }
         }
+        if !self.sha1s.is_empty() {
+            for row in 0..self.states.len() as RowId {
+                self.data
+                    .sha1s
+                    .push(self.sha1s.get(&row).map_or("", String::as_str));
+            }
+        }
         self.data.extras.shrink();
+        self.data.sha1s.shrink();
         self.data.ids.shrink();
         self.data.names.shrink();
         self.data.serials.shrink();
         self.data.fingerprints.shrink();
         self.data.not_after.shrink_to_fit();
         self.data.site_ids.shrink_to_fit();
+        self.data.scopes.shrink_to_fit();
         self.states.shrink_to_fit();
         Inventory {
             service: self.service,
@@ -763,6 +853,8 @@ impl Inventory {
                 serials,
                 fingerprints,
                 extras,
+                sha1s: StrColumn::default(),
+                scopes: vec![0; not_after.len()],
                 not_after,
                 site_ids,
                 pems: HashMap::new(),
@@ -773,6 +865,77 @@ impl Inventory {
             build_id: next_build_id(),
             removed_count,
         })
+    }
+
+    /// Every row of `parts` in one inventory, part after part, each row marked with its part's
+    /// scope. Column by column (a copy of each buffer), so a million rows from a dozen accounts
+    /// and regions join in a few tens of milliseconds.
+    pub fn concat(service: Service, parts: &[(u16, &Inventory)]) -> Inventory {
+        let rows: usize = parts.iter().map(|(_, p)| p.len()).sum();
+        let any_extras = parts.iter().any(|(_, p)| p.data.extras.len() > 0);
+        let any_sha1s = parts.iter().any(|(_, p)| p.data.sha1s.len() > 0);
+        let mut data = RowData::default();
+        data.not_after.reserve(rows);
+        data.site_ids.reserve(rows);
+        data.scopes.reserve(rows);
+        let mut states: Vec<RowState> = Vec::with_capacity(rows);
+        let mut raw_statuses: Vec<String> = Vec::new();
+        let mut removed_count = 0;
+        for (scope, part) in parts {
+            let d = &part.data;
+            let offset = data.not_after.len() as RowId;
+            data.ids.append(&d.ids);
+            data.names.append(&d.names);
+            data.serials.append(&d.serials);
+            data.fingerprints.append(&d.fingerprints);
+            // Sparse columns are empty in a part without values: filled with "" rows here.
+            for (any, dst, src) in [
+                (any_extras, &mut data.extras, &d.extras),
+                (any_sha1s, &mut data.sha1s, &d.sha1s),
+            ] {
+                if !any {
+                    continue;
+                }
+                if src.len() == d.len() {
+                    dst.append(src);
+                } else {
+                    dst.append_empty(d.len());
+                }
+            }
+            data.not_after.extend_from_slice(&d.not_after);
+            data.site_ids.extend_from_slice(&d.site_ids);
+            data.scopes.extend(std::iter::repeat_n(*scope, d.len()));
+            for (row, pem) in &d.pems {
+                data.pems.insert(row + offset, pem.clone());
+            }
+            let remap: Vec<u16> = part
+                .raw_statuses
+                .iter()
+                .map(|raw| intern(&mut raw_statuses, raw))
+                .collect();
+            states.extend(part.states.iter().map(|st| RowState {
+                raw_status: remap.get(st.raw_status as usize).copied().unwrap_or(0),
+                ..*st
+            }));
+            removed_count += part.removed_count;
+        }
+        Inventory {
+            service,
+            data: Arc::new(data),
+            states: Arc::new(states),
+            raw_statuses,
+            state_version: 0,
+            build_id: next_build_id(),
+            removed_count,
+        }
+    }
+
+    /// The same rows marked as `scope`'s (a part read from a scope's cache).
+    pub fn with_scope(self, scope: u16) -> Inventory {
+        if self.data.scopes.iter().all(|&s| s == scope) {
+            return self;
+        }
+        Inventory::concat(self.service, &[(scope, &self)])
     }
 
     /// Applies changes recorded after a snapshot: new statuses, deleted rows.

@@ -502,11 +502,16 @@ impl RowSet {
     }
 }
 
-/// Rows whose id, name, serial or fingerprint contain `needle` (case-insensitive); `None` inside
-/// `Some` means "no text filter". Scans each column's whole buffer with one search (on two
-/// threads), instead of testing a million strings one by one. Fingerprints are hex, so they are
-/// searched only for hex needles, with the colons of `AB:CD:…` dropped.
-fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<RowSet>> {
+/// Rows whose id, name, serial or fingerprint (SHA-256 or SHA-1) contain `needle`
+/// (case-insensitive); `None` inside `Some` means "no text filter". Scans each column's whole
+/// buffer with one search (on two threads), instead of testing a million strings one by one.
+/// Fingerprints and serials are hex, so a hex needle is also searched with the colons and spaces
+/// of `AB:CD:…` dropped.
+pub(crate) fn text_matches(
+    data: &RowData,
+    needle: &str,
+    cancel: &Cancel,
+) -> Option<Option<RowSet>> {
     if needle.is_empty() {
         return Some(None);
     }
@@ -519,6 +524,10 @@ fn text_matches(data: &RowData, needle: &str, cancel: &Cancel) -> Option<Option<
     ];
     if !hex_needle.is_empty() && hex_needle.chars().all(|c| c.is_ascii_hexdigit()) {
         jobs.push((&data.fingerprints, &hex_needle));
+        jobs.push((&data.sha1s, &hex_needle));
+        if hex_needle != needle {
+            jobs.push((&data.serials, &hex_needle));
+        }
     }
     // The biggest buffers first, alternating threads, to balance the two halves.
     jobs.sort_by_key(|(c, _)| std::cmp::Reverse(c.raw().len()));
