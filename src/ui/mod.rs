@@ -2,22 +2,15 @@
 //! the detail panel are shared widgets every tab configures. Never waits on the network or the
 //! disk: everything slow is an [`Action`] the app runs in the background.
 
-pub mod audit_tab;
-pub mod bulk_dialog;
-pub mod cdn_tab;
-pub mod cert_table;
-pub mod client_tab;
-pub mod detail_panel;
-pub mod import_dialog;
-pub mod iot_tab;
-pub mod kms_tab;
-pub mod overview_tab;
-pub mod settings_tab;
+pub mod dialogs;
+pub mod tabs;
+pub mod widgets;
 
 use crate::app::{Action, AppState, PaneKey, Tab, Theme};
-use cert_table::TableConfig;
 use eframe::egui::{self, RichText};
 use std::time::Instant;
+use widgets::cert_table::{self, TableConfig};
+use widgets::detail_panel;
 
 /// The window's application: the app state plus what only the UI remembers.
 pub struct CertdeskApp {
@@ -85,27 +78,27 @@ impl eframe::App for CertdeskApp {
 /// Draws the whole window from `state` and returns what the user asked for.
 pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     let mut actions = Vec::new();
-    overview_tab::publish_thresholds(ui.ctx(), state.overview.thresholds);
+    tabs::overview::publish_thresholds(ui.ctx(), state.overview.thresholds);
     egui::Panel::top("top_bar").show(ui, |ui| {
         top_bar(ui, state, &mut actions);
-        bulk_dialog::status_line(ui, state, &mut actions);
+        dialogs::bulk::status_line(ui, state, &mut actions);
     });
     if !state.notices.is_empty() {
         egui::Panel::bottom("notices").show(ui, |ui| notices(ui, state, &mut actions));
     }
     egui::CentralPanel::default().show(ui, |ui| match state.tab {
-        Tab::Overview => overview_tab::show(ui, state, &mut actions),
-        Tab::Kms => kms_tab::show(ui, state, &mut actions),
-        Tab::ClientCertificates => client_tab::show(ui, state, &mut actions),
-        Tab::CdnDomains => cdn_tab::show(ui, state, &mut actions),
-        Tab::IotDevices => iot_tab::show(ui, state, &mut actions),
-        Tab::Settings => settings_tab::show(ui, state, &mut actions),
-        Tab::Audit => audit_tab::show(ui, state, &mut actions),
+        Tab::Overview => tabs::overview::show(ui, state, &mut actions),
+        Tab::Kms => tabs::kms::show(ui, state, &mut actions),
+        Tab::ClientCertificates => tabs::client::show(ui, state, &mut actions),
+        Tab::CdnDomains => tabs::cdn::show(ui, state, &mut actions),
+        Tab::IotDevices => tabs::iot::show(ui, state, &mut actions),
+        Tab::Settings => tabs::settings::show(ui, state, &mut actions),
+        Tab::Audit => tabs::audit::show(ui, state, &mut actions),
     });
     confirm_dialog(ui.ctx(), state, &mut actions);
-    bulk_dialog::show(ui.ctx(), state, &mut actions);
-    import_dialog::drop_target(ui.ctx(), &mut actions);
-    import_dialog::show(ui.ctx(), state, &mut actions);
+    dialogs::bulk::show(ui.ctx(), state, &mut actions);
+    dialogs::import::drop_target(ui.ctx(), &mut actions);
+    dialogs::import::show(ui.ctx(), state, &mut actions);
     actions
 }
 

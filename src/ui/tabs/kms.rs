@@ -2,10 +2,10 @@
 //! KMS has no list call), details from DescribeCertificate, and CreateCertificate with its CSR to
 //! copy or save. Status ACTIVE / INACTIVE / REVOKED from the shared detail panel.
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, ImportAction, ImportPurpose, KmsKeySpec, PaneKey};
 use crate::model::CertStatus;
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
 use eframe::egui::{self, RichText};
 
 /// Table configuration of the tab.
@@ -74,7 +74,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         .id_salt("kms_create")
         .show(ui, |ui| create_form(ui, state, actions));
     ui.separator();
-    super::inventory_view(ui, state, key, &CONFIG, actions);
+    crate::ui::inventory_view(ui, state, key, &CONFIG, actions);
 }
 
 fn upload_button(ui: &mut egui::Ui, certificate_id: &str, actions: &mut Vec<Action>) {
@@ -212,7 +212,7 @@ fn create_form(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         }
         Some(Err(error)) => {
             ui.label(RichText::new("CreateCertificate failed").color(ui.visuals().error_fg_color));
-            super::cert_table::error_details(ui, error);
+            crate::ui::widgets::cert_table::error_details(ui, error);
         }
         None => {}
     }

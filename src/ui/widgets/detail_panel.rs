@@ -2,10 +2,10 @@
 //! and — when a PEM is known — the certificate parsed by `certs` (subject, issuer, SANs, serial,
 //! validity, fingerprints, key) with the PEM to copy. Offers the status changes the service allows.
 
-use super::cert_table::{error_details, format_datetime, status_color};
 use crate::app::{Action, AppState, PaneKey, RowNote, now_unix};
 use crate::certs::CertificateInfo;
 use crate::model::Change;
+use crate::ui::widgets::cert_table::{error_details, format_datetime, status_color};
 use eframe::egui::{self, RichText};
 
 /// Draws the panel for `key`'s cursor row.

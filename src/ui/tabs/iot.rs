@@ -1,8 +1,8 @@
 //! IoT device certificates (Huawei IoTDA): every page by marker, ACTIVE / INACTIVE, delete.
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, PaneKey};
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
 use eframe::egui;
 
 /// Table configuration of the tab.
@@ -16,7 +16,7 @@ pub const CONFIG: TableConfig = TableConfig {
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-    super::inventory_view(
+    crate::ui::inventory_view(
         ui,
         state,
         PaneKey::service(Service::Iotda),

@@ -172,7 +172,7 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
         {
             actions.push(Action::ClearSelection(key));
         }
-        super::bulk_dialog::selection_buttons(ui, pane, actions);
+        crate::ui::dialogs::bulk::selection_buttons(ui, pane, actions);
 
         let shown = table.index.len();
         let total = pane.inventory.present_count();
@@ -426,7 +426,7 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
     let now = now_unix();
     let dark = ui.visuals().dark_mode;
     // Rows past the expiry thresholds (Settings) are coloured: name, expiry and days left.
-    let thresholds = super::overview_tab::thresholds(ui.ctx());
+    let thresholds = crate::ui::tabs::overview::thresholds(ui.ctx());
     let visuals = ui.visuals().clone();
     // Labels must not swallow clicks for text selection: a click selects the row.
     ui.style_mut().interaction.selectable_labels = false;
@@ -474,8 +474,10 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                 let status = inventory.status(r);
                 let id = inventory.id(r);
                 let not_after = inventory.not_after(r);
-                let level_color =
-                    super::overview_tab::level_color(thresholds.level(not_after, now), &visuals);
+                let level_color = crate::ui::tabs::overview::level_color(
+                    thresholds.level(not_after, now),
+                    &visuals,
+                );
                 let paint = |t: RichText| match level_color {
                     Some(c) => t.color(c),
                     None => t,

@@ -4,13 +4,13 @@
 //! their verdicts, the expiry override, and the confirmation before anything is sent. Draws
 //! `app::import_flow` state and returns actions; reads no file and sends nothing itself.
 
-use super::cert_table::error_details;
-use super::detail_panel::certificate_facts;
 use crate::app::import_flow::{FileStatus, ImportFlow, ImportStage};
 use crate::app::{Action, AppState, ImportAction, ImportPurpose, now_unix};
 use crate::certs::CertificateInfo;
 use crate::credentials::Secret;
 use crate::import::Verdict;
+use crate::ui::widgets::cert_table::error_details;
+use crate::ui::widgets::detail_panel::certificate_facts;
 use eframe::egui::{self, RichText};
 use zeroize::Zeroizing;
 

@@ -1,10 +1,10 @@
 //! Settings: profiles per cloud (region, endpoint override, signing, project and instance id),
 //! secrets to the OS keyring, "Test connection", switching the workspace to a profile; the theme.
 
-use super::cert_table::error_details;
 use crate::app::{Action, AppState, ProfileDraft, SettingsAction, TestResult, Theme};
 use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning};
 use crate::model::Provider;
+use crate::ui::widgets::cert_table::error_details;
 use eframe::egui::{self, RichText};
 
 fn act(actions: &mut Vec<Action>, a: SettingsAction) {
@@ -20,7 +20,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.add_space(8.0);
             profiles(ui, state, actions);
             ui.add_space(8.0);
-            super::overview_tab::thresholds_settings(ui, state, actions);
+            crate::ui::tabs::overview::thresholds_settings(ui, state, actions);
             ui.add_space(8.0);
             ui.heading("Appearance");
             ui.horizontal(|ui| {
@@ -62,10 +62,12 @@ fn test_result(ui: &mut egui::Ui, result: Option<&TestResult>) {
             });
         }
         Some(TestResult::Passed(text)) => {
-            ui.label(RichText::new(text).color(super::cert_table::status_color(
-                crate::model::CertStatus::Active,
-                ui.visuals().dark_mode,
-            )));
+            ui.label(
+                RichText::new(text).color(crate::ui::widgets::cert_table::status_color(
+                    crate::model::CertStatus::Active,
+                    ui.visuals().dark_mode,
+                )),
+            );
         }
         Some(TestResult::Failed(error)) => {
             ui.label(

@@ -2,9 +2,9 @@
 //! refreshed with batched DescribeClientCertificateStatus, revoke) and ESA client certificates per
 //! site (site picker, revoke, activate).
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, ClientSection, PaneKey};
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
 use eframe::egui;
 
 /// Table configuration of the private CA section.
@@ -47,7 +47,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     });
     match state.client_section {
         ClientSection::PrivateCa => {
-            super::inventory_view(
+            crate::ui::inventory_view(
                 ui,
                 state,
                 PaneKey::service(Service::Pca),
@@ -61,11 +61,11 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                     egui::RichText::new("Listing the ESA sites failed")
                         .color(ui.visuals().error_fg_color),
                 );
-                super::cert_table::error_details(ui, error);
+                crate::ui::widgets::cert_table::error_details(ui, error);
             }
             match state.inventory.esa.selected {
                 Some(site) => {
-                    super::inventory_view(ui, state, PaneKey::esa(site), &ESA_CONFIG, actions)
+                    crate::ui::inventory_view(ui, state, PaneKey::esa(site), &ESA_CONFIG, actions)
                 }
                 None if state.inventory.esa.loading => {
                     ui.horizontal(|ui| {

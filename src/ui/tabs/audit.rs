@@ -86,7 +86,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     }
     builder = builder.column(Column::remainder().at_least(80.0).clip(true));
     builder
-        .header(super::cert_table::ROW_HEIGHT, |mut header| {
+        .header(crate::ui::widgets::cert_table::ROW_HEIGHT, |mut header| {
             for h in headers {
                 header.col(|ui| {
                     ui.strong(h);
@@ -95,7 +95,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         })
         .body(|body| {
             body.rows(
-                super::cert_table::ROW_HEIGHT,
+                crate::ui::widgets::cert_table::ROW_HEIGHT,
                 audit.shown.len(),
                 |mut row| {
                     let Some(e) = audit.entries.get(audit.shown[row.index()]) else {
@@ -106,7 +106,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                         None => e.target.clone(),
                     };
                     let cells = [
-                        super::cert_table::format_datetime(e.at),
+                        crate::ui::widgets::cert_table::format_datetime(e.at),
                         e.profile.clone(),
                         e.provider.code().to_string(),
                         e.service.code().to_string(),

@@ -97,7 +97,7 @@ pub fn status_line(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action
                         offer.job.service,
                         short(&offer.job.id),
                         offer.job.profile,
-                        super::cert_table::format_datetime(offer.job.created_at),
+                        crate::ui::widgets::cert_table::format_datetime(offer.job.created_at),
                         offer.counts.succeeded,
                         offer.counts.failed,
                         open
@@ -400,7 +400,7 @@ fn rows_table<const N: usize>(
         };
     }
     builder
-        .header(super::cert_table::ROW_HEIGHT, |mut header| {
+        .header(crate::ui::widgets::cert_table::ROW_HEIGHT, |mut header| {
             for h in headers {
                 header.col(|ui| {
                     ui.strong(h);
@@ -408,12 +408,16 @@ fn rows_table<const N: usize>(
             }
         })
         .body(|body| {
-            body.rows(super::cert_table::ROW_HEIGHT, len, |mut table_row| {
-                for cell in row(table_row.index()) {
-                    table_row.col(|ui| {
-                        ui.label(cell);
-                    });
-                }
-            });
+            body.rows(
+                crate::ui::widgets::cert_table::ROW_HEIGHT,
+                len,
+                |mut table_row| {
+                    for cell in row(table_row.index()) {
+                        table_row.col(|ui| {
+                            ui.label(cell);
+                        });
+                    }
+                },
+            );
         });
 }

@@ -4,13 +4,13 @@
 //! inventory's tab filtered to those certificates. Also the threshold colours every table uses and
 //! the thresholds' Settings section. Reads the cached [`Overview`]; never aggregates itself.
 
-use super::cert_table::{format_date, format_datetime, status_color};
 use crate::app::overview::{
     Bucket, ExpiryLevel, Overview, SERVICES, STATUSES, Thresholds, WEEK, WEEKS, bucket_of,
     week_filter,
 };
 use crate::app::{Action, AppState, LoadState, now_unix};
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{format_date, format_datetime, status_color};
 use eframe::egui::{self, Color32, RichText, Role, WidgetInfo};
 use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoint, PlotTransform, Text, VLine};
 
@@ -48,7 +48,7 @@ fn thresholds_id() -> egui::Id {
 }
 
 /// Makes the thresholds known to every table drawn this frame (called once per frame by
-/// [`super::draw`]).
+/// [`crate::ui::draw`]).
 pub fn publish_thresholds(ctx: &egui::Context, thresholds: Thresholds) {
     ctx.data_mut(|d| d.insert_temp(thresholds_id(), thresholds));
 }
