@@ -3,6 +3,7 @@
 use crate::app::{Action, AppState, PaneKey};
 use crate::model::Service;
 use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
+use crate::ui::widgets::inventory_view;
 use eframe::egui;
 
 /// Table configuration of the tab.
@@ -16,7 +17,7 @@ pub const CONFIG: TableConfig = TableConfig {
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-    crate::ui::inventory_view(
+    inventory_view::show(
         ui,
         state,
         PaneKey::service(Service::Iotda),
