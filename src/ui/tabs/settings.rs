@@ -125,31 +125,31 @@ fn profiles(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 }
             });
             ui.horizontal(|ui| {
-                let buttons: [(&str, String, fn(String) -> SettingsAction); 4] = [
+                let buttons = [
                     (
                         "Test connection",
                         format!("Make one read call with profile {}", p.name),
-                        SettingsAction::Test,
+                        SettingsAction::Test(p.name.clone()),
                     ),
                     (
                         "Edit",
                         format!("Edit profile {}", p.name),
-                        SettingsAction::Edit,
+                        SettingsAction::Edit(p.name.clone()),
                     ),
                     (
                         "Use",
                         format!("Open the workspace with profile {}", p.name),
-                        SettingsAction::Open,
+                        SettingsAction::Open(p.name.clone()),
                     ),
                     (
                         "Delete",
                         format!("Delete profile {} and its keyring secret", p.name),
-                        SettingsAction::Delete,
+                        SettingsAction::Delete(p.name.clone()),
                     ),
                 ];
                 for (label, hover, action) in buttons {
                     if ui.button(label).on_hover_text(hover).clicked() {
-                        act(actions, action(p.name.clone()));
+                        act(actions, action);
                     }
                 }
             });
