@@ -540,6 +540,7 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
                 fault_rate: args.fault_rate,
                 rate_limit: !args.no_rate_limit,
                 accounts: usize::from(args.accounts),
+                anchor_day: None,
             };
             crate::sim::run_cli(options)
                 .await

@@ -13,7 +13,7 @@ use certdesk::app::{Action, ImportAction, ImportPurpose, KmsCreateForm, KmsKeySp
 use certdesk::model::Service;
 use certdesk::store::Store;
 use certdesk::store::journal::{AuditEntry, Journal};
-use certdesk::ui::import_dialog::DROP_HINT;
+use certdesk::ui::dialogs::import::DROP_HINT;
 use eframe::egui;
 use egui_kittest::kittest::{NodeT, Queryable};
 use gui_support::SimGui;

@@ -15,7 +15,7 @@ use certdesk::app::{
 use certdesk::cloud::Transport;
 use certdesk::model::{CertStatus, Service};
 use certdesk::sim::SimCertificate;
-use certdesk::ui::overview_tab::{self, bucket_name, count_label};
+use certdesk::ui::tabs::overview::{self, bucket_name, count_label};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use gui_support::SimGui;
@@ -258,8 +258,8 @@ fn overview_counts_match_the_simulator_and_clicks_open_exactly_those_rows() {
         })
         .next()
         .expect("some service has expired certificates");
-    let transform = overview_tab::chart_transform(&g.harness.ctx).unwrap();
-    let point = overview_tab::segment_center(&o, Bucket::Expired, service).unwrap();
+    let transform = overview::chart_transform(&g.harness.ctx).unwrap();
+    let point = overview::segment_center(&o, Bucket::Expired, service).unwrap();
     let pos = transform.position_from_point(&point);
     g.harness.hover_at(pos);
     g.harness.run_steps(1);

@@ -454,6 +454,8 @@ pub struct OverviewState {
     listing_counted_at: Option<Instant>,
     /// A frame is due when the current [`LISTING_REFRESH`] wait ends.
     listing_wake_pending: bool,
+    /// The time overviews are counted at instead of the system clock (set by tests only).
+    fixed_now: Option<i64>,
 }
 
 /// An overview computed on a worker.
@@ -536,6 +538,14 @@ impl OverviewState {
         });
     }
 
+    /// Counts every overview from now on at the UNIX time `now` instead of the system clock (the
+    /// next [`Self::refresh`] counts again): for tests and snapshot images that must not change
+    /// with the time of day.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn freeze_clock(&mut self, now: i64) {
+        self.fixed_now = Some(now);
+    }
+
     /// Takes an overview computed on a worker, unless a newer computation was started.
     pub(crate) fn computed(
         &mut self,
@@ -560,8 +570,12 @@ impl OverviewState {
                 (k.service, k.site_id, id, version)
             })
             .collect();
-        let now = now_unix();
-        let fresh = self.current.as_ref().is_some_and(|o| now - o.now < MAX_AGE);
+        let now = self.fixed_now.unwrap_or_else(now_unix);
+        // Counted at a later time than now (the clock was set back): not fresh either.
+        let fresh = self
+            .current
+            .as_ref()
+            .is_some_and(|o| o.now <= now && now - o.now < MAX_AGE);
         if self.computing || (fresh && signature == self.signature) {
             if self.computing && signature != self.signature {
                 // Changed again while computing: the running result will be followed by another.

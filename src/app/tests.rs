@@ -154,6 +154,32 @@ fn a_failed_page_shows_the_error_and_retry_continues_from_it() {
     assert_eq!(retried.len(), 3);
 }
 
+#[test]
+fn a_frozen_overview_clock_counts_at_that_time_and_only_once() {
+    let mut r = rig(120);
+    r.act(Action::SelectTab(Tab::IotDevices));
+    let iot = overview::service_index(Service::Iotda);
+    let live = r.app.overview.current.clone().unwrap();
+    assert!(
+        (live.now - now_unix()).abs() < 60,
+        "counted at the system clock"
+    );
+    // fake_row: expiries 30 days before 1_700_000_000 to 89 days after; all past today.
+    assert_eq!(live.expired[iot], 120);
+
+    r.app.overview.freeze_clock(1_700_000_000);
+    r.app.poll();
+    let frozen = r.app.overview.current.clone().unwrap();
+    assert_eq!(frozen.now, 1_700_000_000);
+    assert_eq!(frozen.expired[iot], 30, "rows 0..30 expired before then");
+    r.app.poll();
+    let again = r.app.overview.current.clone().unwrap();
+    assert!(
+        Arc::ptr_eq(&frozen, &again),
+        "a frozen clock is never stale"
+    );
+}
+
 /// The Overview after the next listing recount (they are at most every `LISTING_REFRESH`).
 fn overview_after_listing_refresh(r: &mut Rig) -> Arc<overview::Overview> {
     std::thread::sleep(overview::LISTING_REFRESH + Duration::from_millis(50));

@@ -184,7 +184,8 @@ pub(crate) struct Place {
 pub(crate) struct Inventory {
     pub seed: u64,
     pub place: Place,
-    /// Midnight UTC of the day the simulator started; every seeded date is relative to it.
+    /// Midnight UTC of the day the simulator started (or of `SimOptions::anchor_day`); every
+    /// seeded date is relative to it.
     pub anchor: OffsetDateTime,
     pub counts: Counts,
     pub kms_ca: Authority,
@@ -200,8 +201,17 @@ pub(crate) struct Inventory {
 const CACHE_LIMIT: usize = 50_000;
 
 impl Inventory {
-    pub(crate) fn new(seed: u64, size: SimSize, place: Place) -> Result<Inventory, PkiError> {
-        let anchor = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
+    /// `anchor_day`: see [`super::SimOptions::anchor_day`] (`None`: today).
+    pub(crate) fn new(
+        seed: u64,
+        size: SimSize,
+        place: Place,
+        anchor_day: Option<time::Date>,
+    ) -> Result<Inventory, PkiError> {
+        let anchor = match anchor_day {
+            Some(day) => day.midnight().assume_utc(),
+            None => OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT),
+        };
         let org = "certdesk demo";
         let ca =
             |cn: &str| Authority::root(&ca_spec(cn, org, seed, anchor), &EcKey::derive(seed, cn));

@@ -143,6 +143,8 @@ pub(crate) struct Account {
 pub(crate) struct Estate {
     pub accounts: Vec<Account>,
     size: SimSize,
+    /// See [`SimOptions::anchor_day`].
+    anchor_day: Option<time::Date>,
     permanent: HashMap<String, AlibabaKey>,
     huawei_keys: HashMap<String, HuaweiKey>,
     /// Project id → (account, index in [`HUAWEI_REGIONS`]).
@@ -438,6 +440,7 @@ impl Estate {
         Ok(Estate {
             accounts,
             size: options.size,
+            anchor_day: options.anchor_day,
             permanent,
             huawei_keys,
             projects,
@@ -492,6 +495,7 @@ impl Estate {
                 region: region.to_string(),
                 domain_tag: domain_tag(account.number, region, home),
             },
+            self.anchor_day,
         )
         .map_err(|e| ApiError::new(500, "InternalError", format!("inventory: {e}")))
     }

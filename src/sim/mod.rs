@@ -178,10 +178,13 @@ pub struct SimOptions {
     /// Independent accounts served (1–1000). The first has the demo credentials; each has its
     /// own keys, account id and seeded inventories.
     pub accounts: usize,
+    /// The day (UTC) every seeded date is counted from; `None`: the day the simulator starts.
+    /// Fixed where what is shown must not change with the calendar (the GUI snapshot tests).
+    pub anchor_day: Option<time::Date>,
 }
 
 impl Default for SimOptions {
-    /// `127.0.0.1:0`, seed 42, small, no faults, rate limits on, one account.
+    /// `127.0.0.1:0`, seed 42, small, no faults, rate limits on, one account, dates from today.
     fn default() -> Self {
         SimOptions {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -190,6 +193,7 @@ impl Default for SimOptions {
             fault_rate: 0.0,
             rate_limit: true,
             accounts: 1,
+            anchor_day: None,
         }
     }
 }
@@ -732,6 +736,39 @@ mod tests {
         assert_eq!(o.fault_rate, 0.0);
         assert!(o.rate_limit);
         assert_eq!(o.accounts, 1);
+        assert_eq!(o.anchor_day, None);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_anchor_day_moves_every_seeded_date_with_it_and_nothing_else() {
+        let on = |day| SimOptions {
+            anchor_day: Some(day),
+            ..SimOptions::default()
+        };
+        let a = start(on(time::macros::date!(2025 - 06 - 02)))
+            .await
+            .unwrap();
+        let b = start(on(time::macros::date!(2025 - 06 - 09)))
+            .await
+            .unwrap();
+        let (mut ca, mut cb) = (a.certificates(), b.certificates());
+        assert!(ca.len() > 100, "{} certificates", ca.len());
+        ca.sort_by(|x, y| x.id.cmp(&y.id));
+        cb.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(ca.len(), cb.len());
+        let midnight = time::macros::datetime!(2025-06-02 00:00 UTC).unix_timestamp();
+        for (x, y) in ca.iter().zip(&cb) {
+            assert_eq!((&x.id, &x.status, x.site_id), (&y.id, &y.status, y.site_id));
+            assert_eq!(x.not_after.map(|t| t + 7 * 86_400), y.not_after, "{}", x.id);
+        }
+        // The demo's soon-to-expire certificates are soon after the anchor, not after today.
+        let month = midnight..midnight + 30 * 86_400;
+        assert!(
+            ca.iter()
+                .any(|c| c.not_after.is_some_and(|t| month.contains(&t)))
+        );
+        a.shutdown().await;
+        b.shutdown().await;
     }
 
     #[tokio::test]

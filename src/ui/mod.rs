@@ -1,23 +1,22 @@
-//! egui drawing only: reads `app` state and returns actions. One module per tab; the table and
-//! the detail panel are shared widgets every tab configures. Never waits on the network or the
-//! disk: everything slow is an [`Action`] the app runs in the background.
+//! egui drawing only: reads `app` state and returns actions; never waits on the network or the
+//! disk (everything slow is an [`Action`] the app runs in the background). This module is the
+//! window: [`CertdeskApp`], [`run`], and [`draw`] — the top bar, the tab picked, the notices,
+//! the dialogs. Below it, one way down each (no file of `ui` imports this one):
+//! - `tabs`: one module per tab, configuring the shared widgets;
+//! - `dialogs`: the bulk, import and single-change windows drawn over the tabs;
+//! - `widgets`: the certificate table, detail panel and smaller parts tabs and dialogs share;
+//! - `style`: row height, date formats, colours — what everything above looks like.
 
-pub mod audit_tab;
-pub mod bulk_dialog;
-pub mod cdn_tab;
-pub mod cert_table;
-pub mod client_tab;
-pub mod detail_panel;
-pub mod import_dialog;
-pub mod iot_tab;
-pub mod kms_tab;
-pub mod overview_tab;
-pub mod settings_tab;
+pub mod dialogs;
+pub mod style;
+pub mod tabs;
+pub mod widgets;
 
-use crate::app::{Action, AppState, PaneKey, Tab, Theme};
-use cert_table::TableConfig;
+use crate::app::{Action, AppState, Tab, Theme};
 use eframe::egui::{self, RichText};
 use std::time::Instant;
+use style::demo_banner_fill;
+use widgets::banner;
 
 /// The window's application: the app state plus what only the UI remembers.
 pub struct CertdeskApp {
@@ -85,27 +84,26 @@ impl eframe::App for CertdeskApp {
 /// Draws the whole window from `state` and returns what the user asked for.
 pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     let mut actions = Vec::new();
-    overview_tab::publish_thresholds(ui.ctx(), state.overview.thresholds);
     egui::Panel::top("top_bar").show(ui, |ui| {
         top_bar(ui, state, &mut actions);
-        bulk_dialog::status_line(ui, state, &mut actions);
+        dialogs::bulk::status_line(ui, state, &mut actions);
     });
     if !state.notices.is_empty() {
         egui::Panel::bottom("notices").show(ui, |ui| notices(ui, state, &mut actions));
     }
     egui::CentralPanel::default().show(ui, |ui| match state.tab {
-        Tab::Overview => overview_tab::show(ui, state, &mut actions),
-        Tab::Kms => kms_tab::show(ui, state, &mut actions),
-        Tab::ClientCertificates => client_tab::show(ui, state, &mut actions),
-        Tab::CdnDomains => cdn_tab::show(ui, state, &mut actions),
-        Tab::IotDevices => iot_tab::show(ui, state, &mut actions),
-        Tab::Settings => settings_tab::show(ui, state, &mut actions),
-        Tab::Audit => audit_tab::show(ui, state, &mut actions),
+        Tab::Overview => tabs::overview::show(ui, state, &mut actions),
+        Tab::Kms => tabs::kms::show(ui, state, &mut actions),
+        Tab::ClientCertificates => tabs::client::show(ui, state, &mut actions),
+        Tab::CdnDomains => tabs::cdn::show(ui, state, &mut actions),
+        Tab::IotDevices => tabs::iot::show(ui, state, &mut actions),
+        Tab::Settings => tabs::settings::show(ui, state, &mut actions),
+        Tab::Audit => tabs::audit::show(ui, state, &mut actions),
     });
-    confirm_dialog(ui.ctx(), state, &mut actions);
-    bulk_dialog::show(ui.ctx(), state, &mut actions);
-    import_dialog::drop_target(ui.ctx(), &mut actions);
-    import_dialog::show(ui.ctx(), state, &mut actions);
+    dialogs::confirm::show(ui.ctx(), state, &mut actions);
+    dialogs::bulk::show(ui.ctx(), state, &mut actions);
+    dialogs::import::drop_target(ui.ctx(), &mut actions);
+    dialogs::import::show(ui.ctx(), state, &mut actions);
     actions
 }
 
@@ -135,30 +133,20 @@ fn top_bar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         });
     });
     if state.workspace().demo {
-        let fill = if ui.visuals().dark_mode {
-            egui::Color32::from_rgb(70, 55, 10)
-        } else {
-            egui::Color32::from_rgb(255, 236, 170)
-        };
-        egui::Frame::new()
-            .fill(fill)
-            .inner_margin(egui::Margin::symmetric(8, 4))
-            .corner_radius(4.0)
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new("Demo — simulated cloud").strong());
-                    ui.label("Nothing here touches a real account.");
-                    if ui
-                        .button("Add a real account…")
-                        .on_hover_text(
-                            "Open Settings to add an Alibaba Cloud or Huawei Cloud profile",
-                        )
-                        .clicked()
-                    {
-                        actions.push(Action::SelectTab(Tab::Settings));
-                    }
-                });
+        let fill = demo_banner_fill(ui.visuals());
+        banner(ui, fill, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Demo — simulated cloud").strong());
+                ui.label("Nothing here touches a real account.");
+                if ui
+                    .button("Add a real account…")
+                    .on_hover_text("Open Settings to add an Alibaba Cloud or Huawei Cloud profile")
+                    .clicked()
+                {
+                    actions.push(Action::SelectTab(Tab::Settings));
+                }
             });
+        });
     }
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
@@ -186,62 +174,6 @@ fn notices(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 actions.push(Action::DismissNotice(i));
             }
         });
-    }
-}
-
-/// The layout of every inventory tab: detail panel on the right, table in the rest.
-pub fn inventory_view(
-    ui: &mut egui::Ui,
-    state: &AppState,
-    key: PaneKey,
-    config: &TableConfig,
-    actions: &mut Vec<Action>,
-) {
-    let Some(pane) = state.inventory.panes.get(&key) else {
-        ui.spinner();
-        return;
-    };
-    egui::Panel::right(("detail", key.service, key.site_id))
-        .resizable(true)
-        .default_size(380.0)
-        .show(ui, |ui| detail_panel::show(ui, state, key, actions));
-    cert_table::show(ui, pane, config, actions);
-}
-
-fn confirm_dialog(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
-    let Some(pending) = &state.changes.confirm else {
-        return;
-    };
-    let response = egui::Modal::new(egui::Id::unique("confirm_change")).show(ctx, |ui| {
-        ui.set_max_width(420.0);
-        ui.heading(format!("{}?", pending.change.label()));
-        ui.label(format!(
-            "{} {} “{}” ({}).",
-            pending.change.label(),
-            pending.key.service.label(),
-            pending.name,
-            pending.id
-        ));
-        if pending.change.is_irreversible() {
-            ui.label(
-                RichText::new("This cannot be undone.")
-                    .color(ui.visuals().error_fg_color)
-                    .strong(),
-            );
-        }
-        ui.add_space(8.0);
-        ui.horizontal(|ui| {
-            let yes = format!("Yes, {}", pending.change.label().to_lowercase());
-            if ui.button(yes).clicked() {
-                actions.push(Action::ConfirmChange);
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(Action::CancelChange);
-            }
-        });
-    });
-    if response.should_close() && !actions.contains(&Action::ConfirmChange) {
-        actions.push(Action::CancelChange);
     }
 }
 

@@ -10,7 +10,7 @@ use certdesk::sim::{RunningSimulator, SimOptions};
 use certdesk::store::Store;
 use certdesk::ui::CertdeskApp;
 use eframe::egui;
-use egui_kittest::Harness;
+use egui_kittest::{Harness, HarnessBuilder};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,10 +28,17 @@ pub struct SimGui {
 
 /// The demo workspace (in-memory cache, no profile management) in a window of `size`.
 pub fn demo(size: egui::Vec2) -> SimGui {
-    start(size, |sim, transport, runtime| {
-        let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
-        demo_state(sim, Some(store), transport, runtime, None)
-    })
+    start(size, demo_in_memory)
+}
+
+/// The demo workspace's state over `sim`, with an in-memory cache and no profile management.
+pub fn demo_in_memory(
+    sim: &RunningSimulator,
+    transport: &Transport,
+    runtime: &tokio::runtime::Handle,
+) -> AppState {
+    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+    demo_state(sim, Some(store), transport, runtime, None)
 }
 
 /// A window of `size` over the app state `make_state` builds for a fresh simulator; waits until
@@ -40,17 +47,29 @@ pub fn start(
     size: egui::Vec2,
     make_state: impl FnOnce(&RunningSimulator, &Transport, &tokio::runtime::Handle) -> AppState,
 ) -> SimGui {
+    start_with(
+        SimOptions::default(),
+        Harness::builder().with_size(size),
+        make_state,
+    )
+}
+
+/// Like [`start`], over a simulator started with `options`, in the window `builder` makes (its
+/// size, a renderer for snapshot images).
+pub fn start_with(
+    options: SimOptions,
+    builder: HarnessBuilder<CertdeskApp>,
+    make_state: impl FnOnce(&RunningSimulator, &Transport, &tokio::runtime::Handle) -> AppState,
+) -> SimGui {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let sim = runtime
-        .block_on(certdesk::sim::start(SimOptions::default()))
-        .unwrap();
+    let sim = runtime.block_on(certdesk::sim::start(options)).unwrap();
     let transport = Transport::new().unwrap();
     let state = make_state(&sim, &transport, runtime.handle());
-    let harness = Harness::builder().with_size(size).build_ui_state(
+    let harness = builder.build_ui_state(
         |ui, app: &mut CertdeskApp| app.show(ui),
         CertdeskApp::new(state),
     );

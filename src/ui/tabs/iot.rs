@@ -1,8 +1,9 @@
 //! IoT device certificates (Huawei IoTDA): every page by marker, ACTIVE / INACTIVE, delete.
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, PaneKey};
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
+use crate::ui::widgets::inventory_view;
 use eframe::egui;
 
 /// Table configuration of the tab.
@@ -16,7 +17,7 @@ pub const CONFIG: TableConfig = TableConfig {
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-    super::inventory_view(
+    inventory_view::show(
         ui,
         state,
         PaneKey::service(Service::Iotda),

@@ -1,16 +1,17 @@
 //! The Overview tab: counts by service and status over every inventory, an egui_plot chart of the
 //! certificates expiring per week over the next 26 weeks (stacked by service, the expired apart),
 //! and the 50 soonest to expire. A click on a bar, a chart-table cell or a list row opens that
-//! inventory's tab filtered to those certificates. Also the threshold colours every table uses and
-//! the thresholds' Settings section. Reads the cached [`Overview`]; never aggregates itself.
+//! inventory's tab filtered to those certificates. Reads the cached [`Overview`] (counted at its
+//! own `now`, which every date and day count here uses); never aggregates itself.
 
-use super::cert_table::{format_date, format_datetime, status_color};
 use crate::app::overview::{
-    Bucket, ExpiryLevel, Overview, SERVICES, STATUSES, Thresholds, WEEK, WEEKS, bucket_of,
-    week_filter,
+    Bucket, Overview, SERVICES, STATUSES, Thresholds, WEEK, WEEKS, bucket_of, week_filter,
 };
-use crate::app::{Action, AppState, LoadState, now_unix};
+use crate::app::{Action, AppState, LoadState};
 use crate::model::Service;
+use crate::ui::style::{
+    EXPIRED_LABEL, format_date, format_datetime, level_color, service_color, status_color, tinted,
+};
 use eframe::egui::{self, Color32, RichText, Role, WidgetInfo};
 use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoint, PlotTransform, Text, VLine};
 
@@ -19,45 +20,6 @@ pub const EXPIRED_X: f64 = -2.0;
 
 /// Accessible label of the chart.
 pub const CHART_LABEL: &str = "Certificates expiring per week";
-
-/// Colour of a service in the chart and legend.
-pub fn service_color(service: Service) -> Color32 {
-    match service {
-        Service::Kms => Color32::from_rgb(86, 156, 214),
-        Service::Pca => Color32::from_rgb(197, 134, 192),
-        Service::Esa => Color32::from_rgb(78, 201, 176),
-        Service::Vod => Color32::from_rgb(220, 160, 70),
-        Service::Iotda => Color32::from_rgb(150, 150, 230),
-        Service::Cdn => Color32::from_rgb(230, 120, 90),
-        Service::Ssl => Color32::from_rgb(120, 190, 90),
-        Service::Sts => Color32::from_rgb(160, 160, 160),
-    }
-}
-
-/// Text colour for an expiry level (`None`: the normal text colour).
-pub fn level_color(level: ExpiryLevel, visuals: &egui::Visuals) -> Option<Color32> {
-    match level {
-        ExpiryLevel::Expired | ExpiryLevel::Critical => Some(visuals.error_fg_color),
-        ExpiryLevel::Warning => Some(visuals.warn_fg_color),
-        ExpiryLevel::Ok | ExpiryLevel::Unknown => None,
-    }
-}
-
-fn thresholds_id() -> egui::Id {
-    egui::Id::unique("certdesk_expiry_thresholds")
-}
-
-/// Makes the thresholds known to every table drawn this frame (called once per frame by
-/// [`super::draw`]).
-pub fn publish_thresholds(ctx: &egui::Context, thresholds: Thresholds) {
-    ctx.data_mut(|d| d.insert_temp(thresholds_id(), thresholds));
-}
-
-/// The thresholds tables colour rows by (the defaults before the first frame).
-pub fn thresholds(ctx: &egui::Context) -> Thresholds {
-    ctx.data(|d| d.get_temp(thresholds_id()))
-        .unwrap_or_default()
-}
 
 /// Id under which the chart's last transform is kept (tests click bars through it).
 pub fn chart_transform_id() -> egui::Id {
@@ -431,7 +393,7 @@ fn chart(ui: &mut egui::Ui, o: &Overview, actions: &mut Vec<Action>) {
                     PlotPoint::new(EXPIRED_X, expired_total as f64 + max * 0.07 + 0.3),
                     RichText::new(format!("already expired: {expired_total}")).strong(),
                 )
-                .color(Color32::from_rgb(235, 110, 100)),
+                .color(EXPIRED_LABEL),
             );
         });
     let transform = response.transform;
@@ -505,7 +467,8 @@ fn soonest(ui: &mut egui::Ui, o: &Overview, thresholds: Thresholds, actions: &mu
         ui.weak("No certificate with a known expiry is still valid.");
         return;
     }
-    let now = now_unix();
+    // Days left and colours as of the overview's count, like the header's "as of".
+    let now = o.now;
     let visuals = ui.visuals().clone();
     egui::Grid::new("overview_soonest")
         .striped(true)
@@ -518,10 +481,7 @@ fn soonest(ui: &mut egui::Ui, o: &Overview, thresholds: Thresholds, actions: &mu
             for e in &o.soonest {
                 let level = thresholds.level(Some(e.not_after), now);
                 let color = level_color(level, &visuals);
-                let paint = |t: RichText| match color {
-                    Some(c) => t.color(c),
-                    None => t,
-                };
+                let paint = |t: RichText| tinted(t, color);
                 ui.label(paint(RichText::new(e.days_left(now).to_string())));
                 ui.label(paint(RichText::new(format_date(e.not_after))));
                 ui.label(match e.key.site_id {
@@ -553,26 +513,6 @@ fn soonest(ui: &mut egui::Ui, o: &Overview, thresholds: Thresholds, actions: &mu
         });
 }
 
-/// The thresholds' section of the Settings tab.
-pub fn thresholds_settings(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
-    ui.heading("Expiry thresholds");
-    ui.label(
-        "Rows with fewer days left than these are coloured in every table and in the Overview.",
-    );
-    let mut t = state.overview.thresholds;
-    ui.horizontal(|ui| {
-        let l = ui.label("Warning (days)");
-        ui.add(egui::DragValue::new(&mut t.warning_days).range(1..=3650))
-            .labelled_by(l.id);
-        let l = ui.label("Critical (days)");
-        ui.add(egui::DragValue::new(&mut t.critical_days).range(0..=3650))
-            .labelled_by(l.id);
-    });
-    if t != state.overview.thresholds {
-        actions.push(Action::SetThresholds(t));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,31 +541,6 @@ mod tests {
             })
             .collect();
         Inventory::from_rows(service, &rows)
-    }
-
-    #[test]
-    fn threshold_levels_have_colours() {
-        let v = egui::Visuals::dark();
-        assert_eq!(
-            level_color(ExpiryLevel::Expired, &v),
-            Some(v.error_fg_color)
-        );
-        assert_eq!(
-            level_color(ExpiryLevel::Critical, &v),
-            Some(v.error_fg_color)
-        );
-        assert_eq!(level_color(ExpiryLevel::Warning, &v), Some(v.warn_fg_color));
-        assert_eq!(level_color(ExpiryLevel::Ok, &v), None);
-        assert_eq!(level_color(ExpiryLevel::Unknown, &v), None);
-        // Thresholds reach the tables through the context.
-        let ctx = egui::Context::default();
-        assert_eq!(thresholds(&ctx), Thresholds::default());
-        let t = Thresholds {
-            warning_days: 90,
-            critical_days: 3,
-        };
-        publish_thresholds(&ctx, t);
-        assert_eq!(thresholds(&ctx), t);
     }
 
     #[test]

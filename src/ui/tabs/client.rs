@@ -2,9 +2,10 @@
 //! refreshed with batched DescribeClientCertificateStatus, revoke) and ESA client certificates per
 //! site (site picker, revoke, activate).
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, ClientSection, PaneKey};
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
+use crate::ui::widgets::{busy, error_details, inventory_view};
 use eframe::egui;
 
 /// Table configuration of the private CA section.
@@ -47,7 +48,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     });
     match state.client_section {
         ClientSection::PrivateCa => {
-            super::inventory_view(
+            inventory_view::show(
                 ui,
                 state,
                 PaneKey::service(Service::Pca),
@@ -61,18 +62,13 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                     egui::RichText::new("Listing the ESA sites failed")
                         .color(ui.visuals().error_fg_color),
                 );
-                super::cert_table::error_details(ui, error);
+                error_details::show(ui, error);
             }
             match state.inventory.esa.selected {
                 Some(site) => {
-                    super::inventory_view(ui, state, PaneKey::esa(site), &ESA_CONFIG, actions)
+                    inventory_view::show(ui, state, PaneKey::esa(site), &ESA_CONFIG, actions)
                 }
-                None if state.inventory.esa.loading => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Listing sites…");
-                    });
-                }
+                None if state.inventory.esa.loading => busy(ui, "Listing sites…"),
                 None => {
                     ui.label("No ESA sites in this account.");
                 }

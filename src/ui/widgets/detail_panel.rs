@@ -2,10 +2,11 @@
 //! and — when a PEM is known — the certificate parsed by `certs` (subject, issuer, SANs, serial,
 //! validity, fingerprints, key) with the PEM to copy. Offers the status changes the service allows.
 
-use super::cert_table::{error_details, format_datetime, status_color};
+use super::{busy, copy_button, error_details, read_only_text};
 use crate::app::{Action, AppState, PaneKey, RowNote, now_unix};
 use crate::certs::CertificateInfo;
 use crate::model::Change;
+use crate::ui::style::{capitalised, format_datetime, status_color, success_color};
 use eframe::egui::{self, RichText};
 
 /// Draws the panel for `key`'s cursor row.
@@ -35,13 +36,13 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
 
     // Status changes, each confirmed in a dialog; the result shows here and in the row.
     let offered = Change::offered(key.service, status);
-    let busy = matches!(pane.notes.get(id), Some(RowNote::Busy(_)));
+    let changing = matches!(pane.notes.get(id), Some(RowNote::Busy(_)));
     if !offered.is_empty() {
         ui.horizontal(|ui| {
             for change in offered {
                 let button = egui::Button::new(change.label());
                 if ui
-                    .add_enabled(!busy, button)
+                    .add_enabled(!changing, button)
                     .on_hover_text(format!("{} this certificate (asks first)", change.label()))
                     .clicked()
                 {
@@ -51,23 +52,18 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
         });
     }
     match pane.notes.get(id) {
-        Some(RowNote::Busy(change)) => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(format!("{}…", change.label()));
-            });
-        }
+        Some(RowNote::Busy(change)) => busy(ui, format!("{}…", change.label())),
         Some(RowNote::Done { change, request_id }) => {
             ui.label(
                 RichText::new(format!(
                     "Done: {}{}",
-                    capitalise(change.done()),
+                    capitalised(change.done()),
                     request_id
                         .as_ref()
                         .map(|r| format!(" (RequestId {r})"))
                         .unwrap_or_default()
                 ))
-                .color(status_color(crate::model::CertStatus::Active, dark)),
+                .color(success_color(ui.visuals())),
             );
         }
         Some(RowNote::Failed { change, error }) => {
@@ -76,7 +72,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
                     .color(ui.visuals().error_fg_color)
                     .strong(),
             );
-            error_details(ui, error);
+            error_details::show(ui, error);
         }
         None => {}
     }
@@ -112,18 +108,15 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
 
             let entry = state.inventory.details.get(&(key, id.to_string()));
             let loading = entry.is_some_and(|e| e.loading);
-            ui.horizontal(|ui| {
-                if loading {
-                    ui.spinner();
-                    ui.label("Loading details…");
-                } else if ui
-                    .button("Reload details")
-                    .on_hover_text("Call the service's describe API for this certificate")
-                    .clicked()
-                {
-                    actions.push(Action::LoadDetail(key));
-                }
-            });
+            if loading {
+                busy(ui, "Loading details…");
+            } else if ui
+                .button("Reload details")
+                .on_hover_text("Call the service's describe API for this certificate")
+                .clicked()
+            {
+                actions.push(Action::LoadDetail(key));
+            }
             let Some(entry) = entry else {
                 return;
             };
@@ -131,7 +124,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
                 ui.label(
                     RichText::new("Loading details failed").color(ui.visuals().error_fg_color),
                 );
-                error_details(ui, error);
+                error_details::show(ui, error);
             }
             if !entry.facts.is_empty() {
                 ui.add_space(6.0);
@@ -159,13 +152,6 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, key: PaneKey, actions: &mut Vec
                 None => {}
             }
         });
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 fn field(ui: &mut egui::Ui, label: &str, value: &str, mono: bool) {
@@ -227,28 +213,18 @@ fn certificate(ui: &mut egui::Ui, info: &CertificateInfo, now: i64) {
         });
     ui.horizontal(|ui| {
         ui.strong("PEM");
-        if ui
-            .button("Copy PEM")
-            .on_hover_text("Copy the certificate in PEM form")
-            .clicked()
-        {
-            ui.ctx().copy_text(info.pem.clone());
-        }
-        if ui
-            .button("Copy SHA-256")
-            .on_hover_text("Copy the SHA-256 fingerprint")
-            .clicked()
-        {
-            ui.ctx().copy_text(info.sha256.colon_hex());
-        }
+        copy_button(
+            ui,
+            "Copy PEM",
+            "Copy the certificate in PEM form",
+            &info.pem,
+        );
+        copy_button(
+            ui,
+            "Copy SHA-256",
+            "Copy the SHA-256 fingerprint",
+            &info.sha256.colon_hex(),
+        );
     });
-    let mut pem = info.pem.as_str();
-    let label = ui.weak("Certificate PEM (read-only)");
-    ui.add(
-        egui::TextEdit::multiline(&mut pem)
-            .code_editor()
-            .desired_rows(8)
-            .desired_width(f32::INFINITY),
-    )
-    .labelled_by(label.id);
+    read_only_text(ui, "Certificate PEM (read-only)", &info.pem, 8);
 }

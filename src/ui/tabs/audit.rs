@@ -4,8 +4,9 @@
 
 use crate::app::AuditAction;
 use crate::app::{Action, AppState};
+use crate::ui::style::format_datetime;
+use crate::ui::widgets::text_table::TextTable;
 use eframe::egui::{self, RichText};
-use egui_extras::{Column, TableBuilder};
 
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -65,63 +66,39 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         ui.label("No changes yet: bulk jobs write every change they make here.");
         return;
     }
-    let headers = [
-        "Time",
-        "Profile",
-        "Provider",
-        "Service",
-        "Operation",
-        "Target",
-        "Result",
-        "Code",
-        "RequestId",
-    ];
-    let mut builder = TableBuilder::new(ui)
-        .id_salt("audit_table")
-        .striped(true)
-        .resizable(true)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
-    for width in [140.0, 90.0, 70.0, 60.0, 80.0, 220.0, 70.0, 160.0] {
-        builder = builder.column(Column::initial(width).at_least(40.0).clip(true));
+    TextTable {
+        salt: "audit_table",
+        headers: [
+            "Time",
+            "Profile",
+            "Provider",
+            "Service",
+            "Operation",
+            "Target",
+            "Result",
+            "Code",
+            "RequestId",
+        ],
+        widths: &[140.0, 90.0, 70.0, 60.0, 80.0, 220.0, 70.0, 160.0],
+        min_width: 40.0,
+        max_height: None,
     }
-    builder = builder.column(Column::remainder().at_least(80.0).clip(true));
-    builder
-        .header(super::cert_table::ROW_HEIGHT, |mut header| {
-            for h in headers {
-                header.col(|ui| {
-                    ui.strong(h);
-                });
-            }
-        })
-        .body(|body| {
-            body.rows(
-                super::cert_table::ROW_HEIGHT,
-                audit.shown.len(),
-                |mut row| {
-                    let Some(e) = audit.entries.get(audit.shown[row.index()]) else {
-                        return;
-                    };
-                    let target = match e.site_id {
-                        Some(site) => format!("{} (site {site})", e.target),
-                        None => e.target.clone(),
-                    };
-                    let cells = [
-                        super::cert_table::format_datetime(e.at),
-                        e.profile.clone(),
-                        e.provider.code().to_string(),
-                        e.service.code().to_string(),
-                        e.operation.as_str().to_string(),
-                        target,
-                        e.result.as_str().to_string(),
-                        e.code.clone().unwrap_or_default(),
-                        e.request_id.clone().unwrap_or_default(),
-                    ];
-                    for cell in cells {
-                        row.col(|ui| {
-                            ui.label(cell);
-                        });
-                    }
-                },
-            );
-        });
+    .show(ui, audit.shown.len(), |i| {
+        let e = audit.entries.get(*audit.shown.get(i)?)?;
+        let target = match e.site_id {
+            Some(site) => format!("{} (site {site})", e.target),
+            None => e.target.clone(),
+        };
+        Some([
+            format_datetime(e.at),
+            e.profile.clone(),
+            e.provider.code().to_string(),
+            e.service.code().to_string(),
+            e.operation.as_str().to_string(),
+            target,
+            e.result.as_str().to_string(),
+            e.code.clone().unwrap_or_default(),
+            e.request_id.clone().unwrap_or_default(),
+        ])
+    });
 }

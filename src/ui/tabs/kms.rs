@@ -2,10 +2,13 @@
 //! KMS has no list call), details from DescribeCertificate, and CreateCertificate with its CSR to
 //! copy or save. Status ACTIVE / INACTIVE / REVOKED from the shared detail panel.
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, ImportAction, ImportPurpose, KmsKeySpec, PaneKey};
 use crate::model::CertStatus;
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
+use crate::ui::widgets::{
+    choice, copy_button, error_details, inventory_view, read_only_text, text_row,
+};
 use eframe::egui::{self, RichText};
 
 /// Table configuration of the tab.
@@ -74,7 +77,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         .id_salt("kms_create")
         .show(ui, |ui| create_form(ui, state, actions));
     ui.separator();
-    super::inventory_view(ui, state, key, &CONFIG, actions);
+    inventory_view::show(ui, state, key, &CONFIG, actions);
 }
 
 fn upload_button(ui: &mut egui::Ui, certificate_id: &str, actions: &mut Vec<Action>) {
@@ -89,21 +92,6 @@ fn upload_button(ui: &mut egui::Ui, certificate_id: &str, actions: &mut Vec<Acti
             certificate_id: certificate_id.to_string(),
         })));
     }
-}
-
-fn text_field(ui: &mut egui::Ui, label: &str, hint: &str, value: &str) -> Option<String> {
-    let l = ui.label(label);
-    let mut v = value.to_string();
-    let changed = ui
-        .add(
-            egui::TextEdit::singleline(&mut v)
-                .hint_text(hint)
-                .desired_width(260.0),
-        )
-        .labelled_by(l.id)
-        .changed();
-    ui.end_row();
-    changed.then_some(v)
 }
 
 fn create_form(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
@@ -121,23 +109,18 @@ fn create_form(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ),
         ];
         for (label, hint, value) in fields {
-            if let Some(v) = text_field(ui, label, hint, value) {
-                *value = v;
-                changed = true;
-            }
+            changed |= text_row(ui, label, hint, value, false, 260.0);
         }
-        let l = ui.label("Key spec");
-        let before = form.key_spec;
-        egui::ComboBox::from_id_salt("kms_key_spec")
-            .selected_text(form.key_spec.api_name())
-            .show_ui(ui, |ui| {
-                for spec in KmsKeySpec::ALL {
-                    ui.selectable_value(&mut form.key_spec, spec, spec.api_name());
-                }
-            })
-            .response
-            .labelled_by(l.id);
-        changed |= before != form.key_spec;
+        let picked = choice(
+            ui,
+            "Key spec",
+            "kms_key_spec",
+            form.key_spec,
+            KmsKeySpec::ALL,
+            KmsKeySpec::api_name,
+        );
+        changed |= picked != form.key_spec;
+        form.key_spec = picked;
         ui.end_row();
         let l = ui.label("SANs (DNS names)");
         if ui
@@ -184,13 +167,7 @@ fn create_form(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 created.certificate_id
             ));
             ui.horizontal(|ui| {
-                if ui
-                    .button("Copy CSR")
-                    .on_hover_text("Copy the CSR in PEM form")
-                    .clicked()
-                {
-                    ui.ctx().copy_text(created.csr.clone());
-                }
+                copy_button(ui, "Copy CSR", "Copy the CSR in PEM form", &created.csr);
                 if ui
                     .button("Save CSR…")
                     .on_hover_text("Write the CSR to a file")
@@ -200,19 +177,11 @@ fn create_form(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 }
                 upload_button(ui, &created.certificate_id, actions);
             });
-            let l = ui.weak("CSR (read-only)");
-            let mut csr = created.csr.as_str();
-            ui.add(
-                egui::TextEdit::multiline(&mut csr)
-                    .code_editor()
-                    .desired_rows(6)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(l.id);
+            read_only_text(ui, "CSR (read-only)", &created.csr, 6);
         }
         Some(Err(error)) => {
             ui.label(RichText::new("CreateCertificate failed").color(ui.visuals().error_fg_color));
-            super::cert_table::error_details(ui, error);
+            error_details::show(ui, error);
         }
         None => {}
     }

@@ -2,9 +2,10 @@
 //! in the detail panel), switching HTTPS off, and replacing a domain's certificate (which switches
 //! HTTPS on) through the import dialog.
 
-use super::cert_table::{ExtraColumn, TableConfig};
 use crate::app::{Action, AppState, ImportAction, ImportPurpose, PaneKey};
 use crate::model::Service;
+use crate::ui::widgets::cert_table::{ExtraColumn, TableConfig};
+use crate::ui::widgets::inventory_view;
 use eframe::egui;
 
 /// Table configuration of the tab.
@@ -45,5 +46,5 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
              certificate and its private key, and switches HTTPS on.",
         );
     });
-    super::inventory_view(ui, state, key, &CONFIG, actions);
+    inventory_view::show(ui, state, key, &CONFIG, actions);
 }

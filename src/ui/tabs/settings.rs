@@ -1,11 +1,15 @@
 //! Settings: profiles per cloud (region, endpoint override, signing, project and instance id),
 //! secrets to the OS keyring, "Test connection", switching the workspace to a profile; the theme.
 
-use super::cert_table::error_details;
 use crate::app::{Action, AppState, ProfileDraft, SettingsAction, TestResult, Theme};
 use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning};
 use crate::model::Provider;
+use crate::ui::style::success_color;
+use crate::ui::widgets::{busy, choice, error_details, text_row, thresholds};
 use eframe::egui::{self, RichText};
+
+/// Width of the profile form's text fields.
+const FIELD_WIDTH: f32 = 320.0;
 
 fn act(actions: &mut Vec<Action>, a: SettingsAction) {
     actions.push(Action::Settings(a));
@@ -20,7 +24,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.add_space(8.0);
             profiles(ui, state, actions);
             ui.add_space(8.0);
-            super::overview_tab::thresholds_settings(ui, state, actions);
+            thresholds::show(ui, state.overview.thresholds, actions);
             ui.add_space(8.0);
             ui.heading("Appearance");
             ui.horizontal(|ui| {
@@ -45,27 +49,16 @@ fn workspace(ui: &mut egui::Ui, state: &AppState) {
         ui.label(&state.workspace().description);
     }
     if state.settings.opening {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Opening the account…");
-        });
+        busy(ui, "Opening the account…");
     }
 }
 
 fn test_result(ui: &mut egui::Ui, result: Option<&TestResult>) {
     match result {
         None => {}
-        Some(TestResult::Running) => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Testing…");
-            });
-        }
+        Some(TestResult::Running) => busy(ui, "Testing…"),
         Some(TestResult::Passed(text)) => {
-            ui.label(RichText::new(text).color(super::cert_table::status_color(
-                crate::model::CertStatus::Active,
-                ui.visuals().dark_mode,
-            )));
+            ui.label(RichText::new(text).color(success_color(ui.visuals())));
         }
         Some(TestResult::Failed(error)) => {
             ui.label(
@@ -73,7 +66,7 @@ fn test_result(ui: &mut egui::Ui, result: Option<&TestResult>) {
                     .color(ui.visuals().error_fg_color)
                     .strong(),
             );
-            error_details(ui, error);
+            error_details::show(ui, error);
         }
     }
 }
@@ -132,33 +125,32 @@ fn profiles(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
                 }
             });
             ui.horizontal(|ui| {
-                if ui
-                    .button("Test connection")
-                    .on_hover_text(format!("Make one read call with profile {}", p.name))
-                    .clicked()
-                {
-                    act(actions, SettingsAction::Test(p.name.clone()));
-                }
-                if ui
-                    .button("Edit")
-                    .on_hover_text(format!("Edit profile {}", p.name))
-                    .clicked()
-                {
-                    act(actions, SettingsAction::Edit(p.name.clone()));
-                }
-                if ui
-                    .button("Use")
-                    .on_hover_text(format!("Open the workspace with profile {}", p.name))
-                    .clicked()
-                {
-                    act(actions, SettingsAction::Open(p.name.clone()));
-                }
-                if ui
-                    .button("Delete")
-                    .on_hover_text(format!("Delete profile {} and its keyring secret", p.name))
-                    .clicked()
-                {
-                    act(actions, SettingsAction::Delete(p.name.clone()));
+                let buttons = [
+                    (
+                        "Test connection",
+                        format!("Make one read call with profile {}", p.name),
+                        SettingsAction::Test(p.name.clone()),
+                    ),
+                    (
+                        "Edit",
+                        format!("Edit profile {}", p.name),
+                        SettingsAction::Edit(p.name.clone()),
+                    ),
+                    (
+                        "Use",
+                        format!("Open the workspace with profile {}", p.name),
+                        SettingsAction::Open(p.name.clone()),
+                    ),
+                    (
+                        "Delete",
+                        format!("Delete profile {} and its keyring secret", p.name),
+                        SettingsAction::Delete(p.name.clone()),
+                    ),
+                ];
+                for (label, hover, action) in buttons {
+                    if ui.button(label).on_hover_text(hover).clicked() {
+                        act(actions, action);
+                    }
                 }
             });
             if s.confirm_delete.as_deref() == Some(p.name.as_str()) {
@@ -184,27 +176,6 @@ fn profiles(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     }
 }
 
-fn text_row(
-    ui: &mut egui::Ui,
-    label: &str,
-    hint: &str,
-    value: &mut String,
-    password: bool,
-) -> bool {
-    let l = ui.label(label);
-    let changed = ui
-        .add(
-            egui::TextEdit::singleline(value)
-                .hint_text(hint)
-                .password(password)
-                .desired_width(320.0),
-        )
-        .labelled_by(l.id)
-        .changed();
-    ui.end_row();
-    changed
-}
-
 fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut Vec<Action>) {
     let mut d = draft.clone();
     let mut changed = false;
@@ -216,13 +187,21 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
         egui::Grid::new("profile_form")
             .num_columns(2)
             .show(ui, |ui| {
-                changed |= text_row(ui, "Profile name", "prod-hangzhou", &mut d.name, false);
+                changed |= text_row(
+                    ui,
+                    "Profile name",
+                    "prod-hangzhou",
+                    &mut d.name,
+                    false,
+                    FIELD_WIDTH,
+                );
                 changed |= text_row(
                     ui,
                     "Region",
                     crate::profiles::default_region(d.provider),
                     &mut d.region,
                     false,
+                    FIELD_WIDTH,
                 );
                 changed |= text_row(
                     ui,
@@ -230,71 +209,69 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                     "https://… (empty: the region's default)",
                     &mut d.endpoint,
                     false,
+                    FIELD_WIDTH,
                 );
                 let (id_label, secret_label) = match d.provider {
                     Provider::Alibaba => ("AccessKey id", "AccessKey secret"),
                     Provider::Huawei => ("Access key (AK)", "Secret key (SK)"),
                 };
-                changed |= text_row(ui, id_label, "", &mut d.access_key_id, false);
+                changed |= text_row(ui, id_label, "", &mut d.access_key_id, false, FIELD_WIDTH);
                 let secret_hint = if d.editing.is_some() {
                     "leave empty to keep the stored secret"
                 } else {
                     "stored in the OS keyring"
                 };
-                changed |= text_row(ui, secret_label, secret_hint, &mut d.secret, true);
+                changed |= text_row(
+                    ui,
+                    secret_label,
+                    secret_hint,
+                    &mut d.secret,
+                    true,
+                    FIELD_WIDTH,
+                );
                 changed |= text_row(
                     ui,
                     "Security token",
                     "only for temporary (STS) keys",
                     &mut d.security_token,
                     true,
+                    FIELD_WIDTH,
                 );
-                let l = ui.label("Signing");
                 match d.provider {
                     Provider::Alibaba => {
-                        let before = d.alibaba_signature;
-                        egui::ComboBox::from_id_salt("alibaba_signing")
-                            .selected_text(match d.alibaba_signature {
+                        let picked = choice(
+                            ui,
+                            "Signing",
+                            "alibaba_signing",
+                            d.alibaba_signature,
+                            [AlibabaSignatureVersion::V3, AlibabaSignatureVersion::V1],
+                            |s| match s {
                                 AlibabaSignatureVersion::V3 => "ACS3-HMAC-SHA256 (V3)",
                                 AlibabaSignatureVersion::V1 => "HMAC-SHA1 (V1, legacy)",
-                            })
-                            .show_ui(ui, |ui| {
-                                ui.selectable_value(
-                                    &mut d.alibaba_signature,
-                                    AlibabaSignatureVersion::V3,
-                                    "ACS3-HMAC-SHA256 (V3)",
-                                );
-                                ui.selectable_value(
-                                    &mut d.alibaba_signature,
-                                    AlibabaSignatureVersion::V1,
-                                    "HMAC-SHA1 (V1, legacy)",
-                                );
-                            })
-                            .response
-                            .labelled_by(l.id);
-                        changed |= before != d.alibaba_signature;
+                            },
+                        );
+                        changed |= picked != d.alibaba_signature;
+                        d.alibaba_signature = picked;
                     }
                     Provider::Huawei => {
-                        let before = d.huawei_signing;
-                        let label = |s: HuaweiSigning| match s {
-                            HuaweiSigning::Auto => "Automatic (from the endpoint)",
-                            HuaweiSigning::Basic => "SDK-HMAC-SHA256",
-                            HuaweiSigning::Derived => "V11-HMAC-SHA256 (derived)",
-                        };
-                        egui::ComboBox::from_id_salt("huawei_signing")
-                            .selected_text(label(d.huawei_signing))
-                            .show_ui(ui, |ui| {
-                                for s in [
-                                    HuaweiSigning::Auto,
-                                    HuaweiSigning::Basic,
-                                    HuaweiSigning::Derived,
-                                ] {
-                                    ui.selectable_value(&mut d.huawei_signing, s, label(s));
-                                }
-                            })
-                            .response
-                            .labelled_by(l.id);
-                        changed |= before != d.huawei_signing;
+                        let picked = choice(
+                            ui,
+                            "Signing",
+                            "huawei_signing",
+                            d.huawei_signing,
+                            [
+                                HuaweiSigning::Auto,
+                                HuaweiSigning::Basic,
+                                HuaweiSigning::Derived,
+                            ],
+                            |s| match s {
+                                HuaweiSigning::Auto => "Automatic (from the endpoint)",
+                                HuaweiSigning::Basic => "SDK-HMAC-SHA256",
+                                HuaweiSigning::Derived => "V11-HMAC-SHA256 (derived)",
+                            },
+                        );
+                        changed |= picked != d.huawei_signing;
+                        d.huawei_signing = picked;
                     }
                 }
                 ui.end_row();
@@ -305,6 +282,7 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                         "32 hex digits (IAM project of the region)",
                         &mut d.project_id,
                         false,
+                        FIELD_WIDTH,
                     );
                     changed |= text_row(
                         ui,
@@ -312,6 +290,7 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                         "required for standard and enterprise editions",
                         &mut d.instance_id,
                         false,
+                        FIELD_WIDTH,
                     );
                 }
                 changed |= text_row(
@@ -320,6 +299,7 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                     "empty: the API's published limit (10); 0: no limit",
                     &mut d.rate_limit_qps,
                     false,
+                    FIELD_WIDTH,
                 );
                 ui.label("");
                 changed |= ui

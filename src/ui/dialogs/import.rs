@@ -4,13 +4,14 @@
 //! their verdicts, the expiry override, and the confirmation before anything is sent. Draws
 //! `app::import_flow` state and returns actions; reads no file and sends nothing itself.
 
-use super::cert_table::error_details;
-use super::detail_panel::certificate_facts;
 use crate::app::import_flow::{FileStatus, ImportFlow, ImportStage};
 use crate::app::{Action, AppState, ImportAction, ImportPurpose, now_unix};
 use crate::certs::CertificateInfo;
 use crate::credentials::Secret;
 use crate::import::Verdict;
+use crate::ui::style::CHECK_PASSED;
+use crate::ui::widgets::detail_panel::certificate_facts;
+use crate::ui::widgets::{busy, error_details};
 use eframe::egui::{self, RichText};
 use zeroize::Zeroizing;
 
@@ -72,12 +73,7 @@ pub fn show(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
             .show(ui, |ui| match &flow.stage {
                 ImportStage::Editing => editing(ui, flow, actions),
                 ImportStage::Confirming => confirming(ui, flow),
-                ImportStage::Sending => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Sending…");
-                    });
-                }
+                ImportStage::Sending => busy(ui, "Sending…"),
                 ImportStage::Done(Ok(request_id)) => {
                     ui.label(
                         RichText::new(format!(
@@ -96,7 +92,7 @@ pub fn show(ctx: &egui::Context, state: &AppState, actions: &mut Vec<Action>) {
                             .color(ui.visuals().error_fg_color)
                             .strong(),
                     );
-                    error_details(ui, e);
+                    error_details::show(ui, e);
                 }
             });
         ui.separator();
@@ -234,14 +230,14 @@ fn editing(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
         });
     }
     if flow.reading || flow.checking {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label(if flow.reading {
+        busy(
+            ui,
+            if flow.reading {
                 "Reading the files…"
             } else {
                 "Checking…"
-            });
-        });
+            },
+        );
     }
     inspection(ui, flow);
     checks(ui, flow, actions);
@@ -386,7 +382,7 @@ fn checks(ui: &mut egui::Ui, flow: &ImportFlow, actions: &mut Vec<Action>) {
     ui.strong("Checks");
     for c in &flow.checks {
         let (text, color) = match c.verdict {
-            Verdict::Pass => ("ok", egui::Color32::from_rgb(60, 160, 80)),
+            Verdict::Pass => ("ok", CHECK_PASSED),
             Verdict::Warn => ("warning", ui.visuals().warn_fg_color),
             Verdict::Fail => ("error", ui.visuals().error_fg_color),
         };

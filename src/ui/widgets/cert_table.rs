@@ -1,16 +1,19 @@
-//! The one certificate table every tab uses: toolbar (refresh, progress, filters, selection), a
-//! virtualised, sortable `egui_extras` table that draws only the rows on screen, and keyboard
-//! navigation. Configured per tab by [`TableConfig`]; reads a [`Pane`], returns [`Action`]s.
+//! The one certificate table every inventory tab uses: toolbar (refresh, progress, filters,
+//! selection and the bulk buttons for the selection), a virtualised, sortable `egui_extras` table
+//! that draws only the rows on screen, and keyboard navigation. Configured per tab by
+//! [`TableConfig`]; reads a [`Pane`] and the expiry thresholds, returns [`Action`]s.
 
+use super::{busy, choice, error_details};
+use crate::app::bulk::{BulkAction, button_label, operations_for};
 use crate::app::inventory::RowId;
+use crate::app::overview::{STATUSES, Thresholds};
 use crate::app::view::{ExpiryFilter, SortColumn, StatusFilter};
 use crate::app::{Action, ClickMods, CursorMove, LoadState, Pane, RowNote, now_unix};
-use crate::model::CertStatus;
+use crate::ui::style::{
+    ROW_HEIGHT, capitalised, format_age, format_date, level_color, status_color, tinted,
+};
 use eframe::egui::{self, Key, RichText, Sense};
 use egui_extras::{Column, TableBuilder};
-
-/// Row height in points.
-pub const ROW_HEIGHT: f32 = 20.0;
 
 /// What the last column shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,53 +41,19 @@ pub struct TableConfig {
     pub noun: &'static str,
 }
 
-/// Status colour (readable on dark and light backgrounds).
-pub fn status_color(status: CertStatus, dark: bool) -> egui::Color32 {
-    use egui::Color32;
-    match (status, dark) {
-        (CertStatus::Active, true) => Color32::from_rgb(110, 200, 120),
-        (CertStatus::Active, false) => Color32::from_rgb(20, 120, 40),
-        (CertStatus::Inactive, true) => Color32::from_rgb(220, 190, 90),
-        (CertStatus::Inactive, false) => Color32::from_rgb(150, 100, 0),
-        (CertStatus::Revoked, true) => Color32::from_rgb(235, 110, 100),
-        (CertStatus::Revoked, false) => Color32::from_rgb(180, 30, 30),
-        (CertStatus::Pending, true) => Color32::from_rgb(130, 170, 240),
-        (CertStatus::Pending, false) => Color32::from_rgb(30, 80, 180),
-        (CertStatus::Unknown, _) => Color32::GRAY,
-    }
-}
-
-/// `YYYY-MM-DD` of a UNIX time.
-pub fn format_date(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(time::macros::format_description!("[year]-[month]-[day]"))
-                .ok()
-        })
-        .unwrap_or_else(|| "—".into())
-}
-
-/// `YYYY-MM-DD HH:MM UTC` of a UNIX time (the app's filter labels use the same format).
-pub use crate::app::view::utc_minute as format_datetime;
-
-/// "3 minutes ago" style age.
-pub fn format_age(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 60 => "just now".into(),
-        s if s < 3_600 => format!("{} min ago", s / 60),
-        s if s < 86_400 => format!("{} h ago", s / 3_600),
-        s => format!("{} days ago", s / 86_400),
-    }
-}
-
-/// Toolbar, table and keyboard handling for one pane.
-pub fn show(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec<Action>) {
+/// Toolbar, table and keyboard handling for one pane; rows past `thresholds` are coloured.
+pub fn show(
+    ui: &mut egui::Ui,
+    pane: &Pane,
+    config: &TableConfig,
+    thresholds: Thresholds,
+    actions: &mut Vec<Action>,
+) {
     toolbar(ui, pane, config, actions);
     load_status(ui, pane, actions);
     ui.separator();
     keyboard(ui, pane, actions);
-    table(ui, pane, config, actions);
+    table(ui, pane, config, thresholds, actions);
 }
 
 fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec<Action>) {
@@ -120,39 +89,27 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
             actions.push(Action::SetFilterText(key, text));
         }
 
-        let mut status = table.filter.status;
-        let status_label = ui.label("Status:");
-        egui::ComboBox::from_id_salt(("status_filter", key.service, key.site_id))
-            .selected_text(status.label())
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut status, StatusFilter::Any, StatusFilter::Any.label());
-                for s in [
-                    CertStatus::Active,
-                    CertStatus::Inactive,
-                    CertStatus::Revoked,
-                    CertStatus::Pending,
-                    CertStatus::Unknown,
-                ] {
-                    ui.selectable_value(&mut status, StatusFilter::Only(s), s.label());
-                }
-            })
-            .response
-            .labelled_by(status_label.id);
+        let statuses = std::iter::once(StatusFilter::Any).chain(STATUSES.map(StatusFilter::Only));
+        let status = choice(
+            ui,
+            "Status:",
+            ("status_filter", key.service, key.site_id),
+            table.filter.status,
+            statuses,
+            StatusFilter::label,
+        );
         if status != table.filter.status {
             actions.push(Action::SetStatusFilter(key, status));
         }
 
-        let mut expiry = table.filter.expiry;
-        let expiry_label = ui.label("Expiry:");
-        egui::ComboBox::from_id_salt(("expiry_filter", key.service, key.site_id))
-            .selected_text(expiry.label())
-            .show_ui(ui, |ui| {
-                for e in ExpiryFilter::CHOICES {
-                    ui.selectable_value(&mut expiry, e, e.label());
-                }
-            })
-            .response
-            .labelled_by(expiry_label.id);
+        let expiry = choice(
+            ui,
+            "Expiry:",
+            ("expiry_filter", key.service, key.site_id),
+            table.filter.expiry,
+            ExpiryFilter::CHOICES,
+            ExpiryFilter::label,
+        );
         if expiry != table.filter.expiry {
             actions.push(Action::SetExpiryFilter(key, expiry));
         }
@@ -172,7 +129,7 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
         {
             actions.push(Action::ClearSelection(key));
         }
-        super::bulk_dialog::selection_buttons(ui, pane, actions);
+        selection_buttons(ui, pane, actions);
 
         let shown = table.index.len();
         let total = pane.inventory.present_count();
@@ -191,16 +148,28 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
     });
 }
 
+/// "Revoke selected", "Disable selected"… for the selection (whatever its service offers).
+fn selection_buttons(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
+    if pane.table.selection.is_empty() {
+        return;
+    }
+    let n = pane.table.selection.len();
+    for op in operations_for(pane.key.service) {
+        let hover = format!(
+            "{} the {n} selected certificate(s) in one job (asks to confirm first)",
+            capitalised(op.as_str())
+        );
+        if ui.button(button_label(op)).on_hover_text(hover).clicked() {
+            actions.push(Action::Bulk(BulkAction::Open(pane.key, op)));
+        }
+    }
+}
+
 fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
     let key = pane.key;
     match &pane.load() {
         LoadState::Idle => {}
-        LoadState::ReadingCache => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Reading the cache…");
-            });
-        }
+        LoadState::ReadingCache => busy(ui, "Reading the cache…"),
         LoadState::Fetching {
             pages,
             rows,
@@ -236,7 +205,7 @@ fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
                         .color(ui.visuals().error_fg_color)
                         .strong(),
                     );
-                    error_details(ui, error);
+                    error_details::show(ui, error);
                     ui.horizontal(|ui| {
                         if ui
                             .button("Retry failed page")
@@ -271,47 +240,6 @@ fn load_status(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
     } else if let Some(t) = pane.fetched_at() {
         ui.weak(format!("Fetched {}", format_age(now_unix() - t)));
     }
-}
-
-/// Code, message, RequestId and advice of a provider error.
-pub fn error_details(ui: &mut egui::Ui, error: &crate::model::Error) {
-    egui::Grid::new(ui.next_auto_id())
-        .num_columns(2)
-        .show(ui, |ui| {
-            ui.label("Code");
-            ui.monospace(&error.code);
-            ui.end_row();
-            ui.label("Message");
-            ui.label(&error.message);
-            ui.end_row();
-            if let Some(status) = error.http_status {
-                ui.label("HTTP status");
-                ui.monospace(status.to_string());
-                ui.end_row();
-            }
-            ui.label("RequestId");
-            match &error.request_id {
-                Some(id) => {
-                    ui.horizontal(|ui| {
-                        ui.monospace(id);
-                        if ui
-                            .small_button("Copy RequestId")
-                            .on_hover_text("Copy the request id for a support ticket")
-                            .clicked()
-                        {
-                            ui.ctx().copy_text(id.clone());
-                        }
-                    });
-                }
-                None => {
-                    ui.weak("none returned");
-                }
-            }
-            ui.end_row();
-            ui.label("What to do");
-            ui.label(error.advice());
-            ui.end_row();
-        });
 }
 
 /// Which keys move the cursor: only when no text field has the keyboard.
@@ -404,7 +332,13 @@ fn sort_arrow(ui: &mut egui::Ui, descending: bool) {
     });
 }
 
-fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec<Action>) {
+fn table(
+    ui: &mut egui::Ui,
+    pane: &Pane,
+    config: &TableConfig,
+    thresholds: Thresholds,
+    actions: &mut Vec<Action>,
+) {
     let inventory = &pane.inventory;
     let index = &pane.table.index;
     if index.is_empty() {
@@ -426,7 +360,6 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
     let now = now_unix();
     let dark = ui.visuals().dark_mode;
     // Rows past the expiry thresholds (Settings) are coloured: name, expiry and days left.
-    let thresholds = super::overview_tab::thresholds(ui.ctx());
     let visuals = ui.visuals().clone();
     // Labels must not swallow clicks for text selection: a click selects the row.
     ui.style_mut().interaction.selectable_labels = false;
@@ -474,12 +407,8 @@ fn table(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec
                 let status = inventory.status(r);
                 let id = inventory.id(r);
                 let not_after = inventory.not_after(r);
-                let level_color =
-                    super::overview_tab::level_color(thresholds.level(not_after, now), &visuals);
-                let paint = |t: RichText| match level_color {
-                    Some(c) => t.color(c),
-                    None => t,
-                };
+                let level = level_color(thresholds.level(not_after, now), &visuals);
+                let paint = |t: RichText| tinted(t, level);
                 row.col(|ui| {
                     ui.label(paint(RichText::new(inventory.name(r))));
                 });

@@ -1,44 +1,17 @@
 //! The bulk dialog (plan, typed-count confirmation, dry run, live progress and per-item results),
-//! the selection buttons every inventory table shows, the small running-job indicator and the
-//! resume offer for unfinished jobs. Drawing only: reads `app::bulk` state and returns actions.
+//! the small running-job indicator and the resume offer for unfinished jobs. Drawing only: reads
+//! `app::bulk` state and returns actions. (The buttons that open it belong to the table's toolbar.)
 
-use crate::app::bulk::{
-    BulkAction, BulkDialog, BulkPhase, DryRunState, button_label, format_eta, operations_for,
-    outcome_text,
-};
-use crate::app::{Action, AppState, Pane};
+use crate::app::bulk::{BulkAction, BulkDialog, BulkPhase, DryRunState, format_eta, outcome_text};
+use crate::app::{Action, AppState};
 use crate::model::Change;
+use crate::ui::style::{format_datetime, resume_banner_fill};
+use crate::ui::widgets::text_table::TextTable;
+use crate::ui::widgets::{banner, busy};
 use eframe::egui::{self, RichText};
-use egui_extras::{Column, TableBuilder};
 
 fn act(actions: &mut Vec<Action>, a: BulkAction) {
     actions.push(Action::Bulk(a));
-}
-
-/// "Revoke selected", "Disable selected"… for a table's selection (whatever its service offers).
-pub fn selection_buttons(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) {
-    if pane.table.selection.is_empty() {
-        return;
-    }
-    let n = pane.table.selection.len();
-    for op in operations_for(pane.key.service) {
-        let hover = format!(
-            "{} the {n} selected certificate(s) in one job (asks to confirm first)",
-            capitalised(op)
-        );
-        if ui.button(button_label(op)).on_hover_text(hover).clicked() {
-            act(actions, BulkAction::Open(pane.key, op));
-        }
-    }
-}
-
-fn capitalised(op: Change) -> String {
-    let s = op.as_str();
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// One line under the tab bar: a running or hidden job (click to reopen), and unfinished jobs
@@ -78,50 +51,42 @@ pub fn status_line(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action
         });
     }
     for offer in &state.bulk.resumable {
-        let fill = if ui.visuals().dark_mode {
-            egui::Color32::from_rgb(60, 40, 20)
-        } else {
-            egui::Color32::from_rgb(255, 225, 190)
-        };
-        egui::Frame::new()
-            .fill(fill)
-            .inner_margin(egui::Margin::symmetric(8, 4))
-            .corner_radius(4.0)
-            .show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    let open = offer.counts.pending + offer.counts.sent;
-                    ui.label(RichText::new("Unfinished bulk job").strong());
-                    ui.label(format!(
-                        "{} {} ({}), profile “{}”, started {}: {} done, {} failed, {} not finished.",
-                        offer.job.operation,
-                        offer.job.service,
-                        short(&offer.job.id),
-                        offer.job.profile,
-                        super::cert_table::format_datetime(offer.job.created_at),
-                        offer.counts.succeeded,
-                        offer.counts.failed,
-                        open
-                    ));
-                    if ui
-                        .button("Resume")
-                        .on_hover_text(
-                            "Finish the job: uncertain items are re-read first, so nothing is applied twice",
-                        )
-                        .clicked()
-                    {
-                        act(actions, BulkAction::Resume(offer.job.id.clone()));
-                    }
-                    if ui
-                        .button("Dismiss")
-                        .on_hover_text(
-                            "Stop offering it (it stays in the journal: `certdesk jobs resume`)",
-                        )
-                        .clicked()
-                    {
-                        act(actions, BulkAction::Dismiss(offer.job.id.clone()));
-                    }
-                });
+        let fill = resume_banner_fill(ui.visuals());
+        banner(ui, fill, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let open = offer.counts.pending + offer.counts.sent;
+                ui.label(RichText::new("Unfinished bulk job").strong());
+                ui.label(format!(
+                    "{} {} ({}), profile “{}”, started {}: {} done, {} failed, {} not finished.",
+                    offer.job.operation,
+                    offer.job.service,
+                    short(&offer.job.id),
+                    offer.job.profile,
+                    format_datetime(offer.job.created_at),
+                    offer.counts.succeeded,
+                    offer.counts.failed,
+                    open
+                ));
+                if ui
+                    .button("Resume")
+                    .on_hover_text(
+                        "Finish the job: uncertain items are re-read first, so nothing is applied twice",
+                    )
+                    .clicked()
+                {
+                    act(actions, BulkAction::Resume(offer.job.id.clone()));
+                }
+                if ui
+                    .button("Dismiss")
+                    .on_hover_text(
+                        "Stop offering it (it stays in the journal: `certdesk jobs resume`)",
+                    )
+                    .clicked()
+                {
+                    act(actions, BulkAction::Dismiss(offer.job.id.clone()));
+                }
             });
+        });
     }
 }
 
@@ -243,12 +208,7 @@ fn confirm(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
     });
     match &d.dry_run {
         None => {}
-        Some(DryRunState::Running) => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(format!("Dry run: reading {n} item(s)…"));
-            });
-        }
+        Some(DryRunState::Running) => busy(ui, format!("Dry run: reading {n} item(s)…")),
         Some(DryRunState::Done(verdicts)) => {
             let sending = verdicts.iter().filter(|v| v.would_send).count();
             ui.label(
@@ -258,19 +218,17 @@ fn confirm(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
                 ))
                 .strong(),
             );
-            rows_table(
+            items_table("bulk_dry_run", ["Id", "Name", "Current status", "Verdict"]).show(
                 ui,
-                "bulk_dry_run",
-                ["Id", "Name", "Current status", "Verdict"],
                 verdicts.len(),
                 |i| {
-                    let v = &verdicts[i];
-                    [
+                    let v = verdicts.get(i)?;
+                    Some([
                         v.item.id.clone(),
                         v.item.name.clone(),
                         v.current.map(|s| s.label()).unwrap_or("-").to_string(),
                         v.verdict.clone(),
-                    ]
+                    ])
                 },
             );
         }
@@ -279,12 +237,7 @@ fn confirm(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
 
 fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
     match &d.progress {
-        None => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Writing the job to the journal…");
-            });
-        }
+        None => busy(ui, "Writing the job to the journal…"),
         Some(p) => {
             let done = p.total.saturating_sub(p.remaining);
             let fraction = if p.total == 0 {
@@ -359,61 +312,33 @@ fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
     });
     // Newest first, so the live table shows what just happened.
     let n = d.results.len();
-    rows_table(
-        ui,
+    items_table(
         "bulk_results",
         ["Id", "Name", "Result", "Provider code", "RequestId"],
-        n,
-        |i| {
-            let r = &d.results[n - 1 - i];
-            [
-                r.item.id.clone(),
-                r.item.name.clone(),
-                outcome_text(r),
-                r.code.clone().unwrap_or_default(),
-                r.request_id.clone().unwrap_or_default(),
-            ]
-        },
-    );
+    )
+    .show(ui, n, |i| {
+        let r = d.results.get(n.checked_sub(i + 1)?)?;
+        Some([
+            r.item.id.clone(),
+            r.item.name.clone(),
+            outcome_text(r),
+            r.code.clone().unwrap_or_default(),
+            r.request_id.clone().unwrap_or_default(),
+        ])
+    });
 }
 
-/// A virtual-scrolling table of text rows: only the visible rows are built (`row(i)`), so
-/// thousands of items cost no more per frame than a screenful.
-fn rows_table<const N: usize>(
-    ui: &mut egui::Ui,
-    salt: &str,
-    headers: [&str; N],
-    len: usize,
-    row: impl Fn(usize) -> [String; N],
-) {
-    let mut builder = TableBuilder::new(ui)
-        .id_salt(salt)
-        .striped(true)
-        .resizable(true)
-        .max_scroll_height(320.0)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
-    for i in 0..N {
-        builder = if i + 1 == N {
-            builder.column(Column::remainder().at_least(80.0).clip(true))
-        } else {
-            builder.column(Column::initial(150.0).at_least(50.0).clip(true))
-        };
+/// The dialog's item lists: 150-point columns, scrolling past 320 points so the buttons stay
+/// in view.
+fn items_table<const N: usize>(
+    salt: &'static str,
+    headers: [&'static str; N],
+) -> TextTable<'static, N> {
+    TextTable {
+        salt,
+        headers,
+        widths: &[150.0; 4],
+        min_width: 50.0,
+        max_height: Some(320.0),
     }
-    builder
-        .header(super::cert_table::ROW_HEIGHT, |mut header| {
-            for h in headers {
-                header.col(|ui| {
-                    ui.strong(h);
-                });
-            }
-        })
-        .body(|body| {
-            body.rows(super::cert_table::ROW_HEIGHT, len, |mut table_row| {
-                for cell in row(table_row.index()) {
-                    table_row.col(|ui| {
-                        ui.label(cell);
-                    });
-                }
-            });
-        });
 }
