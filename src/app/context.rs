@@ -18,9 +18,7 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Index of a [`Scope`] in the workspace's list (rows carry it; stable while the workspace is
-/// open).
-pub type ScopeId = u16;
+pub use crate::model::ScopeId;
 
 /// What the window is connected to: every account (profile) and region of the estate.
 #[derive(Debug, Clone, PartialEq, Eq)]

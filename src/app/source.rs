@@ -2,9 +2,8 @@
 //! calls for every service as futures, so the app can be driven by the real clients, by the
 //! in-process simulator, or by an in-memory fake in tests. Knows `model`; nothing of egui.
 
-use super::context::ScopeId;
 use crate::jobs::Backend;
-use crate::model::{CertStatus, CertificateRow, Error, Service};
+use crate::model::{CertStatus, CertificateRow, Error, ScopeId, Service};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

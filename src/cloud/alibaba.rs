@@ -60,6 +60,21 @@ impl RpcMethod {
     }
 }
 
+/// Credentials that are not a fixed key: a RAM role's session ([`super::RoleSession`]), asked
+/// before every call. A trait so that this module, which STS itself calls through, does not
+/// depend on the STS module.
+pub trait CredentialSource: Send + Sync + std::fmt::Debug {
+    /// The credentials to sign the next call with (cached by the source while they last).
+    fn credentials(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<AlibabaCredentials, Error>> + Send + '_>,
+    >;
+
+    /// What makes two sources the same (a role's ARN, ExternalId and session name).
+    fn identity(&self) -> String;
+}
+
 /// Signs and sends RPC calls for one product. Cheap to clone; `Send + Sync`.
 #[derive(Debug, Clone)]
 pub(crate) struct AlibabaCaller {
@@ -67,7 +82,7 @@ pub(crate) struct AlibabaCaller {
     endpoint: Endpoint,
     credentials: Arc<AlibabaCredentials>,
     /// A RAM role's session: its temporary credentials replace `credentials` on every call.
-    role: Option<Arc<super::sts::RoleSession>>,
+    role: Option<Arc<dyn CredentialSource>>,
     signature: AlibabaSignatureVersion,
     api: RpcApi,
     /// The region named in every request (loopback endpoints only, see the module doc).
@@ -243,8 +258,8 @@ impl AlibabaCaller {
     ) -> Result<T, Error> {
         let service = self.api.service;
         let creds = match &self.role {
-            // Boxed: a role's session calls STS through a caller of this same type.
-            Some(role) => Arc::new(Box::pin(role.credentials()).await.map_err(|mut e| {
+            // Boxed by the trait: a role's session calls STS through a caller of this same type.
+            Some(role) => Arc::new(role.credentials().await.map_err(|mut e| {
                 // Shown against the call that needed the role, not STS.
                 e.service = Some(service);
                 e

@@ -65,7 +65,7 @@ pub enum HuaweiSigning {
 }
 
 /// Everything an Alibaba client (KMS, PCA, ESA, VOD, CDN, SSL, STS) needs besides the transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AlibabaClientConfig {
     /// AccessKey (and optional STS token).
     pub credentials: AlibabaCredentials,
@@ -78,8 +78,20 @@ pub struct AlibabaClientConfig {
     pub signature: AlibabaSignatureVersion,
     /// A RAM role assumed with `credentials`' account: when set, every call signs with the
     /// role's temporary credentials instead (`credentials` are then unused by the clients).
-    pub role: Option<std::sync::Arc<sts::RoleSession>>,
+    pub role: Option<std::sync::Arc<dyn alibaba::CredentialSource>>,
 }
+
+impl PartialEq for AlibabaClientConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.credentials == other.credentials
+            && self.region == other.region
+            && self.endpoint == other.endpoint
+            && self.signature == other.signature
+            && self.role.as_ref().map(|r| r.identity()) == other.role.as_ref().map(|r| r.identity())
+    }
+}
+
+impl Eq for AlibabaClientConfig {}
 
 /// Everything the IoTDA client needs besides the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! memory only by whoever holds them. [`RoleSession`] keeps a role's credentials fresh: it assumes
 //! the role again before they expire.
 
-use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
+use super::alibaba::{AlibabaCaller, CredentialSource, RpcApi, RpcMethod, param};
 use super::error::local_code;
 use super::{AlibabaClientConfig, Error, Transport, de};
 use crate::credentials::{AlibabaCredentials, Secret};
@@ -260,6 +260,25 @@ pub fn role_account(role_arn: &str) -> Option<&str> {
     let rest = role_arn.strip_prefix("acs:ram::")?;
     let (account, role) = rest.split_once(':')?;
     (role.starts_with("role/") && !account.is_empty()).then_some(account)
+}
+
+impl CredentialSource for RoleSession {
+    fn credentials(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<AlibabaCredentials, Error>> + Send + '_>,
+    > {
+        Box::pin(RoleSession::credentials(self))
+    }
+
+    fn identity(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.request.role_arn,
+            self.request.external_id.as_deref().unwrap_or(""),
+            self.request.role_session_name
+        )
+    }
 }
 
 impl RoleSession {

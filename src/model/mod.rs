@@ -183,6 +183,10 @@ impl FromStr for Provider {
     }
 }
 
+/// Index of a [`Scope`] in the app's workspace (rows carry it; stable while the workspace is
+/// open).
+pub type ScopeId = u16;
+
 /// One account in one region: where an inventory's rows come from. The account is named by the
 /// profile that reaches it (`demo` in demo mode, `env` for the SDK environment variables).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
