@@ -17,6 +17,7 @@ pub mod cloud_source;
 pub mod context;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
+pub mod find;
 pub mod import_flow;
 pub mod inventory;
 pub mod kms;
