@@ -216,6 +216,8 @@ pub struct ImportFlow {
     pub nothing_picked: bool,
     read_generation: u64,
     check_generation: u64,
+    /// Stops the read in flight when dropped: a new read replaces it, closing the dialog drops it.
+    reading_guard: import::CancelOnDrop,
 }
 
 /// The path a user typed: trimmed, surrounding quotes (a pasted "Copy as path") removed, and a
@@ -264,6 +266,7 @@ impl ImportFlow {
             nothing_picked: false,
             read_generation: 0,
             check_generation: 0,
+            reading_guard: import::CancelOnDrop::default(),
         }
     }
 
@@ -381,13 +384,14 @@ fn summary(bundle: &Bundle) -> String {
 pub(crate) fn read_files(
     paths: &[PathBuf],
     passphrase: Option<&Secret>,
+    cancel: &import::CancelFlag,
 ) -> (Vec<FileStatus>, Option<Bundle>) {
     let mut statuses = Vec::with_capacity(paths.len());
     let mut merged: Option<Bundle> = None;
     for path in paths {
         let name = import::display_name(path);
-        let parsed =
-            import::read_file(path).and_then(|bytes| import::parse(&name, &bytes, passphrase));
+        let parsed = import::read_file(path)
+            .and_then(|bytes| import::parse_cancellable(&name, &bytes, passphrase, cancel));
         let status = match parsed {
             Ok(bundle) => {
                 let text = summary(&bundle);
@@ -732,8 +736,10 @@ impl AppState {
             f.status = FileStatus::Reading;
         }
         let passphrase = Some(flow.passphrase.clone()).filter(|p| !p.is_empty());
+        let cancel = import::CancelFlag::new();
+        flow.reading_guard = cancel.cancel_on_drop();
         self.spawn_blocking(move || {
-            let (statuses, bundle) = read_files(&paths, passphrase.as_ref());
+            let (statuses, bundle) = read_files(&paths, passphrase.as_ref(), &cancel);
             Event::Import(Box::new(ImportEvent::Read {
                 generation,
                 statuses,
