@@ -9,6 +9,7 @@ pub mod certs;
 pub mod cli;
 pub mod cloud;
 pub mod credentials;
+pub mod csv_export;
 pub mod files;
 pub mod import;
 pub mod jobs;

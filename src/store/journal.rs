@@ -587,14 +587,12 @@ impl Journal {
     }
 }
 
-/// Writes audit entries as CSV (header + one line each) to `out`.
+/// Writes audit entries as CSV (header + one line each) to `out`, formula-leading cells
+/// neutralised ([`crate::csv_export`]).
 pub fn write_audit_csv(entries: &[AuditEntry], out: impl std::io::Write) -> Result<(), csv::Error> {
-    let mut w = csv::Writer::from_writer(out);
-    for e in entries {
-        w.serialize(e)?;
-    }
-    w.flush()?;
-    Ok(())
+    let mut w = crate::csv_export::SafeCsvWriter::new(out);
+    w.serialize_all(entries)?;
+    w.flush()
 }
 
 #[cfg(test)]
