@@ -135,6 +135,10 @@ pub enum ProfileError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The config directory or `profiles.toml` is another user's, or others may write it (a
+    /// profile's endpoint could be pointed elsewhere).
+    #[error("unsafe configuration: {0}")]
+    UnsafeConfig(#[from] crate::files::DirError),
     /// No config directory could be determined (no `HOME`, no `CERTDESK_CONFIG_DIR`).
     #[error("cannot find a configuration directory: set HOME or {CONFIG_DIR_ENV}")]
     NoConfigDir,
@@ -294,6 +298,10 @@ impl ProfileStore {
     /// Loads the given profiles file; an absent file is an empty store (saved there later).
     pub fn load_from(path: impl Into<PathBuf>) -> Result<Self, ProfileError> {
         let path = path.into();
+        if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
+            crate::files::check_private_dir(dir)?;
+        }
+        crate::files::check_private_file(&path)?;
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -460,21 +468,7 @@ impl ProfileStore {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), ProfileError> {
-    let io_err = |source| ProfileError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(io_err)
+    Ok(crate::files::ensure_private_dir(dir)?)
 }
 
 /// Checks what a profile must satisfy before it is stored: a name usable as keyring user (letters,

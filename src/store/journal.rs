@@ -23,6 +23,9 @@ pub enum JournalError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The data directory or the database file could not be made private.
+    #[error("journal storage: {0}")]
+    Storage(String),
     /// The database schema could not be brought up to date.
     #[error("journal schema: {0}")]
     Migrate(String),
@@ -195,9 +198,7 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        super::prepare_private_database(path).map_err(|e| JournalError::Storage(e.to_string()))?;
         let conn = ctx("open", Connection::open(path))?;
         Self::init(conn)
     }
