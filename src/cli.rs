@@ -11,7 +11,7 @@ use crate::cloud::error::local_code;
 use crate::cloud::{
     AlibabaClientConfig, AlibabaSignatureVersion, CloudError, ErrorClass, EsaClient,
     HuaweiClientConfig, HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient,
-    PcaClient, SiteId, Transport, TransportOptions, VodClient,
+    PcaClient, ProxySetting, SiteId, Transport, TransportOptions, VodClient,
 };
 use crate::credentials::Secret;
 use crate::model::{CertificateRow, Provider};
@@ -445,6 +445,8 @@ impl Globals {
             )));
         };
         let profile = account.profile.clone();
+        let proxy = ProxySetting::from_profile(account.profile.proxy.as_deref())
+            .map_err(Failure::Config)?;
         let config = AlibabaClientConfig {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
@@ -454,6 +456,7 @@ impl Globals {
                 Some(AlibabaSignatureArg::V1) => AlibabaSignatureVersion::V1,
                 None => account.profile.alibaba_signature,
             },
+            proxy,
         };
         Ok((config, profile))
     }
@@ -485,6 +488,8 @@ impl Globals {
                         .to_string(),
                 )
             })?;
+        let proxy = ProxySetting::from_profile(account.profile.proxy.as_deref())
+            .map_err(Failure::Config)?;
         let config = HuaweiClientConfig {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
@@ -497,6 +502,7 @@ impl Globals {
             },
             project_id,
             instance_id: self.instance_id.clone().or(account.profile.instance_id),
+            proxy,
         };
         Ok((config, profile))
     }

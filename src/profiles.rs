@@ -13,7 +13,7 @@
 //! their own, because keyring 3's Secret Service store drives zbus with a private tokio runtime,
 //! which panics if it is started on a thread that already runs a tokio runtime.
 
-use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning};
+use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning, ProxySetting};
 use crate::credentials::{AlibabaCredentials, HuaweiCredentials, Secret};
 use crate::model::Provider;
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,11 @@ pub struct Profile {
     /// API's published limit, `0` turns the limit off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_qps: Option<u32>,
+    /// The proxy of this profile's HTTPS requests: `http://host:port` (or `https://`), or `none`
+    /// for no proxy; absent → `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` from the environment.
+    /// Plain-http (loopback) endpoints never use a proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// Why credentials or profiles could not be found, read or stored. No variant ever carries a secret.
@@ -316,6 +321,15 @@ impl ProfileStore {
             path: path.clone(),
             message: e.message().to_string(),
         })?;
+        // A hand-edited proxy that does not parse must not silently mean "the environment's".
+        for profile in &file.profiles {
+            if let Err(reason) = ProxySetting::from_profile(profile.proxy.as_deref()) {
+                return Err(ProfileError::Parse {
+                    path: path.clone(),
+                    message: format!("profile {:?}: {reason}", profile.name),
+                });
+            }
+        }
         Ok(ProfileStore { path, file })
     }
 
@@ -505,6 +519,7 @@ pub fn validate_profile(profile: &Profile) -> Result<(), ProfileError> {
     if let Some(endpoint) = &profile.endpoint {
         check_endpoint(endpoint).map_err(|reason| invalid(&reason))?;
     }
+    ProxySetting::from_profile(profile.proxy.as_deref()).map_err(|reason| invalid(&reason))?;
     Ok(())
 }
 
@@ -975,6 +990,7 @@ fn resolve_from_env(
         project_id,
         instance_id: None,
         rate_limit_qps: None,
+        proxy: None,
     };
     match provider {
         Provider::Alibaba => alibaba_from_lookup(env)
@@ -1056,6 +1072,7 @@ mod tests {
             project_id: None,
             instance_id: None,
             rate_limit_qps: None,
+            proxy: None,
         }
     }
 

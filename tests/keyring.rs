@@ -59,6 +59,7 @@ fn alibaba_profile(name: &str) -> Profile {
         project_id: None,
         instance_id: None,
         rate_limit_qps: None,
+        proxy: None,
     }
 }
 

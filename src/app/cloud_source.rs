@@ -830,6 +830,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
             signature: Default::default(),
+            proxy: Default::default(),
         };
         let limited =
             CloudSource::new("a", &transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));

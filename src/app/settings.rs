@@ -6,7 +6,7 @@ use super::cloud_source::CloudSource;
 use super::source::{ProviderError, SharedSource};
 use super::tasks::Event;
 use super::{AppState, NoticeLevel, Workspace};
-use crate::cloud::{AlibabaClientConfig, HuaweiClientConfig, Transport};
+use crate::cloud::{AlibabaClientConfig, HuaweiClientConfig, ProxySetting, Transport};
 use crate::credentials::Secret;
 use crate::model::Provider;
 use crate::profiles::{
@@ -68,6 +68,8 @@ pub struct ProfileDraft {
     /// Bulk-job rate limit in requests per second ("" for the API's published limit, "0" for
     /// none).
     pub rate_limit_qps: String,
+    /// HTTPS proxy URL, `none`, or "" for the environment's.
+    pub proxy: String,
     /// Make it the default profile of its cloud.
     pub make_default: bool,
 }
@@ -107,6 +109,7 @@ impl ProfileDraft {
             project_id: String::new(),
             instance_id: String::new(),
             rate_limit_qps: String::new(),
+            proxy: String::new(),
             make_default: true,
         }
     }
@@ -127,6 +130,7 @@ impl ProfileDraft {
             project_id: p.project_id.clone().unwrap_or_default(),
             instance_id: p.instance_id.clone().unwrap_or_default(),
             rate_limit_qps: p.rate_limit_qps.map(|q| q.to_string()).unwrap_or_default(),
+            proxy: p.proxy.clone().unwrap_or_default(),
             make_default: is_default,
         }
     }
@@ -148,6 +152,7 @@ impl ProfileDraft {
             project_id: Self::opt(&self.project_id),
             instance_id: Self::opt(&self.instance_id),
             rate_limit_qps: self.rate_limit().ok().flatten(),
+            proxy: Self::opt(&self.proxy),
         }
     }
 
@@ -262,6 +267,9 @@ pub fn client_configs(
                     region: a.profile.region.clone(),
                     endpoint: a.profile.endpoint.clone(),
                     signature: a.profile.alibaba_signature,
+                    // Validated when the profile was loaded.
+                    proxy: ProxySetting::from_profile(a.profile.proxy.as_deref())
+                        .unwrap_or_default(),
                 });
             }
             AccountCredentials::Huawei(c) => {
@@ -272,6 +280,8 @@ pub fn client_configs(
                     signing: a.profile.huawei_signing,
                     project_id: a.profile.project_id.clone().unwrap_or_default(),
                     instance_id: a.profile.instance_id.clone(),
+                    proxy: ProxySetting::from_profile(a.profile.proxy.as_deref())
+                        .unwrap_or_default(),
                 });
             }
         }

@@ -78,6 +78,7 @@ pub fn demo_configs(sim: &RunningSimulator) -> (AlibabaClientConfig, HuaweiClien
         region: profiles::default_region(Provider::Alibaba).to_string(),
         endpoint: Some(sim.endpoint()),
         signature: AlibabaSignatureVersion::V3,
+        proxy: Default::default(),
     };
     let huawei = HuaweiClientConfig {
         credentials: HuaweiCredentials {
@@ -90,6 +91,7 @@ pub fn demo_configs(sim: &RunningSimulator) -> (AlibabaClientConfig, HuaweiClien
         signing: HuaweiSigning::Auto,
         project_id: c.huawei_project_id.clone(),
         instance_id: Some(c.iotda_instance_id.clone()),
+        proxy: Default::default(),
     };
     (alibaba, huawei)
 }

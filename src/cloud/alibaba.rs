@@ -96,8 +96,17 @@ impl AlibabaCaller {
                 ErrorClass::Auth,
             ));
         }
+        // The account's own proxy setting (a profile's `proxy`), else the transport's.
+        let transport = transport.with_proxy(&config.proxy).map_err(|e| {
+            CloudError::local(
+                api.service,
+                local_code::INVALID_REQUEST,
+                e.to_string(),
+                ErrorClass::Other,
+            )
+        })?;
         Ok(AlibabaCaller {
-            transport: transport.clone(),
+            transport,
             endpoint,
             credentials: Arc::new(config.credentials.clone()),
             signature: config.signature,
@@ -307,6 +316,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             endpoint: Some(endpoint.into()),
             signature: sig,
+            proxy: Default::default(),
         };
         AlibabaCaller::new(
             &transport,
@@ -544,6 +554,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             endpoint: Some("http://kms.cn-hangzhou.aliyuncs.com".into()),
             signature: AlibabaSignatureVersion::V3,
+            proxy: Default::default(),
         };
         let api = RpcApi {
             service: Service::Kms,

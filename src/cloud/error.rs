@@ -45,6 +45,8 @@ pub mod local_code {
     pub const INVALID_RESPONSE: &str = "InvalidResponse";
     /// The request could not be built or signed (bad argument).
     pub const INVALID_REQUEST: &str = "InvalidRequest";
+    /// The response body exceeded [`crate::cloud::transport::MAX_RESPONSE_BYTES`].
+    pub const RESPONSE_TOO_LARGE: &str = "ResponseTooLarge";
 }
 
 /// A failed cloud call. Displays as one line: `Code: Message (RequestId: X, HTTP 404)`.

@@ -25,7 +25,7 @@ pub use esa::{EsaClient, SiteId};
 pub use iotda::{IotdaClient, IotdaStatus};
 pub use kms::{KmsCertificateStatus, KmsClient, KmsKeySpec};
 pub use pca::PcaClient;
-pub use transport::{Transport, TransportOptions};
+pub use transport::{ProxySetting, Transport, TransportOptions};
 pub use vod::VodClient;
 
 use crate::credentials::{AlibabaCredentials, HuaweiCredentials};
@@ -67,6 +67,9 @@ pub struct AlibabaClientConfig {
     pub endpoint: Option<String>,
     /// Signature to use.
     pub signature: AlibabaSignatureVersion,
+    /// The proxy of this account's HTTPS requests (a profile's `proxy`; by default the
+    /// environment's).
+    pub proxy: ProxySetting,
 }
 
 /// Everything the IoTDA client needs besides the transport.
@@ -84,6 +87,9 @@ pub struct HuaweiClientConfig {
     pub project_id: String,
     /// IoTDA instance id (`Instance-Id` header), mandatory for professional editions.
     pub instance_id: Option<String>,
+    /// The proxy of this account's HTTPS requests (a profile's `proxy`; by default the
+    /// environment's).
+    pub proxy: ProxySetting,
 }
 
 /// The answer of every action that returns nothing but its request id (KMS UpdateCertificateStatus,
@@ -258,6 +264,7 @@ mod thread_safety_tests {
             region: "cn-hangzhou".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
             signature: AlibabaSignatureVersion::V3,
+            proxy: Default::default(),
         };
         let hw = HuaweiClientConfig {
             credentials: crate::credentials::HuaweiCredentials {
@@ -270,6 +277,7 @@ mod thread_safety_tests {
             signing: HuaweiSigning::Auto,
             project_id: "p".into(),
             instance_id: None,
+            proxy: Default::default(),
         };
         let kms = KmsClient::new(&transport, &ali).unwrap();
         let pca = PcaClient::new(&transport, &ali).unwrap();

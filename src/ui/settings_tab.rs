@@ -321,6 +321,13 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                     &mut d.rate_limit_qps,
                     false,
                 );
+                changed |= text_row(
+                    ui,
+                    "HTTPS proxy",
+                    "empty: HTTPS_PROXY from the environment; none: no proxy",
+                    &mut d.proxy,
+                    false,
+                );
                 ui.label("");
                 changed |= ui
                     .checkbox(&mut d.make_default, "Default profile for this cloud")
