@@ -34,9 +34,9 @@
 //!   IoTDA injected errors → `IOTDA.000500`/`IOTDA.000503`, IoTDA bad offset/marker/fingerprint →
 //!   400 `IOTDA.000006`, foreign project id or `Instance-Id` → 403 `IOTDA.000022`, KMS upload to
 //!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`.
-//! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; key specs
-//!   `RSA_2048` and `EC_SM2` (no RSA/SM2 key generation: 400 `InvalidParameter`); chain
-//!   validation on `UploadCertificate` (only the public key is compared).
+//! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; chain
+//!   validation on `UploadCertificate` (only the public key is compared); the SM2 CSR carries no
+//!   extension request (subject and key only).
 //! - cas: issuing and CA management, `ResourceGroupId` filtering, the meaning of `MaxResults`
 //!   (set to `TotalCount`), the real `ShowSize` maximum (1–1000 here).
 //! - ESA: `CreateClientCertificate`, edge certificates, the `ListSites` filters `AccessType`,
