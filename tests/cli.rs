@@ -532,7 +532,7 @@ async fn csv_exports_neutralise_formulas_and_the_data_files_are_private() {
             idx: i as u32,
             item: BulkItem {
                 service: certdesk::model::Service::Iotda,
-                id: format!("{formula}"),
+                id: formula.to_string(),
                 site_id: None,
                 name: format!("{formula} device"),
             },

@@ -981,3 +981,22 @@ fn fifos_and_devices_are_refused_without_hanging() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn the_committed_encrypted_fuzz_seeds_open() {
+    // Made by tests/fixtures/import/make-encrypted.sh; they seed the fuzz target's corpus.
+    for name in [
+        "legacy-aes128.key",
+        "legacy-des3-rsa.key",
+        "legacy.p12",
+        "no-mac.p12",
+    ] {
+        let bundle = load(name, Some("correct-horse")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(bundle.key.is_some(), "{name}");
+        assert!(
+            matches!(load(name, None), Err(ImportError::NeedsPassphrase { .. })),
+            "{name}"
+        );
+    }
+    assert!(load("empty-password.p12", None).unwrap().key.is_some());
+}
