@@ -697,3 +697,28 @@ async fn input_files_are_bounded_and_devices_refused_at_once() {
     assert!(stderr(&out).contains("--cert"), "{}", stderr(&out));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pem_inspect_opens_legacy_encrypted_keys_with_certdesk_passphrase() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
+    let key = format!("{fixtures}/legacy-aes128.key");
+    let leaf = format!("{fixtures}/leaf.pem");
+    let out = certdesk(&[], &["pem", "inspect", &leaf, &key]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("CERTDESK_PASSPHRASE"),
+        "{}",
+        stderr(&out)
+    );
+    let out = certdesk(
+        &[("CERTDESK_PASSPHRASE", "correct-horse")],
+        &["pem", "inspect", &leaf, &key],
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("legacy encrypted PEM") && text.contains("[PASS] key matches certificate"),
+        "{text}{}",
+        stderr(&out)
+    );
+}

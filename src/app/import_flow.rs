@@ -1425,6 +1425,30 @@ mod tests {
     }
 
     #[test]
+    fn legacy_encrypted_pem_unlocks_in_the_dialog_and_empty_password_pkcs12_needs_nothing() {
+        let mut r = rig();
+        r.import(ImportAction::AddFiles(vec![
+            fixture("leaf.pem"),
+            fixture("legacy-aes128.key"),
+        ]));
+        assert!(r.flow().needs_passphrase());
+        r.import(ImportAction::SetPassphrase(Secret::new("wrong")));
+        r.import(ImportAction::Unlock);
+        assert!(matches!(
+            &r.flow().files[1].status,
+            FileStatus::WrongPassphrase(_)
+        ));
+        r.import(ImportAction::SetPassphrase(Secret::new("correct-horse")));
+        r.import(ImportAction::Unlock);
+        assert!(!r.flow().needs_passphrase());
+        assert_eq!(verdict(r.flow(), "key matches certificate"), Verdict::Pass);
+        r.import(ImportAction::Close);
+        r.import(ImportAction::AddFiles(vec![fixture("empty-password.p12")]));
+        assert!(!r.flow().needs_passphrase(), "{:?}", r.flow().files);
+        assert_eq!(verdict(r.flow(), "key matches certificate"), Verdict::Pass);
+    }
+
+    #[test]
     fn encrypted_keys_ask_for_the_passphrase_and_say_when_it_is_wrong() {
         let mut r = rig();
         r.import(ImportAction::AddFiles(vec![
