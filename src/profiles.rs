@@ -1234,6 +1234,52 @@ mod tests {
     }
 
     #[test]
+    fn proxy_settings_round_trip_and_bad_ones_are_refused() {
+        let (dir, mut store) = temp_store();
+        let mut p = profile("corp", Provider::Alibaba);
+        p.proxy = Some("http://proxy.corp.example:3128".into());
+        store.add(p.clone()).expect("add");
+        store.save().expect("save");
+        let loaded = ProfileStore::load_from(store.path()).expect("load");
+        assert_eq!(loaded.get("corp"), Some(&p));
+        for bad in ["http://user:pw@proxy:3128", "socks5://proxy:1080"] {
+            let mut q = profile("q", Provider::Alibaba);
+            q.proxy = Some(bad.into());
+            assert!(
+                matches!(
+                    validate_profile(&q),
+                    Err(ProfileError::InvalidProfile { .. })
+                ),
+                "{bad}"
+            );
+        }
+        // A hand-edited file with a bad proxy is a parse error, not "use the environment".
+        let path = dir.path().join("edited.toml");
+        std::fs::write(
+            &path,
+            "[[profile]]\nname = \"x\"\nprovider = \"alibaba\"\nregion = \"cn-hangzhou\"\n\
+             access_key_id = \"id\"\nproxy = \"ftp://proxy\"\n",
+        )
+        .expect("write");
+        let err = ProfileStore::load_from(&path).expect_err("bad proxy");
+        assert!(matches!(err, ProfileError::Parse { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_profiles_file_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, mut store) = temp_store();
+        store.add(profile("a", Provider::Alibaba)).expect("add");
+        store.save().expect("save");
+        std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        let err = ProfileStore::load_from(store.path()).expect_err("world-writable");
+        assert!(matches!(err, ProfileError::UnsafeConfig(_)), "{err}");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
     fn resolve_prefers_named_then_default_then_env() {
         let (_dir, mut store) = temp_store();
         let keyring = MemoryKeyring::new();
@@ -1372,7 +1418,12 @@ mod tests {
             true,
         )
         .expect_err("save fails");
-        assert!(matches!(err, ProfileError::Io { .. }), "{err}");
+        // The private-directory check names the problem ("it is not a directory").
+        assert!(
+            matches!(err, ProfileError::UnsafeConfig(_))
+                && err.to_string().contains("not a directory"),
+            "{err}"
+        );
         assert!(store.list().is_empty());
         assert_eq!(keyring.get("a").expect("get"), None);
     }
