@@ -922,6 +922,38 @@ fn every_legacy_encrypted_pem_variant_opens_with_its_passphrase() {
             );
         }
     }
+    // Single DES needs OpenSSL 3's legacy provider to write; certdesk still opens it.
+    openssl(
+        dir.path(),
+        &[
+            "ec",
+            "-in",
+            "leaf.key",
+            "-des",
+            "-provider",
+            "legacy",
+            "-provider",
+            "default",
+            "-passout",
+            "pass:pw1234",
+            "-out",
+            "ec-des.key",
+        ],
+    );
+    let des = dir.path().join("ec-des.key");
+    assert!(
+        std::fs::read_to_string(&des)
+            .unwrap()
+            .contains("DEK-Info: DES-CBC,")
+    );
+    assert_eq!(
+        parse_file(&des, Some("pw1234"))
+            .unwrap()
+            .key
+            .unwrap()
+            .public_key_der(),
+        leaf_public_key()
+    );
     // The committed fixture (openssl ec -aes256, passphrase "x") as well.
     assert_eq!(
         load("legacy-encrypted.key", Some("x"))
