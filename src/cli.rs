@@ -9,7 +9,7 @@
 
 use crate::cloud::{
     AlibabaClientConfig, AlibabaSignatureVersion, EsaClient, HuaweiClientConfig, HuaweiSigning,
-    IotdaClient, KmsClient, PcaClient, SiteId, Transport, VodClient,
+    IotdaClient, KmsClient, PcaClient, ProxySetting, SiteId, Transport, VodClient,
 };
 use crate::credentials::Secret;
 use crate::jobs::{BulkItem, CertificateUpload, ChangeRequest};
@@ -27,6 +27,9 @@ mod bulk;
 mod change;
 mod conventions;
 mod pem;
+mod terminal;
+
+use terminal::{escape_for_terminal, escape_lines_for_terminal};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success, 1 the cloud call failed, 2 usage error, 3 configuration error
@@ -389,7 +392,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("{}", failure.line());
+            // A cloud error carries the provider's message: printed, never interpreted.
+            eprintln!("{}", escape_for_terminal(&failure.line()));
             ExitCode::from(failure.exit_code())
         }
     }
@@ -461,6 +465,8 @@ impl Globals {
             )));
         };
         let profile = account.profile.clone();
+        let proxy = ProxySetting::from_profile(account.profile.proxy.as_deref())
+            .map_err(Failure::Config)?;
         let config = AlibabaClientConfig {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
@@ -471,6 +477,7 @@ impl Globals {
                 None => account.profile.alibaba_signature,
             },
             role: None,
+            proxy,
         };
         Ok((config, profile))
     }
@@ -502,6 +509,8 @@ impl Globals {
                         .to_string(),
                 )
             })?;
+        let proxy = ProxySetting::from_profile(account.profile.proxy.as_deref())
+            .map_err(Failure::Config)?;
         let config = HuaweiClientConfig {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
@@ -514,6 +523,7 @@ impl Globals {
             },
             project_id,
             instance_id: self.instance_id.clone().or(account.profile.instance_id),
+            proxy,
         };
         Ok((config, profile))
     }
@@ -565,7 +575,7 @@ async fn kms(g: &Globals, cmd: KmsCommand) -> Result<(), Failure> {
                     ("Arn", &r.arn),
                     ("RequestId", &r.request_id),
                 ] {
-                    out.push_str(&format!("{k:<10} {v}\n"));
+                    out.push_str(&format!("{k:<10} {}\n", escape_for_terminal(v)));
                 }
                 out
             })
@@ -605,7 +615,8 @@ async fn pca(g: &Globals, cmd: PcaCommand) -> Result<(), Failure> {
                         .unwrap_or_default();
                     out.push_str(&format!(
                         "{:<40} {:<8} {revoked}\n",
-                        s.serial_number, s.status
+                        escape_for_terminal(&s.serial_number),
+                        escape_for_terminal(&s.status)
                     ));
                 }
                 out
@@ -627,7 +638,11 @@ async fn esa(g: &Globals, cmd: EsaCommand) -> Result<(), Failure> {
                 let mut out = format!("{:<20} {:<10} {}\n", "SITE_ID", "STATUS", "NAME");
                 for s in &sites {
                     let id = s.site_id.map(|i| i.to_string()).unwrap_or_default();
-                    out.push_str(&format!("{id:<20} {:<10} {}\n", s.status, s.site_name));
+                    out.push_str(&format!(
+                        "{id:<20} {:<10} {}\n",
+                        escape_for_terminal(&s.status),
+                        escape_for_terminal(&s.site_name)
+                    ));
                 }
                 out
             })
@@ -651,10 +666,25 @@ async fn esa(g: &Globals, cmd: EsaCommand) -> Result<(), Failure> {
     }
 }
 
-/// Reads a PEM file for `flag`, with a clear message when it is missing or unreadable.
+/// Reads a PEM file for `flag` (at most [`crate::import::MAX_FILE_BYTES`]; a regular file or a
+/// pipe), with a clear message when it is missing, unreadable, too large or not text.
 fn read_pem(flag: &str, path: &Path) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("cannot read {flag} file {}: {e}", path.display())))?;
+    use crate::files::{Accept, read_bounded};
+    let cannot = |reason: String| {
+        Failure::Usage(format!(
+            "cannot read {flag} file {}: {reason}",
+            path.display()
+        ))
+    };
+    let bytes = read_bounded(
+        path,
+        crate::import::MAX_FILE_BYTES,
+        Accept::RegularFilesAndPipes,
+    )
+    .map_err(|e| cannot(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| cannot("it is not text (PEM expected)".into()))?
+        .to_string();
     if text.trim().is_empty() {
         return Err(Failure::Usage(format!(
             "{flag} file {} is empty",
@@ -674,7 +704,9 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
                 for d in &domains {
                     out.push_str(&format!(
                         "{:<6} {:<14} {}\n",
-                        d.ssl_protocol, d.domain_status, d.domain_name
+                        escape_for_terminal(&d.ssl_protocol),
+                        escape_for_terminal(&d.domain_status),
+                        escape_for_terminal(&d.domain_name)
                     ));
                 }
                 out
@@ -684,7 +716,10 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
             let r = client.describe_vod_domain_certificate_info(&domain).await?;
             emit(g, &r, || {
                 if r.cert_infos.cert_info.is_empty() {
-                    return format!("{domain}: no certificate (RequestId: {})\n", r.request_id);
+                    return format!(
+                        "{domain}: no certificate (RequestId: {})\n",
+                        escape_for_terminal(&r.request_id)
+                    );
                 }
                 let mut out = row_table(
                     &r.cert_infos
@@ -697,12 +732,12 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
                 for c in &r.cert_infos.cert_info {
                     out.push_str(&format!(
                         "{}: name {:?}, for {}, type {}, org {}, expires {}\n",
-                        c.domain_name,
+                        escape_for_terminal(&c.domain_name),
                         c.cert_name,
-                        c.cert_domain_name,
-                        c.cert_type,
-                        c.cert_org,
-                        c.cert_expire_time
+                        escape_for_terminal(&c.cert_domain_name),
+                        escape_for_terminal(&c.cert_type),
+                        escape_for_terminal(&c.cert_org),
+                        escape_for_terminal(&c.cert_expire_time)
                     ));
                 }
                 out
@@ -759,9 +794,12 @@ async fn iot(g: &Globals, cmd: IotCommand) -> Result<(), Failure> {
             let c = client.show_device_certificate(&id).await?;
             emit(g, &c, || {
                 let mut out = row_table(&[c.to_row()], false);
-                out.push_str(&format!("fingerprint {}\n", c.fingerprint));
+                out.push_str(&format!(
+                    "fingerprint {}\n",
+                    escape_for_terminal(&c.fingerprint)
+                ));
                 if !c.certificate_pem.is_empty() {
-                    out.push_str(&c.certificate_pem);
+                    out.push_str(&escape_lines_for_terminal(&c.certificate_pem));
                     if !c.certificate_pem.ends_with('\n') {
                         out.push('\n');
                     }
@@ -824,7 +862,7 @@ fn format_time(unix: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
-/// The common table of certificate rows.
+/// The common table of certificate rows (every cloud-provided cell escaped for the terminal).
 fn row_table(rows: &[CertificateRow], with_site: bool) -> String {
     let id_width = rows
         .iter()
@@ -854,10 +892,10 @@ fn row_table(rows: &[CertificateRow], with_site: bool) -> String {
         };
         out.push_str(&format!(
             "{:<id_width$} {:<9} {:<16} {}\n",
-            r.id,
-            status,
+            escape_for_terminal(&r.id),
+            escape_for_terminal(status),
             format_time(r.not_after),
-            r.name
+            escape_for_terminal(&r.name)
         ));
     }
     out

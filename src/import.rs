@@ -1,10 +1,16 @@
 //! Import of what admins bring — PEM and DER certificates (chains in any order), private keys
-//! (PKCS#1, PKCS#8, SEC1, encrypted PKCS#8) and PKCS#12 bundles — and the checks that catch a
-//! mistake before the cloud does (key matches, validity, chain, domain, name length, size).
+//! (PKCS#1, PKCS#8, SEC1, encrypted PKCS#8, OpenSSL's legacy encrypted PEM) and PKCS#12 bundles —
+//! and the checks that catch a mistake before the cloud does (key matches, validity, chain,
+//! domain, name length, size).
 //!
 //! Pure except for [`read_file`]: bytes in, findings out; the clock is an argument. Uses the
-//! well-kept parsers (x509-parser, pem, pkcs8/pkcs1/sec1, rsa, p256/p384/sm2, p12-keystore); no
-//! hand-written ASN.1. Private key bytes live only in zeroizing buffers and never print.
+//! well-kept parsers (x509-parser, pem, pkcs8/pkcs1/sec1, rsa, p256/p384/sm2, RustCrypto's pkcs12
+//! structures in [`p12`]); no hand-written ASN.1 or cryptography. Private key bytes live only in
+//! zeroizing buffers and never print. A parse that derives keys can be stopped from another
+//! thread ([`parse_cancellable`]).
+
+mod legacy_pem;
+mod p12;
 
 use crate::certs::{self, CertificateInfo, KeyAlgorithm, ValidityState};
 use crate::credentials::Secret;
@@ -12,6 +18,8 @@ use pkcs8::der::Decode;
 use pkcs8::{EncodePrivateKey, EncodePublicKey};
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use zeroize::Zeroizing;
 
@@ -29,8 +37,16 @@ pub const MAX_UPLOAD_PEM_BYTES: usize = 64 * 1024;
 
 /// Most PBKDF2 iterations an encrypted key may ask for before certdesk derives its key. OpenSSL
 /// writes 2048 and OWASP's advice is 600 000; the count is a u32 the file chooses, and 2^32
-/// iterations keep an import busy for hours. The same bound p12-keystore puts on a PKCS#12 file.
+/// iterations keep an import busy for hours. The same bound holds for each derivation in a
+/// PKCS#12 file, which also has a total budget ([`MAX_PKCS12_WORK`]).
 pub const MAX_KDF_ITERATIONS: u32 = 1_000_000;
+
+/// Total key-derivation work (hash-block iterations) one PKCS#12 file may ask for, across all its
+/// bags and the passwords tried; checked before the work starts.
+pub const MAX_PKCS12_WORK: u64 = p12::MAX_TOTAL_WORK;
+
+/// Most bags one PKCS#12 file may hold; checked before any is decrypted.
+pub const MAX_PKCS12_BAGS: usize = p12::MAX_BAGS;
 
 /// Most memory (128·N·r bytes) an encrypted key's scrypt parameters may ask for: a file choosing
 /// N = 2^40 would otherwise make the allocation abort the whole program. Same bound as for PKCS#12.
@@ -59,6 +75,14 @@ pub enum ImportError {
     Empty {
         /// File or source name.
         name: String,
+    },
+    /// A FIFO, device, directory or socket: reading it could hang or never end.
+    #[error("{name} is {kind}, not a regular file: choose the certificate or key file itself")]
+    NotARegularFile {
+        /// File name.
+        name: String,
+        /// What it is, in words.
+        kind: String,
     },
     /// Far larger than any certificate or key.
     #[error(
@@ -126,11 +150,31 @@ pub enum ImportError {
         /// File name.
         name: String,
     },
-    /// OpenSSL's legacy "Proc-Type: 4,ENCRYPTED" key format.
+    /// Encrypted with an algorithm certdesk does not open.
     #[error(
-        "{name}: legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED) is not supported; convert it with `openssl pkcs8 -topk8 -in key.pem -out key-pkcs8.pem`"
+        "{name}: encrypted with {algorithm}, which certdesk does not open; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc` (a key) or `openssl pkcs12 -export` (a .p12)"
     )]
-    LegacyEncryptedKey {
+    UnsupportedEncryption {
+        /// File name.
+        name: String,
+        /// The algorithm (or mode) named.
+        algorithm: String,
+    },
+    /// A PKCS#12 file with more bags than any real one.
+    #[error(
+        "{name}: the PKCS#12 file holds {count} or more bags (certdesk reads at most {limit}); is this the right file?"
+    )]
+    TooManyBags {
+        /// File name.
+        name: String,
+        /// How many were found before stopping.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The parse was cancelled (the import window closed, other files were picked).
+    #[error("{name}: reading was cancelled")]
+    Cancelled {
         /// File name.
         name: String,
     },
@@ -144,10 +188,10 @@ pub enum ImportError {
         /// Algorithm label or OID.
         algorithm: String,
     },
-    /// An encrypted key whose key-derivation parameters ask for far more work or memory than any
-    /// tool writes (a crafted file would hang or abort the import).
+    /// An encrypted key or PKCS#12 file whose key-derivation parameters ask for far more work or
+    /// memory than any tool writes (a crafted file would hang or abort the import).
     #[error(
-        "{name}: the key's encryption asks for {detail}, far more than any tool writes; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+        "{name}: the encryption asks for {detail}, far more than any tool writes; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc` (a key) or `openssl pkcs12 -export` (a .p12)"
     )]
     KeyDerivationTooCostly {
         /// File name.
@@ -269,23 +313,27 @@ impl Bundle {
     }
 }
 
-/// Reads a file for import, refusing empty and oversized ones before reading them. The bytes are
-/// zeroized when dropped (the file may hold a key).
+/// Reads a file for import: regular files only (a FIFO or a device such as `/dev/zero` is refused
+/// before it is read), at most [`MAX_FILE_BYTES`] (checked before reading and while reading), not
+/// empty. The bytes are zeroized when dropped (the file may hold a key).
 pub fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, ImportError> {
+    use crate::files::{Accept, ReadError, read_bounded};
     let name = display_name(path);
-    let unreadable = |e: std::io::Error| ImportError::Unreadable {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(ImportError::TooLarge {
-            name,
-            size,
-            limit: MAX_FILE_BYTES,
-        });
-    }
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
+    let bytes = read_bounded(path, MAX_FILE_BYTES, Accept::RegularFiles).map_err(|e| match e {
+        ReadError::Io(e) => ImportError::Unreadable {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        },
+        ReadError::NotAFile { kind } => ImportError::NotARegularFile {
+            name: name.clone(),
+            kind: kind.to_string(),
+        },
+        ReadError::TooLarge { size, limit } => ImportError::TooLarge {
+            name: name.clone(),
+            size: size.unwrap_or(limit.saturating_add(1)),
+            limit,
+        },
+    })?;
     if bytes.is_empty() {
         return Err(ImportError::Empty { name });
     }
@@ -299,8 +347,62 @@ pub fn display_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// A flag that stops a parse still deriving keys (the import window closed, other files were
+/// picked). Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag not raised yet.
+    pub fn new() -> CancelFlag {
+        CancelFlag::default()
+    }
+
+    /// Raises the flag: the parse stops before its next key derivation or bag.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`CancelFlag::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// A guard that raises this flag when dropped: whoever owns the work (the import dialog)
+    /// holds it, so dropping the owner stops the parse.
+    pub fn cancel_on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// Raises its [`CancelFlag`] when dropped.
+#[derive(Debug, Default)]
+pub struct CancelOnDrop(CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Parses one input (PEM text with any mix of blocks, DER, or PKCS#12).
 pub fn parse(name: &str, bytes: &[u8], passphrase: Option<&Secret>) -> Result<Bundle, ImportError> {
+    parse_cancellable(name, bytes, passphrase, &CancelFlag::new())
+}
+
+/// [`parse`] that stops with [`ImportError::Cancelled`] once `cancel` is raised (checked before
+/// every key derivation and PKCS#12 bag).
+pub fn parse_cancellable(
+    name: &str,
+    bytes: &[u8],
+    passphrase: Option<&Secret>,
+    cancel: &CancelFlag,
+) -> Result<Bundle, ImportError> {
+    if cancel.is_cancelled() {
+        return Err(ImportError::Cancelled {
+            name: name.to_string(),
+        });
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ImportError::Empty {
             name: name.to_string(),
@@ -321,7 +423,7 @@ pub fn parse(name: &str, bytes: &[u8], passphrase: Option<&Secret>) -> Result<Bu
             name: name.to_string(),
         });
     }
-    parse_der_input(name, bytes, passphrase)
+    parse_der_input(name, bytes, passphrase, cancel)
 }
 
 fn looks_like_text(bytes: &[u8]) -> bool {
@@ -350,10 +452,12 @@ fn parse_pem_text(
     let mut bundle = Bundle::default();
     for block in blocks {
         let label = block.tag().to_string();
-        let encrypted_legacy = block
+        // OpenSSL's legacy encryption: `Proc-Type: 4,ENCRYPTED` + `DEK-Info: cipher,iv`.
+        let dek_info = block
             .headers()
             .get("Proc-Type")
-            .is_some_and(|v| v.contains("ENCRYPTED"));
+            .filter(|v| v.contains("ENCRYPTED"))
+            .map(|_| block.headers().get("DEK-Info").unwrap_or("").to_string());
         let contents = Zeroizing::new(block.into_contents());
         match label.as_str() {
             "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
@@ -370,18 +474,18 @@ fn parse_pem_text(
                 });
             }
             "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
-                if encrypted_legacy {
-                    return Err(ImportError::LegacyEncryptedKey {
-                        name: name.to_string(),
-                    });
-                }
                 let format = match label.as_str() {
                     "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
                     "EC PRIVATE KEY" => KeyFormat::Sec1,
                     "ENCRYPTED PRIVATE KEY" => KeyFormat::EncryptedPkcs8,
                     _ => KeyFormat::Pkcs8,
                 };
-                let key = decode_key(name, format, &contents, passphrase)?;
+                let key = match dek_info {
+                    Some(dek_info) if format != KeyFormat::EncryptedPkcs8 => {
+                        legacy_key(name, format, &dek_info, &contents, passphrase)?
+                    }
+                    _ => decode_key(name, format, &contents, passphrase)?,
+                };
                 let mut single = Bundle {
                     certificates: Vec::new(),
                     key: Some(key),
@@ -425,6 +529,7 @@ fn parse_der_input(
     name: &str,
     bytes: &[u8],
     passphrase: Option<&Secret>,
+    cancel: &CancelFlag,
 ) -> Result<Bundle, ImportError> {
     if X509Certificate::from_der(bytes).is_ok_and(|(rest, _)| rest.is_empty()) {
         let info = certs::parse_der(bytes).map_err(|e| ImportError::MalformedBlock {
@@ -455,7 +560,47 @@ fn parse_der_input(
             });
         }
     }
-    parse_pkcs12(name, bytes, passphrase)
+    parse_pkcs12(name, bytes, passphrase, cancel)
+}
+
+/// Decrypts an OpenSSL legacy encrypted PEM key (`DEK-Info`) and decodes it as `format`.
+fn legacy_key(
+    name: &str,
+    format: KeyFormat,
+    dek_info: &str,
+    ciphertext: &[u8],
+    passphrase: Option<&Secret>,
+) -> Result<PrivateKey, ImportError> {
+    use legacy_pem::LegacyPemError;
+    let plain =
+        legacy_pem::decrypt(dek_info, ciphertext, passphrase.map(Secret::expose)).map_err(|e| {
+            match e {
+                LegacyPemError::NeedsPassphrase => ImportError::NeedsPassphrase {
+                    name: name.to_string(),
+                },
+                LegacyPemError::WrongPassphrase => ImportError::WrongPassphrase {
+                    name: name.to_string(),
+                },
+                LegacyPemError::Unsupported(cipher) => ImportError::UnsupportedEncryption {
+                    name: name.to_string(),
+                    algorithm: format!("the legacy PEM cipher {cipher}"),
+                },
+                LegacyPemError::Malformed(detail) => ImportError::MalformedBlock {
+                    name: name.to_string(),
+                    label: "encrypted private key".into(),
+                    detail,
+                },
+            }
+        })?;
+    // A wrong passphrase pads correctly about once in 256 tries: the structure tells.
+    if !der_has_shape(format, &plain) {
+        return Err(ImportError::WrongPassphrase {
+            name: name.to_string(),
+        });
+    }
+    let mut key = decode_key(name, format, &plain, None)?;
+    key.source = format!("{name} (legacy encrypted PEM)");
+    Ok(key)
 }
 
 /// Whether `bytes` parse as the ASN.1 structure of `format` (before any key maths).
@@ -472,68 +617,76 @@ fn parse_pkcs12(
     name: &str,
     bytes: &[u8],
     passphrase: Option<&Secret>,
+    cancel: &CancelFlag,
 ) -> Result<Bundle, ImportError> {
-    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy, error::Error as P12Error};
-    let password = passphrase.map(Secret::expose).unwrap_or("");
-    let store = match KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Relaxed) {
-        Ok(store) => store,
-        // The MAC is checked after the structure parsed: this is a PKCS#12 file.
-        Err(P12Error::MacError(_) | P12Error::UnpadError | P12Error::Pkcs5Error(_)) => {
-            return Err(if passphrase.is_none() {
-                ImportError::NeedsPassphrase {
-                    name: name.to_string(),
-                }
-            } else {
-                ImportError::WrongPassphrase {
-                    name: name.to_string(),
-                }
-            });
-        }
-        Err(_) => {
-            return Err(ImportError::NotRecognised {
+    use p12::P12Error;
+    let named = |detail: String| ImportError::MalformedBlock {
+        name: name.to_string(),
+        label: "PKCS#12".into(),
+        detail,
+    };
+    let contents =
+        p12::open(bytes, passphrase.map(Secret::expose), &cancel.0).map_err(|e| match e {
+            P12Error::NotPkcs12 => ImportError::NotRecognised {
+                name: name.to_string(),
+            },
+            P12Error::Malformed(detail) => named(detail),
+            P12Error::NeedsPassphrase => ImportError::NeedsPassphrase {
+                name: name.to_string(),
+            },
+            P12Error::WrongPassphrase => ImportError::WrongPassphrase {
+                name: name.to_string(),
+            },
+            P12Error::Unsupported(algorithm) => ImportError::UnsupportedEncryption {
+                name: name.to_string(),
+                algorithm,
+            },
+            P12Error::TooCostly(detail) => ImportError::KeyDerivationTooCostly {
+                name: name.to_string(),
+                detail,
+            },
+            P12Error::TooManyBags(count) => ImportError::TooManyBags {
+                name: name.to_string(),
+                count,
+                limit: p12::MAX_BAGS,
+            },
+            P12Error::Cancelled => ImportError::Cancelled {
+                name: name.to_string(),
+            },
+        })?;
+    let mut bundle = Bundle::default();
+    for der in &contents.certificates {
+        if cancel.is_cancelled() {
+            return Err(ImportError::Cancelled {
                 name: name.to_string(),
             });
         }
-    };
-    let mut bundle = Bundle::default();
-    let push_cert = |der: &[u8], bundle: &mut Bundle| -> Result<(), ImportError> {
         let info = certs::parse_der(der).map_err(|e| ImportError::MalformedBlock {
             name: name.to_string(),
             label: "PKCS#12 certificate".into(),
             detail: e.to_string(),
         })?;
-        if !bundle.certificates.iter().any(|c| c.der == der) {
+        if !bundle.certificates.iter().any(|c| &c.der == der) {
             bundle.certificates.push(ImportedCertificate {
                 info,
-                der: der.to_vec(),
+                der: der.clone(),
                 source: name.to_string(),
             });
         }
-        Ok(())
-    };
-    for (_, entry) in store.entries() {
-        match entry {
-            KeyStoreEntry::PrivateKeyChain(chain) => {
-                let key = decode_key(name, KeyFormat::Pkcs8, chain.key().as_der(), None)?;
-                if let Some(existing) = &bundle.key {
-                    return Err(ImportError::SeveralKeys {
-                        first: existing.source.clone(),
-                        second: key.source,
-                    });
-                }
-                bundle.key = Some(key);
-                for cert in chain.certs() {
-                    push_cert(cert.as_der(), &mut bundle)?;
-                }
-            }
-            KeyStoreEntry::Certificate(cert) => push_cert(cert.as_der(), &mut bundle)?,
-            KeyStoreEntry::Secret(_) => {}
+    }
+    for der in &contents.keys {
+        let mut key = decode_key(name, KeyFormat::Pkcs8, der, None)?;
+        key.source = format!("{name} (PKCS#12)");
+        if let Some(existing) = &bundle.key {
+            return Err(ImportError::SeveralKeys {
+                first: existing.source.clone(),
+                second: key.source,
+            });
         }
+        bundle.key = Some(key);
     }
     if bundle.certificates.is_empty() && bundle.key.is_none() {
-        return Err(ImportError::NotRecognised {
-            name: name.to_string(),
-        });
+        return Err(named("it holds no certificate and no private key".into()));
     }
     Ok(bundle)
 }

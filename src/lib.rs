@@ -9,6 +9,8 @@ pub mod certs;
 pub mod cli;
 pub mod cloud;
 pub mod credentials;
+pub mod csv_export;
+pub mod files;
 pub mod import;
 pub mod jobs;
 pub mod model;

@@ -13,7 +13,7 @@
 //! their own, because keyring 3's Secret Service store drives zbus with a private tokio runtime,
 //! which panics if it is started on a thread that already runs a tokio runtime.
 
-use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning};
+use crate::cloud::{AlibabaSignatureVersion, HuaweiSigning, ProxySetting};
 use crate::credentials::{AlibabaCredentials, HuaweiCredentials, Secret};
 use crate::model::Provider;
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,11 @@ pub struct Profile {
     /// Part of the workspace: shown in the window and read by `--all-profiles`.
     #[serde(default = "enabled_by_default", skip_serializing_if = "is_true")]
     pub enabled: bool,
+    /// The proxy of this profile's HTTPS requests: `http://host:port` (or `https://`), or `none`
+    /// for no proxy; absent → `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` from the environment.
+    /// Plain-http (loopback) endpoints never use a proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 fn enabled_by_default() -> bool {
@@ -122,6 +127,7 @@ impl Profile {
             projects: BTreeMap::new(),
             role: None,
             enabled: true,
+            proxy: None,
         }
     }
 
@@ -216,6 +222,10 @@ pub enum ProfileError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The config directory or `profiles.toml` is another user's, or others may write it (a
+    /// profile's endpoint could be pointed elsewhere).
+    #[error("unsafe configuration: {0}")]
+    UnsafeConfig(#[from] crate::files::DirError),
     /// No config directory could be determined (no `HOME`, no `CERTDESK_CONFIG_DIR`).
     #[error("cannot find a configuration directory: set HOME or {CONFIG_DIR_ENV}")]
     NoConfigDir,
@@ -384,6 +394,10 @@ impl ProfileStore {
     /// Loads the given profiles file; an absent file is an empty store (saved there later).
     pub fn load_from(path: impl Into<PathBuf>) -> Result<Self, ProfileError> {
         let path = path.into();
+        if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
+            crate::files::check_private_dir(dir)?;
+        }
+        crate::files::check_private_file(&path)?;
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -398,6 +412,15 @@ impl ProfileStore {
             path: path.clone(),
             message: e.message().to_string(),
         })?;
+        // A hand-edited proxy that does not parse must not silently mean "the environment's".
+        for profile in &file.profiles {
+            if let Err(reason) = ProxySetting::from_profile(profile.proxy.as_deref()) {
+                return Err(ProfileError::Parse {
+                    path: path.clone(),
+                    message: format!("profile {:?}: {reason}", profile.name),
+                });
+            }
+        }
         Ok(ProfileStore { path, file })
     }
 
@@ -551,21 +574,7 @@ impl ProfileStore {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), ProfileError> {
-    let io_err = |source| ProfileError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(io_err)
+    Ok(crate::files::ensure_private_dir(dir)?)
 }
 
 /// Checks what a profile must satisfy before it is stored: a name usable as keyring user (letters,
@@ -643,6 +652,7 @@ pub fn validate_profile(profile: &Profile) -> Result<(), ProfileError> {
     if let Some(endpoint) = &profile.endpoint {
         check_endpoint(endpoint).map_err(|reason| invalid(&reason))?;
     }
+    ProxySetting::from_profile(profile.proxy.as_deref()).map_err(|reason| invalid(&reason))?;
     Ok(())
 }
 
@@ -1227,6 +1237,7 @@ pub fn alibaba_config(
         endpoint: endpoint.clone(),
         signature: profile.alibaba_signature,
         role: None,
+        proxy: proxy_of(profile),
     };
     match &account.credentials {
         AccountCredentials::Alibaba(c) => Ok(base(c.clone())),
@@ -1241,6 +1252,7 @@ pub fn alibaba_config(
                 endpoint: endpoint.clone().or_else(|| source_profile.endpoint.clone()),
                 signature: source_profile.alibaba_signature,
                 role: None,
+                proxy: proxy_of(source_profile),
             };
             let request = crate::cloud::AssumeRoleRequest {
                 role_arn: role.role_arn.clone(),
@@ -1268,6 +1280,11 @@ pub fn alibaba_config(
             format!("profile {:?} is a Huawei Cloud profile", profile.name),
         )),
     }
+}
+
+/// The proxy a profile's requests go through (its `proxy` was validated when it was loaded).
+fn proxy_of(profile: &Profile) -> crate::cloud::ProxySetting {
+    crate::cloud::ProxySetting::from_profile(profile.proxy.as_deref()).unwrap_or_default()
 }
 
 /// A RoleSessionName from a profile name: 2–64 of letters, digits and `.@-_`.
@@ -1317,6 +1334,7 @@ pub fn huawei_config(
         signing: profile.huawei_signing,
         project_id: project_id.to_string(),
         instance_id: profile.instance_id.clone(),
+        proxy: proxy_of(profile),
     })
 }
 
@@ -1586,6 +1604,52 @@ mod tests {
     }
 
     #[test]
+    fn proxy_settings_round_trip_and_bad_ones_are_refused() {
+        let (dir, mut store) = temp_store();
+        let mut p = profile("corp", Provider::Alibaba);
+        p.proxy = Some("http://proxy.corp.example:3128".into());
+        store.add(p.clone()).expect("add");
+        store.save().expect("save");
+        let loaded = ProfileStore::load_from(store.path()).expect("load");
+        assert_eq!(loaded.get("corp"), Some(&p));
+        for bad in ["http://user:pw@proxy:3128", "socks5://proxy:1080"] {
+            let mut q = profile("q", Provider::Alibaba);
+            q.proxy = Some(bad.into());
+            assert!(
+                matches!(
+                    validate_profile(&q),
+                    Err(ProfileError::InvalidProfile { .. })
+                ),
+                "{bad}"
+            );
+        }
+        // A hand-edited file with a bad proxy is a parse error, not "use the environment".
+        let path = dir.path().join("edited.toml");
+        std::fs::write(
+            &path,
+            "[[profile]]\nname = \"x\"\nprovider = \"alibaba\"\nregion = \"cn-hangzhou\"\n\
+             access_key_id = \"id\"\nproxy = \"ftp://proxy\"\n",
+        )
+        .expect("write");
+        let err = ProfileStore::load_from(&path).expect_err("bad proxy");
+        assert!(matches!(err, ProfileError::Parse { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_profiles_file_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, mut store) = temp_store();
+        store.add(profile("a", Provider::Alibaba)).expect("add");
+        store.save().expect("save");
+        std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        let err = ProfileStore::load_from(store.path()).expect_err("world-writable");
+        assert!(matches!(err, ProfileError::UnsafeConfig(_)), "{err}");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
     fn resolve_prefers_named_then_default_then_env() {
         let (_dir, mut store) = temp_store();
         let keyring = MemoryKeyring::new();
@@ -1724,7 +1788,12 @@ mod tests {
             true,
         )
         .expect_err("save fails");
-        assert!(matches!(err, ProfileError::Io { .. }), "{err}");
+        // The private-directory check names the problem ("it is not a directory").
+        assert!(
+            matches!(err, ProfileError::UnsafeConfig(_))
+                && err.to_string().contains("not a directory"),
+            "{err}"
+        );
         assert!(store.list().is_empty());
         assert_eq!(keyring.get("a").expect("get"), None);
     }

@@ -9,8 +9,8 @@ mod common;
 use certdesk::cloud::error::local_code;
 use certdesk::cloud::{
     AlibabaClientConfig, AlibabaSignatureVersion, Error, ErrorKind, EsaClient, HuaweiClientConfig,
-    HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient, PcaClient, SiteId,
-    Transport, VodClient,
+    HuaweiSigning, IotdaClient, IotdaStatus, KmsCertificateStatus, KmsClient, PcaClient,
+    ProxySetting, SiteId, Transport, VodClient,
 };
 use certdesk::credentials::{AlibabaCredentials, HuaweiCredentials, Secret};
 use certdesk::model::{CertStatus, Service};
@@ -27,6 +27,7 @@ fn alibaba(base: &str, signature: AlibabaSignatureVersion, sts: bool) -> Alibaba
         endpoint: Some(base.into()),
         signature,
         role: None,
+        proxy: Default::default(),
     }
 }
 
@@ -42,6 +43,7 @@ fn huawei_config(base: &str, signing: HuaweiSigning, token: bool) -> HuaweiClien
         signing,
         project_id: "5d2f0a1b3c4e5f60718293a4b5c6d7e8".into(),
         instance_id: Some("3f9c2a1e-1b2c-4d5e-8f90-a1b2c3d4e5f6".into()),
+        proxy: Default::default(),
     }
 }
 
@@ -619,4 +621,77 @@ async fn cdn_ssl_and_sts_wire_shapes_under_every_signature_mode() {
         let named = s.header("x-acs-region-id").or_else(|| s.param("RegionId"));
         assert_eq!(named, Some("cn-hangzhou"), "{}", s.action);
     }
+}
+/// A profile's own proxy (`proxy = "http://…"` in profiles.toml → `config.proxy`): HTTPS requests
+/// reach it as a CONNECT tunnel naming only host and port; loopback requests never reach it.
+#[tokio::test]
+async fn a_profile_proxy_tunnels_https_and_never_sees_loopback_requests() {
+    let proxy = common::RecordingProxy::start().await;
+    let transport = Transport::new().unwrap();
+    let mut config = alibaba("", AlibabaSignatureVersion::V3, true);
+    config.endpoint = None; // the regional default: https://kms.cn-hangzhou.aliyuncs.com
+    config.proxy = ProxySetting::from_profile(Some(&proxy.url)).unwrap();
+    let kms = KmsClient::new(&transport, &config).unwrap();
+    let err = kms.describe_certificate("c1").await.unwrap_err();
+    assert_eq!(err.code, local_code::CONNECT_FAILED, "{err:?}");
+    let seen = proxy.text();
+    assert!(
+        seen.starts_with("CONNECT kms.cn-hangzhou.aliyuncs.com:443 HTTP/1.1\r\n"),
+        "{seen:?}"
+    );
+    for leak in [common::ALIBABA_ID, common::STS_TOKEN, "Authorization", "c1"] {
+        assert!(!seen.contains(leak), "{leak} reached the proxy: {seen:?}");
+    }
+
+    let fixture = Fixture::start(|_: &Seen| {
+        Reply::json(r#"{"RequestId":"R-1","CertificateId":"c1","Status":"ACTIVE"}"#)
+    })
+    .await;
+    let before = proxy.connections();
+    config.endpoint = Some(fixture.base.clone());
+    let kms = KmsClient::new(&transport, &config).unwrap();
+    kms.describe_certificate("c1").await.unwrap();
+    fixture.assert_all_verified();
+    assert_eq!(
+        proxy.connections(),
+        before,
+        "a loopback request went to the proxy"
+    );
+
+    // What a profile may say.
+    assert_eq!(
+        ProxySetting::from_profile(Some("none")).unwrap(),
+        ProxySetting::Direct
+    );
+    assert_eq!(
+        ProxySetting::from_profile(None).unwrap(),
+        ProxySetting::Environment
+    );
+    for bad in [
+        "socks5://127.0.0.1:1080",
+        "http://user:secret@proxy:3128",
+        "http://proxy:3128/path",
+        "not a url",
+    ] {
+        assert!(ProxySetting::from_profile(Some(bad)).is_err(), "{bad}");
+    }
+}
+
+/// A response body beyond the documented cap is refused, not read into memory.
+#[tokio::test]
+async fn response_bodies_beyond_the_cap_are_refused() {
+    let huge = format!(
+        r#"{{"RequestId":"R","Pad":"{}"}}"#,
+        "x".repeat(certdesk::cloud::transport::MAX_RESPONSE_BYTES)
+    );
+    let fixture = Fixture::start(move |_: &Seen| Reply::json(huge.clone())).await;
+    let transport = Transport::new().unwrap();
+    let kms = KmsClient::new(
+        &transport,
+        &alibaba(&fixture.base, AlibabaSignatureVersion::V3, false),
+    )
+    .unwrap();
+    let err = kms.describe_certificate("c1").await.unwrap_err();
+    assert_eq!(err.code, local_code::RESPONSE_TOO_LARGE, "{err:?}");
+    assert!(err.message.contains("16 MiB"), "{}", err.message);
 }

@@ -997,6 +997,7 @@ fn config(
         endpoint: Some(sim.endpoint()),
         signature,
         role: None,
+        proxy: Default::default(),
     }
 }
 

@@ -309,6 +309,7 @@ async fn projects_select_accounts_and_regions() {
                 signing,
                 project_id: project.project_id.clone(),
                 instance_id: Some(project.instance_id.clone()),
+                proxy: Default::default(),
             },
         )
         .unwrap()

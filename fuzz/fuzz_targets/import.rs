@@ -1,7 +1,10 @@
 //! Fuzzes what a user's file goes through on import: `import::parse` (PEM with any mix of blocks,
-//! DER certificates and keys, PKCS#12), then on success `import::order_chain` and `import::check`,
-//! and `certs::parse_pem` on the same bytes when they are UTF-8. The input is the whole file, so
-//! the seed corpus is simply tests/fixtures/import/.
+//! legacy `Proc-Type: 4,ENCRYPTED` PEM keys, DER certificates and keys, encrypted PKCS#8, and the
+//! PKCS#12 container walk with its MAC, PBES1/PBES2 decryption, empty-password tries, bag limit
+//! and work budget), then on success `import::order_chain` and `import::check`, and
+//! `certs::parse_pem` on the same bytes when they are UTF-8. The input is the whole file, so the
+//! seed corpus is simply tests/fixtures/import/ (make-encrypted.sh adds PKCS#12 and legacy PEM
+//! seeds with the passphrase below).
 //!
 //! Besides "no panic, no hang, no OOM" it asserts the invariants callers rely on: the chain report
 //! indexes only existing certificates, each exactly once across `order` and `unrelated`; every
@@ -16,8 +19,8 @@ use libfuzzer_sys::fuzz_target;
 
 /// The name the input is imported under; every error message must mention it.
 const NAME: &str = "fuzz-input.pem";
-/// The passphrase of the encrypted fixtures (leaf-encrypted.key, leaf.p12), so mutations of them
-/// get past decryption.
+/// The passphrase of the encrypted fixtures (leaf-encrypted.key, leaf.p12, legacy.p12,
+/// no-mac.p12, legacy-aes128.key, legacy-des3-rsa.key), so mutations of them get past decryption.
 const PASSPHRASE: &str = "correct-horse";
 /// 2027-01-01, inside the fixtures' validity.
 const NOW: i64 = 1_798_761_600;

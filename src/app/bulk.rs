@@ -229,12 +229,13 @@ fn raw_status(service: Service, status: CertStatus) -> String {
     }
 }
 
-/// Writes per-item results as CSV (header + one line per item, in job order).
+/// Writes per-item results as CSV (header + one line per item, in job order), formula-leading
+/// cells neutralised ([`crate::csv_export`]).
 pub fn write_results_csv(
     results: &[ItemResult],
     out: impl std::io::Write,
 ) -> Result<(), csv::Error> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = crate::csv_export::SafeCsvWriter::new(out);
     w.write_record([
         "idx",
         "service",
@@ -690,7 +691,14 @@ pub(crate) fn save_csv(
         if let Err(e) = write(&mut bytes) {
             return Some(Notice::error(format!("Writing CSV failed: {e}")));
         }
-        Some(match tokio::fs::write(&path, bytes).await {
+        // Readable by the user only: an audit log names accounts, certificates and devices.
+        let written = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || crate::files::write_private_file(&path, &bytes)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        Some(match written {
             Ok(()) => Notice::info(format!("Saved {}", path.display())),
             Err(e) => Notice::error(format!("Saving {} failed: {e}", path.display())),
         })

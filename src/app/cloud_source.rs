@@ -751,6 +751,7 @@ mod tests {
             endpoint: Some("http://127.0.0.1:9".into()),
             signature: Default::default(),
             role: None,
+            proxy: Default::default(),
         };
         let limited =
             CloudSource::new(&transport, Some(&ali), None).with_rate_limits(Some(3), Some(0));

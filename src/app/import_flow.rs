@@ -235,6 +235,8 @@ pub struct ImportFlow {
     pub nothing_picked: bool,
     reads: Generation,
     checks_run: Generation,
+    /// Stops the read in flight when dropped: a new read replaces it, closing the dialog drops it.
+    reading_guard: import::CancelOnDrop,
 }
 
 /// The path a user typed: trimmed, surrounding quotes (a pasted "Copy as path") removed, and a
@@ -284,6 +286,7 @@ impl ImportFlow {
             nothing_picked: false,
             reads: Generation::default(),
             checks_run: Generation::default(),
+            reading_guard: import::CancelOnDrop::default(),
         }
     }
 
@@ -394,13 +397,14 @@ fn summary(bundle: &Bundle) -> String {
 pub(crate) fn read_files(
     paths: &[PathBuf],
     passphrase: Option<&Secret>,
+    cancel: &import::CancelFlag,
 ) -> (Vec<FileStatus>, Option<Bundle>) {
     let mut statuses = Vec::with_capacity(paths.len());
     let mut merged: Option<Bundle> = None;
     for path in paths {
         let name = import::display_name(path);
-        let parsed =
-            import::read_file(path).and_then(|bytes| import::parse(&name, &bytes, passphrase));
+        let parsed = import::read_file(path)
+            .and_then(|bytes| import::parse_cancellable(&name, &bytes, passphrase, cancel));
         let status = match parsed {
             Ok(bundle) => {
                 let text = summary(&bundle);
@@ -745,8 +749,10 @@ impl ImportState {
             f.status = FileStatus::Reading;
         }
         let passphrase = Some(flow.passphrase.clone()).filter(|p| !p.is_empty());
+        let cancel = import::CancelFlag::new();
+        flow.reading_guard = cancel.cancel_on_drop();
         cx.tasks.spawn_blocking(move || {
-            let (statuses, bundle) = read_files(&paths, passphrase.as_ref());
+            let (statuses, bundle) = read_files(&paths, passphrase.as_ref(), &cancel);
             ImportEvent::Read {
                 generation,
                 statuses,
@@ -1359,6 +1365,30 @@ mod tests {
         );
         r.try_send();
         assert_eq!(r.vod_calls().len(), 1);
+    }
+
+    #[test]
+    fn legacy_encrypted_pem_unlocks_in_the_dialog_and_empty_password_pkcs12_needs_nothing() {
+        let mut r = rig();
+        r.import(ImportAction::AddFiles(vec![
+            fixture("leaf.pem"),
+            fixture("legacy-aes128.key"),
+        ]));
+        assert!(r.flow().needs_passphrase());
+        r.import(ImportAction::SetPassphrase(Secret::new("wrong")));
+        r.import(ImportAction::Unlock);
+        assert!(matches!(
+            &r.flow().files[1].status,
+            FileStatus::WrongPassphrase(_)
+        ));
+        r.import(ImportAction::SetPassphrase(Secret::new("correct-horse")));
+        r.import(ImportAction::Unlock);
+        assert!(!r.flow().needs_passphrase());
+        assert_eq!(verdict(r.flow(), "key matches certificate"), Verdict::Pass);
+        r.import(ImportAction::Close);
+        r.import(ImportAction::AddFiles(vec![fixture("empty-password.p12")]));
+        assert!(!r.flow().needs_passphrase(), "{:?}", r.flow().files);
+        assert_eq!(verdict(r.flow(), "key matches certificate"), Verdict::Pass);
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub struct ProfileDraft {
     /// Bulk-job rate limit in requests per second ("" for the API's published limit, "0" for
     /// none).
     pub rate_limit_qps: String,
+    /// HTTPS proxy URL, `none`, or "" for the environment's.
+    pub proxy: String,
     /// Make it the default profile of its cloud.
     pub make_default: bool,
     /// More regions, comma- or space-separated ("" for the default region only).
@@ -124,6 +126,7 @@ impl ProfileDraft {
             project_id: String::new(),
             instance_id: String::new(),
             rate_limit_qps: String::new(),
+            proxy: String::new(),
             make_default: true,
             regions: String::new(),
             projects: String::new(),
@@ -150,6 +153,7 @@ impl ProfileDraft {
             project_id: p.project_id.clone().unwrap_or_default(),
             instance_id: p.instance_id.clone().unwrap_or_default(),
             rate_limit_qps: p.rate_limit_qps.map(|q| q.to_string()).unwrap_or_default(),
+            proxy: p.proxy.clone().unwrap_or_default(),
             make_default: is_default,
             regions: p.regions.join(", "),
             projects: p
@@ -207,6 +211,7 @@ impl ProfileDraft {
                 duration_secs: None,
             }),
             enabled: self.enabled,
+            proxy: Self::opt(&self.proxy),
         }
     }
 

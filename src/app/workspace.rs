@@ -79,6 +79,7 @@ pub fn demo_configs(sim: &RunningSimulator) -> (AlibabaClientConfig, HuaweiClien
         endpoint: Some(sim.endpoint()),
         signature: AlibabaSignatureVersion::V3,
         role: None,
+        proxy: Default::default(),
     };
     let huawei = HuaweiClientConfig {
         credentials: HuaweiCredentials {
@@ -91,6 +92,7 @@ pub fn demo_configs(sim: &RunningSimulator) -> (AlibabaClientConfig, HuaweiClien
         signing: HuaweiSigning::Auto,
         project_id: c.huawei_project_id.clone(),
         instance_id: Some(c.iotda_instance_id.clone()),
+        proxy: Default::default(),
     };
     (alibaba, huawei)
 }
@@ -138,16 +140,24 @@ pub fn demo_state(
 pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<Opened, String> {
     let (store, store_problem) = open_store();
     let transport = Transport::new().map_err(|e| e.to_string())?;
-    // Without a config directory profiles cannot be saved for good; a temporary file still lets
-    // the environment variables work and profiles last the session.
-    let path = profiles::config_dir()
-        .unwrap_or_else(|_| std::env::temp_dir().join("certdesk-config"))
-        .join(profiles::PROFILES_FILE);
-    let profiles_config = Some(ProfilesConfig {
-        path,
-        keyring: Arc::new(OsKeyring),
-        transport: transport.clone(),
-    });
+    // Without a config directory there are no profiles (never a guessable /tmp path someone
+    // else could have made first); the SDK environment variables still work.
+    let (profiles_config, config_problem) = match profiles::config_dir() {
+        Ok(dir) => (
+            Some(ProfilesConfig {
+                path: dir.join(profiles::PROFILES_FILE),
+                keyring: Arc::new(OsKeyring),
+                transport: transport.clone(),
+            }),
+            None,
+        ),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{e}; profiles are unavailable (the SDK environment variables still work)"
+            )),
+        ),
+    };
     let has_profiles = profiles_config
         .as_ref()
         .and_then(|c| ProfileStore::load_from(&c.path).ok())
@@ -183,7 +193,7 @@ pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<O
             let state = demo_state(&sim, store, &transport, runtime, profiles_config);
             (state, Some(Box::new(sim)))
         };
-    if let Some(problem) = store_problem {
+    for problem in [store_problem, config_problem].into_iter().flatten() {
         state.notice(NoticeLevel::Error, problem);
     }
     match open_journal() {

@@ -2,7 +2,7 @@
 //! with the same typed-count confirmation as the GUI and the same journal and audit log.
 
 use super::change::journal;
-use super::{Failure, Globals, emit, format_time};
+use super::{Failure, Globals, emit, escape_for_terminal, format_time};
 use crate::jobs::{
     Backend, BulkItem, BulkJob, EngineConfig, ItemResult, JobHandle, Principal, dry_run,
     resume_job, start_job,
@@ -118,9 +118,18 @@ fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     })
 }
 
+/// Largest `--ids-from` file: 100 000 ids of 64 characters is 6.5 MB.
+const MAX_IDS_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("--ids-from {}: {e}", path.display())))?;
+    use crate::files::{Accept, read_bounded};
+    let failure =
+        |reason: String| Failure::Usage(format!("--ids-from {}: {reason}", path.display()));
+    // A regular file or a pipe (`--ids-from <(grep … list.txt)`), bounded either way.
+    let bytes = read_bounded(path, MAX_IDS_FILE_BYTES, Accept::RegularFilesAndPipes)
+        .map_err(|e| failure(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| failure("it is not UTF-8 text (one id per line expected)".into()))?;
     let ids: Vec<String> = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
@@ -201,7 +210,12 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
             let mut out = format!("{:<40} {:<10} {}\n", "ID", "STATUS", "VERDICT");
             for v in &verdicts {
                 let status = v.current.map(|s| s.label()).unwrap_or("-");
-                out.push_str(&format!("{:<40} {:<10} {}\n", v.item.id, status, v.verdict));
+                out.push_str(&format!(
+                    "{:<40} {:<10} {}\n",
+                    escape_for_terminal(&v.item.id),
+                    status,
+                    escape_for_terminal(&v.verdict)
+                ));
             }
             let sending = verdicts.iter().filter(|v| v.would_send).count();
             out.push_str(&format!(
@@ -280,10 +294,11 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
                 .or_else(|| r.message.clone())
                 .unwrap_or_default();
             out.push_str(&format!(
-                "{:<40} {:<12} {:<28} {note}\n",
-                r.item.id,
+                "{:<40} {:<12} {:<28} {}\n",
+                escape_for_terminal(&r.item.id),
                 r.outcome.as_str(),
-                r.code.as_deref().unwrap_or("")
+                escape_for_terminal(r.code.as_deref().unwrap_or("")),
+                escape_for_terminal(&note)
             ));
         }
         out
@@ -398,13 +413,13 @@ pub(super) fn audit(g: &Globals, args: AuditArgs) -> Result<(), Failure> {
             out.push_str(&format!(
                 "{:<20} {:<10} {:<6} {:<9} {:<40} {:<8} {:<24} {}\n",
                 format_time(Some(e.at)),
-                e.profile,
+                escape_for_terminal(&e.profile),
                 e.service.code(),
                 e.operation.as_str(),
-                e.target,
+                escape_for_terminal(&e.target),
                 e.result.as_str(),
-                e.code.as_deref().unwrap_or(""),
-                e.request_id.as_deref().unwrap_or("")
+                escape_for_terminal(e.code.as_deref().unwrap_or("")),
+                escape_for_terminal(e.request_id.as_deref().unwrap_or(""))
             ));
         }
         out

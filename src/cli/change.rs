@@ -3,7 +3,7 @@
 //! to the audit log before the request and completed with the answer, under the change's one word,
 //! through the same backend bulk jobs use. Nothing is sent when the entry cannot be written.
 
-use super::{Failure, Globals, emit};
+use super::{Failure, Globals, emit, escape_for_terminal};
 use crate::cloud::Transport;
 use crate::jobs::backends::CloudBackend;
 use crate::jobs::{BulkItem, ChangeRequest, Principal};
@@ -102,12 +102,13 @@ pub(super) async fn apply(
         profile: principal.profile.clone(),
     };
     emit(g, &report, || {
-        let mut line = format!("OK: {} {}", item.id, change.done());
+        // Cloud strings escaped: a hostile id or status must not drive the terminal.
+        let mut line = format!("OK: {} {}", escape_for_terminal(&item.id), change.done());
         if let Some((_, raw)) = &applied.status {
-            line.push_str(&format!(", now {raw}"));
+            line.push_str(&format!(", now {}", escape_for_terminal(raw)));
         }
         if let Some(id) = &applied.request_id {
-            line.push_str(&format!(" (RequestId: {id})"));
+            line.push_str(&format!(" (RequestId: {})", escape_for_terminal(id)));
         }
         line.push('\n');
         line

@@ -1,6 +1,6 @@
 //! `certdesk pem inspect`: what the import flow shows, on the command line.
 
-use super::{Failure, Globals, emit, format_time};
+use super::{Failure, Globals, emit, escape_for_terminal, format_time};
 use crate::credentials::Secret;
 use crate::import::{self, Bundle, Check, Target, Verdict};
 use serde::Serialize;
@@ -142,7 +142,12 @@ pub(super) fn run(g: &Globals, cmd: PemCommand) -> Result<(), Failure> {
     emit(g, &report, || {
         let mut out = String::new();
         for (i, c) in report.certificates.iter().enumerate() {
-            out.push_str(&format!("Certificate {} ({})\n", i + 1, c.source));
+            // Names in a file are as untrusted as names from the cloud.
+            out.push_str(&format!(
+                "Certificate {} ({})\n",
+                i + 1,
+                escape_for_terminal(&c.source)
+            ));
             for (k, v) in [
                 ("Subject", &c.subject),
                 ("Issuer", &c.issuer),
@@ -154,13 +159,13 @@ pub(super) fn run(g: &Globals, cmd: PemCommand) -> Result<(), Failure> {
                 ("SHA-1", &c.sha1),
                 ("Public key", &c.public_key),
             ] {
-                out.push_str(&format!("  {k:<11} {v}\n"));
+                out.push_str(&format!("  {k:<11} {}\n", escape_for_terminal(v)));
             }
             if !c.subject_alt_names.is_empty() {
                 out.push_str(&format!(
                     "  {:<11} {}\n",
                     "SANs",
-                    c.subject_alt_names.join(", ")
+                    escape_for_terminal(&c.subject_alt_names.join(", "))
                 ));
             }
         }
@@ -168,13 +173,14 @@ pub(super) fn run(g: &Globals, cmd: PemCommand) -> Result<(), Failure> {
             let bits = k.bits.map(|b| format!(" {b} bits")).unwrap_or_default();
             out.push_str(&format!(
                 "Private key: {}{bits} ({})\n",
-                k.algorithm, k.source
+                k.algorithm,
+                escape_for_terminal(&k.source)
             ));
         }
         if !report.chain_order.is_empty() {
             out.push_str(&format!(
                 "Chain (leaf first): {}\n",
-                report.chain_order.join(" → ")
+                escape_for_terminal(&report.chain_order.join(" → "))
             ));
         }
         out.push_str("Checks:\n");
@@ -184,7 +190,11 @@ pub(super) fn run(g: &Globals, cmd: PemCommand) -> Result<(), Failure> {
                 Verdict::Warn => "WARN",
                 Verdict::Fail => "FAIL",
             };
-            out.push_str(&format!("  [{mark}] {:<24} {}\n", c.name, c.detail));
+            out.push_str(&format!(
+                "  [{mark}] {:<24} {}\n",
+                c.name,
+                escape_for_terminal(&c.detail)
+            ));
         }
         out
     })?;

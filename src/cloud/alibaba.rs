@@ -125,8 +125,17 @@ impl AlibabaCaller {
         let region = config.region.trim();
         let region_marker =
             (endpoint.is_loopback() && !region.is_empty()).then(|| region.to_string());
+        // The account's own proxy setting (a profile's `proxy`), else the transport's.
+        let transport = transport.with_proxy(&config.proxy).map_err(|e| {
+            Error::local(
+                api.service,
+                local_code::INVALID_REQUEST,
+                e.to_string(),
+                ErrorKind::Other,
+            )
+        })?;
         Ok(AlibabaCaller {
-            transport: transport.clone(),
+            transport,
             endpoint,
             credentials: Arc::new(config.credentials.clone()),
             role: config.role.clone(),
@@ -377,6 +386,7 @@ mod tests {
             endpoint: Some(endpoint.into()),
             signature: sig,
             role: None,
+            proxy: Default::default(),
         };
         AlibabaCaller::new(
             &transport,
@@ -623,6 +633,7 @@ mod tests {
             endpoint: Some("http://kms.cn-hangzhou.aliyuncs.com".into()),
             signature: AlibabaSignatureVersion::V3,
             role: None,
+            proxy: Default::default(),
         };
         let api = RpcApi {
             service: Service::Kms,

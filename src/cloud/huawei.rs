@@ -100,8 +100,17 @@ impl HuaweiCaller {
         } else {
             huawei::Algorithm::Basic
         };
+        // The account's own proxy setting (a profile's `proxy`), else the transport's.
+        let transport = transport.with_proxy(&config.proxy).map_err(|e| {
+            Error::local(
+                service,
+                local_code::INVALID_REQUEST,
+                e.to_string(),
+                ErrorKind::Other,
+            )
+        })?;
         Ok(HuaweiCaller {
-            transport: transport.clone(),
+            transport,
             endpoint,
             credentials: Arc::new(config.credentials.clone()),
             algorithm,
@@ -294,6 +303,7 @@ mod tests {
             signing,
             project_id: inputs["project_id"].as_str().unwrap().into(),
             instance_id: inputs["instance_id_header"].as_str().map(str::to_string),
+            proxy: Default::default(),
         }
     }
 
@@ -401,6 +411,7 @@ mod tests {
             signing: HuaweiSigning::Auto,
             project_id: "p".into(),
             instance_id: Some(String::new()),
+            proxy: Default::default(),
         };
         let c = HuaweiCaller::new(&transport, &cfg, Service::Iotda).unwrap();
         assert!(!c.uses_derived_signing(), "shared endpoint → basic");

@@ -34,7 +34,7 @@ pub use pca::PcaClient;
 pub use retry::RetryPolicy;
 pub use ssl::SslClient;
 pub use sts::{AssumeRoleRequest, RoleSession, StsClient, TemporaryCredentials};
-pub use transport::{Transport, TransportOptions};
+pub use transport::{ProxySetting, Transport, TransportOptions};
 pub use vod::VodClient;
 
 use crate::credentials::{AlibabaCredentials, HuaweiCredentials};
@@ -79,6 +79,9 @@ pub struct AlibabaClientConfig {
     /// A RAM role assumed with `credentials`' account: when set, every call signs with the
     /// role's temporary credentials instead (`credentials` are then unused by the clients).
     pub role: Option<std::sync::Arc<dyn alibaba::CredentialSource>>,
+    /// The proxy of this account's HTTPS requests (a profile's `proxy`; by default the
+    /// environment's).
+    pub proxy: ProxySetting,
 }
 
 impl PartialEq for AlibabaClientConfig {
@@ -87,6 +90,7 @@ impl PartialEq for AlibabaClientConfig {
             && self.region == other.region
             && self.endpoint == other.endpoint
             && self.signature == other.signature
+            && self.proxy == other.proxy
             && self.role.as_ref().map(|r| r.identity()) == other.role.as_ref().map(|r| r.identity())
     }
 }
@@ -108,6 +112,9 @@ pub struct HuaweiClientConfig {
     pub project_id: String,
     /// IoTDA instance id (`Instance-Id` header), mandatory for professional editions.
     pub instance_id: Option<String>,
+    /// The proxy of this account's HTTPS requests (a profile's `proxy`; by default the
+    /// environment's).
+    pub proxy: ProxySetting,
 }
 
 /// The answer of every action that returns nothing but its request id (KMS UpdateCertificateStatus,
@@ -304,6 +311,7 @@ mod thread_safety_tests {
             endpoint: Some("http://127.0.0.1:9".into()),
             signature: AlibabaSignatureVersion::V3,
             role: None,
+            proxy: Default::default(),
         };
         let hw = HuaweiClientConfig {
             credentials: crate::credentials::HuaweiCredentials {
@@ -316,6 +324,7 @@ mod thread_safety_tests {
             signing: HuaweiSigning::Auto,
             project_id: "p".into(),
             instance_id: None,
+            proxy: Default::default(),
         };
         let kms = KmsClient::new(&transport, &ali).unwrap();
         let pca = PcaClient::new(&transport, &ali).unwrap();

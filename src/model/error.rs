@@ -75,6 +75,8 @@ pub mod local_code {
     pub const INVALID_RESPONSE: &str = "InvalidResponse";
     /// The request could not be built or signed (bad argument).
     pub const INVALID_REQUEST: &str = "InvalidRequest";
+    /// The response body exceeded [`crate::cloud::transport::MAX_RESPONSE_BYTES`].
+    pub const RESPONSE_TOO_LARGE: &str = "ResponseTooLarge";
     /// No account of the service's cloud is configured.
     pub const NO_ACCOUNT: &str = "NoAccount";
     /// The change could not be written to the audit log or journal, so it was not sent.

@@ -5,7 +5,7 @@
 
 use super::data::{self, Inventory, Params, iso, object, optional, required};
 use super::errors::ApiError;
-use super::pki::{self, CertInfo, CertSpec, EcKey};
+use super::pki::{self, CertInfo, CertSpec, EcKey, RsaKey, Sm2Key};
 use rcgen::DnType;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -13,10 +13,55 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 enum Key {
-    /// Derived from the seed under this label (seeded rows).
+    /// Derived from the seed under this label (seeded rows, EC P-256).
     Seeded(String),
-    /// Generated at CreateCertificate.
-    Created(EcKey),
+    /// Generated at CreateCertificate (or held by a seeded PENDING row).
+    Created(CreatedKey),
+}
+
+/// A key of any spec CreateCertificate accepts.
+#[derive(Clone)]
+enum CreatedKey {
+    Ec(EcKey),
+    Rsa(RsaKey),
+    Sm2(Sm2Key),
+}
+
+impl CreatedKey {
+    /// A fresh key of `spec` (`EC_P256`, `RSA_2048`, `EC_SM2`); RSA generation takes a moment,
+    /// which is why it happens here and never at start-up.
+    fn generate(spec: &str) -> Result<CreatedKey, pki::PkiError> {
+        Ok(match spec {
+            "RSA_2048" => CreatedKey::Rsa(RsaKey::random()?),
+            "EC_SM2" => CreatedKey::Sm2(Sm2Key::random()),
+            _ => CreatedKey::Ec(EcKey::random()),
+        })
+    }
+
+    /// The subjectPublicKey bits an uploaded certificate must carry.
+    fn public_raw(&self) -> &[u8] {
+        match self {
+            CreatedKey::Ec(k) => k.public_raw(),
+            CreatedKey::Rsa(k) => k.public_raw(),
+            CreatedKey::Sm2(k) => k.public_raw(),
+        }
+    }
+
+    fn public_key_pem(&self) -> Result<String, pki::PkiError> {
+        match self {
+            CreatedKey::Ec(k) => Ok(k.key_pair()?.public_key_pem()),
+            CreatedKey::Rsa(k) => Ok(k.key_pair()?.public_key_pem()),
+            CreatedKey::Sm2(k) => k.public_key_pem(),
+        }
+    }
+
+    fn csr_pem(&self, spec: &CertSpec) -> Result<String, pki::PkiError> {
+        match self {
+            CreatedKey::Ec(k) => pki::csr_pem(spec, k),
+            CreatedKey::Rsa(k) => pki::csr_pem_with(spec, &k.key_pair()?),
+            CreatedKey::Sm2(k) => k.csr_pem(spec),
+        }
+    }
 }
 
 enum Body {
@@ -41,6 +86,8 @@ struct Cert {
     /// Validity of seeded rows.
     validity: (OffsetDateTime, OffsetDateTime),
     csr: Option<String>,
+    /// `EC_P256`, `RSA_2048` or `EC_SM2`.
+    key_spec: &'static str,
 }
 
 /// KMS certificates of the simulated account.
@@ -93,7 +140,7 @@ impl KmsState {
                     // PENDING rows need their key now (UploadCertificate compares against it);
                     // the others derive it only when their certificate is generated.
                     key: if status == "PENDING" {
-                        Key::Created(inv.key_for(&format!("kms/{i}")))
+                        Key::Created(CreatedKey::Ec(inv.key_for(&format!("kms/{i}"))))
                     } else {
                         Key::Seeded(format!("kms/{i}"))
                     },
@@ -108,6 +155,7 @@ impl KmsState {
                     updated_at: created_at + Duration::days((h % 20) as i64),
                     validity: (not_before, not_after),
                     csr: None,
+                    key_spec: "EC_P256",
                 },
             );
             order.push(id);
@@ -211,9 +259,9 @@ impl KmsState {
         }
     }
 
-    fn key(cert: &Cert, inv: &Inventory) -> EcKey {
+    fn key(cert: &Cert, inv: &Inventory) -> CreatedKey {
         match &cert.key {
-            Key::Seeded(label) => inv.key_for(label),
+            Key::Seeded(label) => CreatedKey::Ec(inv.key_for(label)),
             Key::Created(key) => key.clone(),
         }
     }
@@ -233,7 +281,7 @@ impl KmsState {
                 info.dns_names.clone(),
             ),
             None => {
-                let key_pair = Self::key(cert, inv).key_pair().map_err(internal)?;
+                let public_key = Self::key(cert, inv).public_key_pem().map_err(internal)?;
                 (
                     String::new(),
                     pki::dn_string(&cert.subject),
@@ -241,7 +289,7 @@ impl KmsState {
                     String::new(),
                     String::new(),
                     String::new(),
-                    key_pair.public_key_pem(),
+                    public_key,
                     cert.sans.clone(),
                 )
             }
@@ -252,11 +300,16 @@ impl KmsState {
             "CreatedAt": iso(cert.created_at),
             "ExportablePrivateKey": cert.exportable,
             "Issuer": issuer,
-            "KeySpec": "EC_P256",
+            "KeySpec": cert.key_spec,
             "NotAfter": not_after,
             "NotBefore": not_before,
             "Serial": serial,
-            "SignatureAlgorithm": "ECDSA-SHA256",
+            // alibaba.md: RSA2048-SHA256 | ECDSA-SHA256 | SM2-SM3, one per key spec.
+            "SignatureAlgorithm": match cert.key_spec {
+                "RSA_2048" => "RSA2048-SHA256",
+                "EC_SM2" => "SM2-SM3",
+                _ => "ECDSA-SHA256",
+            },
             "Status": cert.status,
             "Subject": subject,
             "SubjectAlternativeNames": sans,
@@ -280,7 +333,7 @@ impl KmsState {
                 _ => 0,
             };
             let spec = Self::spec(cert, inv, index);
-            cert.csr = Some(pki::csr_pem(&spec, &Self::key(cert, inv)).map_err(internal)?);
+            cert.csr = Some(Self::key(cert, inv).csr_pem(&spec).map_err(internal)?);
         }
         let body = Self::body(cert, inv)?;
         let (certificate, chain) = match body {
@@ -297,22 +350,17 @@ impl KmsState {
 
     fn create(&mut self, params: &Params) -> Result<Map<String, Value>, ApiError> {
         let subject = parse_subject(required(params, "Subject")?)?;
-        match required(params, "KeySpec")? {
-            "EC_P256" => {}
-            // Real KMS accepts these; the simulator cannot generate RSA or SM2 keys.
-            "RSA_2048" | "EC_SM2" => {
-                return Err(ApiError::invalid_parameter(
-                    "KeySpec",
-                    "The simulator only generates EC_P256 keys.",
-                ));
-            }
+        let key_spec = match required(params, "KeySpec")? {
+            "EC_P256" => "EC_P256",
+            "RSA_2048" => "RSA_2048",
+            "EC_SM2" => "EC_SM2",
             _ => {
                 return Err(ApiError::invalid_parameter(
                     "KeySpec",
                     "Valid values: RSA_2048, EC_P256, EC_SM2.",
                 ));
             }
-        }
+        };
         let exportable = match optional(params, "ExportablePrivateKey") {
             None => true,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
@@ -328,7 +376,7 @@ impl KmsState {
             None => Vec::new(),
             Some(text) => parse_sans(text)?,
         };
-        let key = EcKey::random();
+        let key = CreatedKey::generate(key_spec).map_err(internal)?;
         let now = OffsetDateTime::now_utc();
         let spec = CertSpec {
             subject: subject.clone(),
@@ -340,7 +388,7 @@ impl KmsState {
             client_auth: true,
             server_auth: true,
         };
-        let csr = pki::csr_pem(&spec, &key).map_err(internal)?;
+        let csr = key.csr_pem(&spec).map_err(internal)?;
         let id = uuid::Uuid::new_v4().to_string();
         self.certs.insert(
             id.clone(),
@@ -356,6 +404,7 @@ impl KmsState {
                 updated_at: now,
                 validity: (now, now + Duration::days(365)),
                 csr: Some(csr.clone()),
+                key_spec,
             },
         );
         self.order.push(id.clone());

@@ -58,9 +58,9 @@
 //!   400 `IOTDA.000006`, foreign project id or `Instance-Id` → 403 `IOTDA.000022`, KMS upload to
 //!   or status change of a non-PENDING / PENDING certificate → 400 `Certificate.StatusError`; the
 //!   CDN, SSL repository and STS codes (none documented; listed in `docs/simulator.md`).
-//! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; key specs
-//!   `RSA_2048` and `EC_SM2` (no RSA/SM2 key generation: 400 `InvalidParameter`); chain
-//!   validation on `UploadCertificate` (only the public key is compared).
+//! - KMS: `CertificatePrivateKeySign/PublicKeyVerify/PublicKeyEncrypt/PrivateKeyDecrypt`; chain
+//!   validation on `UploadCertificate` (only the public key is compared); the SM2 CSR carries no
+//!   extension request (subject and key only).
 //! - cas: issuing and CA management, `ResourceGroupId` filtering, the meaning of `MaxResults`
 //!   (set to `TotalCount`), the real `ShowSize` maximum (1–1000 here).
 //! - ESA: `CreateClientCertificate`, edge certificates, the `ListSites` filters `AccessType`,

@@ -1,6 +1,8 @@
 //! Real X.509 for the simulator: deterministic ECDSA P-256 keys derived from the seed, RFC 6979
 //! signatures (so a certificate is a pure function of seed and id), certificate authorities,
-//! issuing, CSRs, and parsing of what clients upload (certificates and private keys).
+//! issuing, CSRs, and parsing of what clients upload (certificates and private keys). RSA-2048 and
+//! SM2 keys with their CSRs for KMS CreateCertificate, generated only when a client asks for one
+//! (RSA key generation takes tens to hundreds of milliseconds; start-up never pays for it).
 //!
 //! Knows nothing about HTTP or any cloud API; callers describe a certificate with [`CertSpec`].
 
@@ -104,6 +106,173 @@ impl RemoteKeyPair for EcKey {
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
         &rcgen::PKCS_ECDSA_P256_SHA256
     }
+}
+
+/// An RSA-2048 key (KMS CreateCertificate with KeySpec RSA_2048). Signs PKCS#1 v1.5 / SHA-256.
+#[derive(Clone)]
+pub(crate) struct RsaKey {
+    private: Arc<rsa::RsaPrivateKey>,
+    /// PKCS#1 RSAPublicKey DER: the subjectPublicKey bits of its SPKI.
+    public: Vec<u8>,
+}
+
+impl RsaKey {
+    /// A fresh 2048-bit key.
+    pub(crate) fn random() -> Result<RsaKey, PkiError> {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+            .map_err(|e| PkiError(e.to_string()))?;
+        let public = private
+            .to_public_key()
+            .to_pkcs1_der()
+            .map_err(|e| PkiError(e.to_string()))?
+            .as_bytes()
+            .to_vec();
+        Ok(RsaKey {
+            private: Arc::new(private),
+            public,
+        })
+    }
+
+    /// The RSAPublicKey DER, as X.509 carries it.
+    pub(crate) fn public_raw(&self) -> &[u8] {
+        &self.public
+    }
+
+    /// The key as an rcgen key pair.
+    pub(crate) fn key_pair(&self) -> Result<KeyPair, PkiError> {
+        Ok(KeyPair::from_remote(Box::new(self.clone()))?)
+    }
+}
+
+impl RemoteKeyPair for RsaKey {
+    fn public_key(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        use rsa::signature::SignatureEncoding;
+        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new((*self.private).clone());
+        Ok(signer.sign(msg).to_vec())
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
+}
+
+/// The distinguishing identifier of SM2 signatures when none is agreed (GM/T 0009-2012), what
+/// OpenSSL and the Chinese CAs use.
+const SM2_DIST_ID: &str = "1234567812345678";
+
+/// An SM2 key (KMS CreateCertificate with KeySpec EC_SM2). rcgen has no SM2 signature, so its CSR
+/// is assembled from x509-cert's structures and signed with the sm2 crate (SM2 with SM3).
+#[derive(Clone)]
+pub(crate) struct Sm2Key {
+    secret: sm2::SecretKey,
+    /// Uncompressed SEC1 point, as X.509 carries it.
+    public: Vec<u8>,
+}
+
+impl Sm2Key {
+    /// A fresh key.
+    pub(crate) fn random() -> Sm2Key {
+        use sm2::elliptic_curve::sec1::ToEncodedPoint;
+        let secret = sm2::SecretKey::random(&mut rand::rngs::OsRng);
+        let public = secret
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec();
+        Sm2Key { secret, public }
+    }
+
+    /// Uncompressed SEC1 public point (65 bytes).
+    pub(crate) fn public_raw(&self) -> &[u8] {
+        &self.public
+    }
+
+    /// SubjectPublicKeyInfo PEM.
+    pub(crate) fn public_key_pem(&self) -> Result<String, PkiError> {
+        use sm2::pkcs8::EncodePublicKey;
+        self.secret
+            .public_key()
+            .to_public_key_pem(sm2::pkcs8::LineEnding::LF)
+            .map_err(|e| PkiError(e.to_string()))
+    }
+
+    /// A PKCS#10 CSR (PEM) for `spec`'s subject, signed SM2-with-SM3.
+    pub(crate) fn csr_pem(&self, spec: &CertSpec) -> Result<String, PkiError> {
+        use der08::{Decode, Encode};
+        use sm2::pkcs8::EncodePublicKey;
+        use std::str::FromStr;
+        use x509_cert::request::{CertReq, CertReqInfo, Version};
+        let fail = |e: &dyn std::fmt::Display| PkiError(e.to_string());
+        let spki_der = self
+            .secret
+            .public_key()
+            .to_public_key_der()
+            .map_err(|e| fail(&e))?;
+        // RFC 4514 strings list the most specific attribute first.
+        let rfc4514: Vec<String> = spec
+            .subject
+            .iter()
+            .rev()
+            .map(|(ty, value)| format!("{}={}", dn_short(ty), escape_rfc4514(value)))
+            .collect();
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: x509_cert::name::Name::from_str(&rfc4514.join(",")).map_err(|e| fail(&e))?,
+            public_key: x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())
+                .map_err(|e| fail(&e))?,
+            attributes: Default::default(),
+        };
+        let tbs = info.to_der().map_err(|e| fail(&e))?;
+        let signer = sm2::dsa::SigningKey::new(SM2_DIST_ID, &self.secret).map_err(|e| fail(&e))?;
+        let signature: sm2::dsa::Signature = p256::ecdsa::signature::Signer::sign(&signer, &tbs);
+        // ECDSA-style DER: SEQUENCE { INTEGER r, INTEGER s }.
+        let (r, s) = (signature.r_bytes(), signature.s_bytes());
+        let mut integers = der08::asn1::UintRef::new(&r)
+            .and_then(|r| r.to_der())
+            .map_err(|e| fail(&e))?;
+        integers.extend(
+            der08::asn1::UintRef::new(&s)
+                .and_then(|s| s.to_der())
+                .map_err(|e| fail(&e))?,
+        );
+        let signature_der = der08::asn1::Any::new(der08::Tag::Sequence, integers)
+            .and_then(|any| any.to_der())
+            .map_err(|e| fail(&e))?;
+        let request = CertReq {
+            info,
+            algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                // sm2sign-with-sm3
+                oid: der08::asn1::ObjectIdentifier::new_unwrap("1.2.156.10197.1.501"),
+                parameters: None,
+            },
+            signature: der08::asn1::BitString::from_bytes(&signature_der).map_err(|e| fail(&e))?,
+        };
+        let der = request.to_der().map_err(|e| fail(&e))?;
+        Ok(::pem::encode_config(
+            &::pem::Pem::new("CERTIFICATE REQUEST", der),
+            ::pem::EncodeConfig::new().set_line_ending(::pem::LineEnding::LF),
+        ))
+    }
+}
+
+/// An RFC 4514 attribute value with its special characters escaped.
+fn escape_rfc4514(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && matches!(c, '#' | ' '))
+            || (i + 1 == value.chars().count() && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What a certificate says.
@@ -227,13 +396,17 @@ impl Authority {
 
 /// A CSR (PEM) for `spec`'s subject, signed by `key`.
 pub(crate) fn csr_pem(spec: &CertSpec, key: &EcKey) -> Result<String, PkiError> {
-    let key_pair = key.key_pair()?;
+    csr_pem_with(spec, &key.key_pair()?)
+}
+
+/// A CSR (PEM) for `spec`'s subject, signed by any key rcgen can sign with (EC P-256, RSA).
+pub(crate) fn csr_pem_with(spec: &CertSpec, key_pair: &KeyPair) -> Result<String, PkiError> {
     // A CSR carries only the subject, names and key usages (no serial, validity issuer data).
     let mut params = spec.params();
     params.serial_number = None;
     params.is_ca = IsCa::NoCa;
     params.use_authority_key_identifier_extension = false;
-    let csr = params.serialize_request(&key_pair)?;
+    let csr = params.serialize_request(key_pair)?;
     Ok(csr.pem()?)
 }
 
@@ -491,5 +664,77 @@ mod tests {
         .unwrap();
         let subject = csr.certification_request_info.subject.to_string();
         assert!(subject.contains("CN=req"), "{subject}");
+    }
+
+    /// Runs `openssl req -verify` on `csr`; the subject and key lines of `-text`.
+    fn openssl_verified(csr: &str, extra: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("req.pem");
+        std::fs::write(&path, csr).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-text", "-in"])
+            .arg(&path)
+            .args(extra)
+            .output()
+            .expect("this test needs the openssl command");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        assert!(
+            text.contains("verify OK") || text.contains("self-signature verify OK"),
+            "{text}"
+        );
+        text
+    }
+
+    #[test]
+    fn rsa_and_sm2_csrs_are_real_and_verify() {
+        use x509_parser::prelude::FromDer;
+        let rsa = RsaKey::random().unwrap();
+        let csr = csr_pem_with(&spec("rsa-req", false), &rsa.key_pair().unwrap()).unwrap();
+        let text = openssl_verified(&csr, &[]);
+        assert!(text.contains("Public-Key: (2048 bit)"), "{text}");
+        assert!(text.contains("CN = rsa-req"), "{text}");
+        let block = ::pem::parse(&csr).unwrap();
+        let (_, parsed) = x509_parser::certification_request::X509CertificationRequest::from_der(
+            block.contents(),
+        )
+        .unwrap();
+        assert_eq!(
+            parsed
+                .certification_request_info
+                .subject_pki
+                .subject_public_key
+                .data
+                .as_ref(),
+            rsa.public_raw()
+        );
+
+        let sm2 = Sm2Key::random();
+        let csr = sm2.csr_pem(&spec("sm2-req", false)).unwrap();
+        let text = openssl_verified(&csr, &["-vfyopt", "distid:1234567812345678"]);
+        assert!(text.contains("SM2"), "{text}");
+        assert!(
+            text.contains("C = CN, O = certdesk, CN = sm2-req"),
+            "{text}"
+        );
+        let block = ::pem::parse(&csr).unwrap();
+        let (_, parsed) = x509_parser::certification_request::X509CertificationRequest::from_der(
+            block.contents(),
+        )
+        .unwrap();
+        assert_eq!(
+            parsed
+                .certification_request_info
+                .subject_pki
+                .subject_public_key
+                .data
+                .as_ref(),
+            sm2.public_raw()
+        );
+        assert!(sm2.public_key_pem().unwrap().contains("BEGIN PUBLIC KEY"));
     }
 }

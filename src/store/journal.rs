@@ -26,6 +26,9 @@ pub enum JournalError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The data directory or the database file could not be made private.
+    #[error("journal storage: {0}")]
+    Storage(String),
     /// The database schema could not be brought up to date.
     #[error("journal schema: {0}")]
     Migrate(String),
@@ -339,9 +342,7 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        super::prepare_private_database(path).map_err(|e| JournalError::Storage(e.to_string()))?;
         let conn = ctx("open", Connection::open(path))?;
         Self::init(conn)
     }
@@ -733,14 +734,12 @@ impl Journal {
     }
 }
 
-/// Writes audit entries as CSV (header + one line each) to `out`.
+/// Writes audit entries as CSV (header + one line each) to `out`, formula-leading cells
+/// neutralised ([`crate::csv_export`]).
 pub fn write_audit_csv(entries: &[AuditEntry], out: impl std::io::Write) -> Result<(), csv::Error> {
-    let mut w = csv::Writer::from_writer(out);
-    for e in entries {
-        w.serialize(e)?;
-    }
-    w.flush()?;
-    Ok(())
+    let mut w = crate::csv_export::SafeCsvWriter::new(out);
+    w.serialize_all(entries)?;
+    w.flush()
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! SQLite persistence (rusqlite, bundled): the inventory cache and the KMS certificate ids certdesk
 //! knows; schema migrations live in one place ([`migrations`]). Knows `model` only: nothing of
 //! clouds, the app or egui. Every call does disk I/O, so callers keep it off the UI thread.
+//!
+//! The database lives in a private directory (0700, the user's own; see [`crate::files`]) and it
+//! and its -wal / -shm files are 0600: they hold account names, certificate inventories and the
+//! audit log.
 
 mod cache;
 pub mod journal;
@@ -20,6 +24,17 @@ pub enum StoreError {
     #[error("cannot create the data directory {path}: {source}")]
     CreateDir {
         /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The data directory is another user's, or others may write in it.
+    #[error("unsafe data directory {0}")]
+    UnsafeDir(#[from] crate::files::DirError),
+    /// The database file's mode could not be made 0600.
+    #[error("cannot make {path} private: {source}")]
+    PrivateFile {
+        /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
@@ -49,12 +64,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        prepare_private_database(path)?;
         let conn = Connection::open(path)?;
         // WAL lets a reader (cache load) run while a writer saves; NORMAL is durable enough for a
         // cache that the next refresh rebuilds anyway.
@@ -80,6 +90,30 @@ impl Store {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+}
+
+/// Makes `path`'s directory private (created 0700; refused when another user owns it or others
+/// may write in it) and the database file 0600 before SQLite opens it — SQLite creates the -wal
+/// and -shm files with the database file's mode. An older certdesk's looser -wal / -shm / journal
+/// files are tightened too.
+pub fn prepare_private_database(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::ensure_private_dir(dir)?;
+    }
+    let private = |file: &Path, result: std::io::Result<()>| {
+        result.map_err(|source| StoreError::PrivateFile {
+            path: file.to_path_buf(),
+            source,
+        })
+    };
+    private(path, crate::files::make_private_file(path))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let sidecar = PathBuf::from(name);
+        private(&sidecar, crate::files::restrict_if_present(&sidecar))?;
+    }
+    Ok(())
 }
 
 /// Where certdesk keeps its database: `$CERTDESK_DATA_DIR/certdesk.sqlite3` when that variable is

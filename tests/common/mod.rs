@@ -350,3 +350,63 @@ fn verify(seen: &mut Seen) -> Result<String, String> {
     }
     Ok("HMAC-SHA1".into())
 }
+
+/// A proxy on loopback that records every byte it receives and refuses every request.
+pub struct RecordingProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RecordingProxy {
+    /// Starts it on a free loopback port.
+    pub async fn start() -> RecordingProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (sink, count) = (received.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let mut seen = Vec::new();
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let read = tokio::time::timeout(
+                            std::time::Duration::from_secs(2),
+                            socket.read(&mut buf),
+                        )
+                        .await;
+                        match read {
+                            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                            _ => break,
+                        }
+                    }
+                    sink.lock().unwrap().extend_from_slice(&seen);
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        RecordingProxy {
+            url,
+            received,
+            connections,
+        }
+    }
+
+    /// Everything received, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
+    }
+
+    /// Connections accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

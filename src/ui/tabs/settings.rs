@@ -301,6 +301,14 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                     false,
                     FIELD_WIDTH,
                 );
+                changed |= text_row(
+                    ui,
+                    "HTTPS proxy",
+                    "empty: HTTPS_PROXY from the environment; none: no proxy",
+                    &mut d.proxy,
+                    false,
+                    FIELD_WIDTH,
+                );
                 ui.label("");
                 changed |= ui
                     .checkbox(&mut d.make_default, "Default profile for this cloud")
