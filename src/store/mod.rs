@@ -2,8 +2,10 @@
 //! knows; schema migrations live in one place ([`migrations`]). Knows `model` only: nothing of
 //! clouds, the app or egui. Every call does disk I/O, so callers keep it off the UI thread.
 
+pub mod audit_chain;
 mod cache;
 pub mod journal;
+pub mod lease;
 pub mod migrations;
 mod snapshot;
 
