@@ -12,6 +12,7 @@ use crate::jobs::{
     BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress,
 };
 use crate::model::{CertStatus, Change, Outcome, Provider, Service};
+use crate::store::audit_chain::ChainReport;
 use crate::store::journal::{AuditEntry, JobCounts, JobRecord, Journal, write_audit_csv};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -166,6 +167,9 @@ pub struct AuditView {
     pub loaded: bool,
     /// The read failed.
     pub error: Option<String>,
+    /// The hash chain's state, checked with every read ([`ChainReport::summary`] says it in one
+    /// line); `None` until checked.
+    pub chain: Option<Result<ChainReport, String>>,
 }
 
 impl AuditView {
@@ -246,6 +250,8 @@ pub(crate) enum BulkEvent {
     Resumable(Result<Vec<(JobRecord, JobCounts)>, String>),
     /// The audit log.
     Audit(Result<Vec<AuditEntry>, String>),
+    /// The audit log's hash chain, checked.
+    AuditChain(Result<ChainReport, String>),
 }
 
 impl BulkEvent {
@@ -634,7 +640,8 @@ impl AppState {
             let jobs = journal
                 .lock()
                 .map_err(|_| "the journal is unavailable".to_string())
-                .and_then(|j| j.unfinished_jobs().map_err(|e| e.to_string()));
+                // Not the jobs another live window or CLI runs: their engine holds the lease.
+                .and_then(|j| j.resumable_jobs().map_err(|e| e.to_string()));
             Event::Bulk(BulkEvent::Resumable(jobs))
         });
     }
@@ -647,6 +654,14 @@ impl AppState {
             return;
         };
         self.bulk.audit.loading = true;
+        let chain = Arc::clone(&journal);
+        self.spawn_blocking(move || {
+            let report = chain
+                .lock()
+                .map_err(|_| "the journal is unavailable".to_string())
+                .and_then(|j| j.verify_audit().map_err(|e| e.to_string()));
+            Event::Bulk(BulkEvent::AuditChain(report))
+        });
         self.spawn_blocking(move || {
             let entries = journal
                 .lock()
@@ -765,6 +780,7 @@ impl AppState {
                     Err(e) => audit.error = Some(e),
                 }
             }
+            BulkEvent::AuditChain(report) => self.bulk.audit.chain = Some(report),
         }
     }
 

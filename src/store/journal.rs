@@ -689,6 +689,20 @@ impl Journal {
         self.begin_audit(entry).map(|_| ())
     }
 
+    /// The id of the audit row whose hash is `hash`, if the log holds one.
+    pub fn audit_row_with_hash(&self, hash: &str) -> Result<Option<i64>, JournalError> {
+        ctx(
+            "find audit row",
+            self.conn
+                .query_row(
+                    "SELECT id FROM audit WHERE hash = ?1",
+                    params![hash.to_ascii_lowercase()],
+                    |r| r.get(0),
+                )
+                .optional(),
+        )
+    }
+
     /// Checks the audit log's hash chain from its first row to its last.
     pub fn verify_audit(&self) -> Result<ChainReport, JournalError> {
         ctx("verify audit", audit_chain::verify(&self.conn))

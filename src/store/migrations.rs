@@ -162,7 +162,13 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
         });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
+        // Immediate: two processes opening a new database at once (the window and the CLI) take
+        // turns; the one that waited sees the step done and skips it.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > index as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         if index + 1 == 6 {
             super::audit_chain::chain_unchained(&tx)?;
