@@ -515,7 +515,10 @@ impl AppState {
         d.phase = BulkPhase::Starting;
         d.error = None;
         let job = BulkJob {
-            principal: crate::jobs::Principal::profile(d.account.clone()),
+            principal: crate::jobs::Principal::for_signer(
+                d.account.clone(),
+                self.source.signer(d.service.provider()),
+            ),
             service: d.service,
             request: d.operation.into(),
             items: d.items.clone(),

@@ -30,6 +30,8 @@ pub struct CloudSource {
     jobs: Arc<CloudBackend>,
     /// Bulk rate limits of the profiles (Alibaba, Huawei).
     rate_limits: (Option<u32>, Option<u32>),
+    /// Key ids, regions and endpoints of the accounts (Alibaba, Huawei), for the audit log.
+    signers: (Option<crate::jobs::Signer>, Option<crate::jobs::Signer>),
 }
 
 impl CloudSource {
@@ -52,6 +54,18 @@ impl CloudSource {
             clouds: Arc::new(CloudBackend::new(transport, alibaba, huawei)),
             jobs: Arc::new(CloudBackend::new(&jobs_transport, alibaba, huawei)),
             rate_limits: (None, None),
+            signers: (
+                alibaba.map(|c| crate::jobs::Signer {
+                    access_key_id: c.credentials.access_key_id.clone(),
+                    region: c.region.clone(),
+                    endpoint: c.endpoint.clone(),
+                }),
+                huawei.map(|c| crate::jobs::Signer {
+                    access_key_id: c.credentials.access_key.clone(),
+                    region: c.region.clone(),
+                    endpoint: c.endpoint.clone(),
+                }),
+            ),
         }
     }
 
@@ -183,6 +197,13 @@ impl InventorySource for CloudSource {
 
     fn changes(&self) -> Arc<dyn Backend> {
         self.clouds.clone()
+    }
+
+    fn signer(&self, provider: Provider) -> Option<crate::jobs::Signer> {
+        match provider {
+            Provider::Alibaba => self.signers.0.clone(),
+            Provider::Huawei => self.signers.1.clone(),
+        }
     }
 
     fn bulk_target(&self, service: Service) -> BulkTarget {
@@ -609,5 +630,13 @@ mod tests {
         assert!(limited.jobs.iotda().is_err(), "no Huawei account");
         let plain = CloudSource::new("a", &transport, Some(&ali), None);
         assert_eq!(plain.bulk_target(Service::Kms).rate_limit_qps, None);
+        // The audit log's who and where come from the same account.
+        let signer = plain.signer(Provider::Alibaba).unwrap();
+        assert_eq!(
+            (signer.access_key_id.as_str(), signer.region.as_str()),
+            ("id", "cn-hangzhou")
+        );
+        assert_eq!(signer.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(plain.signer(Provider::Huawei), None);
     }
 }

@@ -1211,7 +1211,10 @@ impl AppState {
 
     /// Who changes things in `provider`'s cloud: the account the workspace uses for it.
     pub(crate) fn principal(&self, provider: Provider) -> Principal {
-        Principal::profile(self.workspace.account_for(provider))
+        Principal::for_signer(
+            self.workspace.account_for(provider),
+            self.source.signer(provider),
+        )
     }
 
     fn finish_change(

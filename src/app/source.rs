@@ -195,6 +195,13 @@ pub trait InventorySource: Send + Sync + 'static {
     /// and journals each attempt), with the profile's rate limit.
     fn bulk_target(&self, service: Service) -> BulkTarget;
 
+    /// Where `provider`'s requests go and which key signs them: the AccessKey id / AK (public id),
+    /// the region and the endpoint override, recorded with every audit row and job (`None` when
+    /// the source has no such account, e.g. the in-memory fake).
+    fn signer(&self, _provider: crate::model::Provider) -> Option<crate::jobs::Signer> {
+        None
+    }
+
     /// KMS: the CSR of a certificate (GetCertificate's `Csr`).
     fn kms_csr(&self, certificate_id: &str) -> SourceFuture<String>;
 }

@@ -20,7 +20,7 @@ pub use engine::{
     BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, account_mismatch,
     dry_run, resume_job, start_job,
 };
-pub use single::Principal;
+pub use single::{Principal, Signer};
 
 use crate::credentials::Secret;
 use crate::model::{CertStatus, Change, Error, Service};

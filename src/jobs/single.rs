@@ -80,6 +80,27 @@ impl Principal {
     }
 }
 
+/// The signing side of an account: what a [`Principal`] records besides the profile's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signer {
+    /// AccessKey id / AK (the public id, never the secret).
+    pub access_key_id: String,
+    /// Region.
+    pub region: String,
+    /// Endpoint override (`None`: the region's public endpoint).
+    pub endpoint: Option<String>,
+}
+
+impl Principal {
+    /// The principal of profile `name` signing as `signer` (unknown key and place without one).
+    pub fn for_signer(name: impl Into<String>, signer: Option<Signer>) -> Self {
+        match signer {
+            Some(s) => Principal::with_account(name, s.access_key_id, s.region, s.endpoint),
+            None => Principal::profile(name),
+        }
+    }
+}
+
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }

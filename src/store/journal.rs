@@ -434,6 +434,19 @@ impl Journal {
         Self::init(conn)
     }
 
+    /// The journal at `path` with `synchronous=NORMAL` (what it used before issue 12): a commit
+    /// may be lost at a power failure. Only for benchmarks/bulk_rate.rs, to measure what the
+    /// durable commit costs; never compiled into the shipped binary.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn open_without_power_loss_durability(path: &Path) -> Result<Journal, JournalError> {
+        let journal = Self::open(path)?;
+        ctx(
+            "configure",
+            journal.conn.pragma_update(None, "synchronous", "NORMAL"),
+        )?;
+        Ok(journal)
+    }
+
     /// An in-memory journal (tests).
     pub fn in_memory() -> Result<Journal, JournalError> {
         Self::init(ctx("open", Connection::open_in_memory())?)
@@ -1035,8 +1048,11 @@ fn write_lease(
     .map(|_| ())
 }
 
+/// A job's lease columns: pid, host, process start time, heartbeat (all NULL: no lease).
+type LeaseColumns = (Option<u32>, Option<String>, Option<String>, Option<i64>);
+
 fn read_lease(conn: &Connection, job_id: &str) -> Result<Option<LeaseOwner>, JournalError> {
-    let row: Option<(Option<u32>, Option<String>, Option<String>, Option<i64>)> = ctx(
+    let row: Option<LeaseColumns> = ctx(
         "read lease",
         conn.query_row(
             "SELECT lease_pid, lease_host, lease_started, lease_heartbeat FROM jobs WHERE id = ?1",
