@@ -422,6 +422,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// The global options every subcommand reads.
+#[derive(Clone)]
 struct Globals {
     profile: Option<String>,
     endpoint: Option<String>,

@@ -487,7 +487,7 @@ async fn csv_exports_neutralise_formulas_and_the_data_files_are_private() {
     assert!(out.status.success(), "{}", stderr(&out));
     // Then the journal stays open here (its -wal and -shm exist) while the CLI reads it again.
     let db = data.join("certdesk.sqlite3");
-    let journal = Journal::open(&db).unwrap();
+    let mut journal = Journal::open(&db).unwrap();
     for (i, formula) in FORMULAS.iter().enumerate() {
         journal
             .record_audit(&AuditEntry {
@@ -505,6 +505,13 @@ async fn csv_exports_neutralise_formulas_and_the_data_files_are_private() {
                 message: Some(format!("{formula} message")),
                 request_id: Some("plain-id".into()),
                 job_id: None,
+                os_user: Some(formula.to_string()),
+                host: None,
+                access_key_id: Some(formula.to_string()),
+                region: None,
+                endpoint: None,
+                id: 0,
+                answer_id: None,
             })
             .unwrap();
     }

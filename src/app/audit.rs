@@ -3,6 +3,7 @@
 //! Knows nothing of egui.
 
 use super::context::{Cx, NoticeLevel};
+use crate::store::audit_chain::ChainReport;
 use crate::store::journal::{AuditEntry, write_audit_csv};
 use std::sync::Arc;
 
@@ -17,8 +18,11 @@ pub enum AuditAction {
     Export,
 }
 
-/// The audit log as read.
-pub(crate) struct AuditRead(Result<Vec<AuditEntry>, String>);
+/// The audit log as read, and its hash chain as checked in the same read.
+pub(crate) struct AuditRead {
+    entries: Result<Vec<AuditEntry>, String>,
+    chain: Result<ChainReport, String>,
+}
 
 /// The Audit tab's data.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +39,9 @@ pub struct AuditView {
     pub loaded: bool,
     /// The read failed.
     pub error: Option<String>,
+    /// The hash chain's state, checked with every read ([`ChainReport::summary`] says it in one
+    /// line); `None` until checked.
+    pub chain: Option<Result<ChainReport, String>>,
 }
 
 fn audit_matches(e: &AuditEntry, needle: &str) -> bool {
@@ -94,12 +101,17 @@ impl AuditView {
         self.loading = true;
         let journal = Arc::clone(&cx.shared.journal);
         cx.tasks.spawn_blocking(move || {
-            AuditRead(
-                journal
-                    .lock()
-                    .map_err(|_| "the journal is unavailable".to_string())
-                    .and_then(|j| j.audit(None).map_err(|e| e.to_string())),
-            )
+            let Ok(journal) = journal.lock() else {
+                let gone = "the journal is unavailable".to_string();
+                return AuditRead {
+                    entries: Err(gone.clone()),
+                    chain: Err(gone),
+                };
+            };
+            AuditRead {
+                entries: journal.audit(None).map_err(|e| e.to_string()),
+                chain: journal.verify_audit().map_err(|e| e.to_string()),
+            }
         });
     }
 
@@ -118,10 +130,11 @@ impl AuditView {
     }
 
     /// Applies a read.
-    pub(crate) fn handle(&mut self, AuditRead(result): AuditRead, cx: Ctx<'_, '_>) {
+    pub(crate) fn handle(&mut self, read: AuditRead, cx: Ctx<'_, '_>) {
         self.loading = false;
         self.loaded = true;
-        match result {
+        self.chain = Some(read.chain);
+        match read.entries {
             Ok(entries) => {
                 self.entries = entries;
                 self.error = None;

@@ -10,7 +10,7 @@ use super::inventory::PaneKey;
 use super::runtime::{Generation, Ticket};
 use super::source::BulkTarget;
 use crate::jobs::{
-    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, Principal,
+    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress,
 };
 use crate::model::{CertStatus, Change, Outcome, Provider, Service};
 use crate::store::journal::{JobCounts, JobRecord};
@@ -73,6 +73,10 @@ pub struct PlanGroup {
     pub service: Service,
     /// Account (profile) the job runs under.
     pub account: String,
+    /// Its region.
+    pub region: String,
+    /// Who signs and where the requests go (key id or role, region, endpoint override).
+    pub signer: String,
     /// Items.
     pub count: usize,
 }
@@ -146,6 +150,15 @@ pub struct ResumeOffer {
     pub job: JobRecord,
     /// Its items per state.
     pub counts: JobCounts,
+}
+
+/// The region of `scope` ("" when unknown).
+fn scope_region(cx: &Cx<'_, BulkEvent>, scope: ScopeId) -> String {
+    cx.shared
+        .workspace
+        .scope(scope)
+        .map(|s| s.region.clone())
+        .unwrap_or_default()
 }
 
 /// Bulk state of the app.
@@ -282,7 +295,8 @@ impl BulkState {
             let jobs = journal
                 .lock()
                 .map_err(|_| "the journal is unavailable".to_string())
-                .and_then(|j| j.unfinished_jobs().map_err(|e| e.to_string()));
+                // Not the jobs another live window or CLI runs: their engine holds the lease.
+                .and_then(|j| j.resumable_jobs().map_err(|e| e.to_string()));
             BulkEvent::Resumable(jobs)
         });
     }
@@ -375,10 +389,13 @@ impl BulkState {
             .scope(scope)
             .map_or("none", |s| s.profile.as_str())
             .to_string();
+        // The confirmation says where the requests go and which key signs them.
         let groups = vec![PlanGroup {
             provider: service.provider(),
             service,
             account: account.clone(),
+            region: scope_region(cx, scope),
+            signer: cx.shared.principal(scope).describe(),
             count: items.len(),
         }];
         self.plans.start();
@@ -437,7 +454,7 @@ impl BulkState {
         d.phase = BulkPhase::Starting;
         d.error = None;
         let job = BulkJob {
-            principal: Principal::profile(d.account.clone()),
+            principal: cx.shared.principal(d.scope),
             service: d.service,
             request: d.operation.into(),
             items: d.items.clone(),
@@ -499,6 +516,8 @@ impl BulkState {
                 provider: service.provider(),
                 service,
                 account,
+                region: scope_region(cx, scope),
+                signer: cx.shared.principal(scope).describe(),
                 count: open as usize,
             }],
             typed: String::new(),

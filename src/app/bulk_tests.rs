@@ -109,6 +109,8 @@ fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
             provider: Provider::Alibaba,
             service: Service::Pca,
             account: "ops".into(),
+            region: "cn-hangzhou".into(),
+            signer: "profile ops".into(),
             count: 4
         }]
     );

@@ -31,6 +31,8 @@ pub struct CloudSource {
     jobs: Arc<CloudBackend>,
     /// Bulk rate limits of the profiles (Alibaba, Huawei).
     rate_limits: (Option<u32>, Option<u32>),
+    /// Key ids, regions and endpoints of the accounts (Alibaba, Huawei), for the audit log.
+    signers: (Option<crate::jobs::Signer>, Option<crate::jobs::Signer>),
 }
 
 impl CloudSource {
@@ -51,6 +53,22 @@ impl CloudSource {
             clouds: Arc::new(CloudBackend::new(transport, alibaba, huawei)),
             jobs: Arc::new(CloudBackend::new(&jobs_transport, alibaba, huawei)),
             rate_limits: (None, None),
+            signers: (
+                alibaba.map(|c| crate::jobs::Signer {
+                    // A role profile signs with the role's temporary key: name the role.
+                    access_key_id: match &c.role {
+                        Some(role) => role.describe(),
+                        None => c.credentials.access_key_id.clone(),
+                    },
+                    region: c.region.clone(),
+                    endpoint: c.endpoint.clone(),
+                }),
+                huawei.map(|c| crate::jobs::Signer {
+                    access_key_id: c.credentials.access_key.clone(),
+                    region: c.region.clone(),
+                    endpoint: c.endpoint.clone(),
+                }),
+            ),
         }
     }
 
@@ -178,6 +196,13 @@ async fn kms_describe(c: &KmsClient, id: &str) -> Result<CertificateDetail, Erro
 impl InventorySource for CloudSource {
     fn changes(&self, _scope: ScopeId) -> Arc<dyn Backend> {
         self.clouds.clone()
+    }
+
+    fn signer(&self, _scope: ScopeId, provider: Provider) -> Option<crate::jobs::Signer> {
+        match provider {
+            Provider::Alibaba => self.signers.0.clone(),
+            Provider::Huawei => self.signers.1.clone(),
+        }
     }
 
     fn bulk_target(&self, _scope: ScopeId, service: Service) -> BulkTarget {
@@ -722,6 +747,10 @@ impl InventorySource for EstateSource {
         }
     }
 
+    fn signer(&self, scope: ScopeId, provider: Provider) -> Option<crate::jobs::Signer> {
+        self.scope(scope).ok()?.signer(scope, provider)
+    }
+
     fn bulk_target(&self, scope: ScopeId, service: Service) -> BulkTarget {
         match self.scope(scope) {
             Ok(s) => s.bulk_target(scope, service),
@@ -765,5 +794,13 @@ mod tests {
         assert!(limited.jobs.iotda().is_err(), "no Huawei account");
         let plain = CloudSource::new(&transport, Some(&ali), None);
         assert_eq!(plain.bulk_target(0, Service::Kms).rate_limit_qps, None);
+        // The audit log's who and where come from the same account.
+        let signer = plain.signer(0, Provider::Alibaba).unwrap();
+        assert_eq!(
+            (signer.access_key_id.as_str(), signer.region.as_str()),
+            ("id", "cn-hangzhou")
+        );
+        assert_eq!(signer.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(plain.signer(0, Provider::Huawei), None);
     }
 }

@@ -215,16 +215,25 @@ impl Shared {
 
     /// Who changes things in `scope`: its profile.
     pub fn principal(&self, scope: ScopeId) -> Principal {
-        Principal::profile(
-            self.workspace
-                .scope(scope)
-                .map_or("none", |s| s.profile.as_str()),
-        )
+        match self.workspace.scope(scope) {
+            Some(s) => {
+                Principal::for_signer(s.profile.clone(), self.source.signer(scope, s.provider))
+            }
+            None => Principal::profile("none"),
+        }
     }
 
     /// Who changes things in `provider`'s cloud when no row says which account (KMS create).
     pub fn principal_for(&self, provider: Provider) -> Principal {
-        Principal::profile(self.workspace.account_for(provider))
+        match self
+            .workspace
+            .scopes
+            .iter()
+            .position(|s| s.provider == provider)
+        {
+            Some(i) => self.principal(ScopeId::try_from(i).unwrap_or(ScopeId::MAX)),
+            None => Principal::profile("none"),
+        }
     }
 }
 

@@ -204,6 +204,17 @@ pub trait InventorySource: Send + Sync + 'static {
     /// The bulk engine's backend for `service` in `scope` (without transport retries: the
     /// engine retries and journals each attempt), with the profile's rate limit.
     fn bulk_target(&self, scope: ScopeId, service: Service) -> BulkTarget;
+
+    /// Where `scope`'s `provider` requests go and which key signs them: the AccessKey id / AK
+    /// (public id) or the role assumed, the region and the endpoint override, recorded with every
+    /// audit row and job (`None` when the source has no such account, e.g. the in-memory fake).
+    fn signer(
+        &self,
+        _scope: ScopeId,
+        _provider: crate::model::Provider,
+    ) -> Option<crate::jobs::Signer> {
+        None
+    }
 }
 
 /// What a source offers the bulk engine for one service.

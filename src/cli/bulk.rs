@@ -1,14 +1,16 @@
 //! `certdesk bulk`, `certdesk jobs` and `certdesk audit`: the bulk engine from the command line,
-//! with the same typed-count confirmation as the GUI and the same journal and audit log.
+//! with the same typed-count confirmation as the GUI and the same journal and audit log. The
+//! confirmation names the account and where the requests go; `jobs resume` runs under the
+//! profile and key the job was started with; `audit verify` checks the audit log's hash chain.
 
 use super::change::journal;
 use super::{Failure, Globals, emit, escape_for_terminal, format_time};
 use crate::jobs::{
-    Backend, BulkItem, BulkJob, EngineConfig, ItemResult, JobHandle, Principal, dry_run,
-    resume_job, start_job,
+    Backend, BulkItem, BulkJob, EngineConfig, ItemResult, JobHandle, JobProgress, Principal,
+    dry_run, resume_job, start_job,
 };
 use crate::model::{Change, Service};
-use crate::store::journal::write_audit_csv;
+use crate::store::journal::{JournalError, write_audit_csv};
 use clap::{Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -86,40 +88,119 @@ pub(super) enum JobsCommand {
 
 /// `certdesk audit` arguments.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(super) struct AuditArgs {
+    #[command(subcommand)]
+    command: Option<AuditCommand>,
     /// Print CSV instead of a table.
     #[arg(long)]
     csv: bool,
-    /// Only entries containing this text (profile, service, operation, target, result, code, RequestId).
+    /// Only entries containing this text (profile, user, host, AccessKey id, service, operation, target, result, code, RequestId).
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
 }
 
+/// `certdesk audit …` subcommands.
+#[derive(Debug, Subcommand)]
+pub(super) enum AuditCommand {
+    /// Check the audit log's hash chain: exits 1 naming the first row that was edited, deleted or
+    /// reordered.
+    Verify {
+        /// A head hash printed by an earlier `audit verify`: also check that the log still holds
+        /// that row (so it was not cut back to before it).
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+    },
+}
+
 /// The bulk backend of `service`'s account (no transport retries: the engine retries and
-/// journals each attempt), the principal it acts as, and the profile's rate limit.
+/// journals each attempt), the principal it acts as, the profile's rate limit, and where the
+/// requests go compared with the profile's defaults.
 struct Wired {
     backend: Arc<dyn Backend>,
     principal: Principal,
     rate_limit_qps: Option<u32>,
+    profile_region: String,
+    profile_endpoint: Option<String>,
+}
+
+impl Wired {
+    /// Where the job's requests go, for the confirmation: the account (profile and AccessKey id)
+    /// always; the region, and the endpoint when one is used; each marked when it is not the
+    /// profile's own (a `--region` / `--endpoint` flag).
+    fn destination(&self, service: Service) -> String {
+        let p = &self.principal;
+        let mut out = format!(
+            "profile {} ({}, AccessKey {})",
+            p.profile,
+            service.provider(),
+            if p.access_key_id.is_empty() {
+                "unknown"
+            } else {
+                &p.access_key_id
+            }
+        );
+        out.push_str(&format!(", region {}", p.region));
+        if p.region != self.profile_region {
+            out.push_str(&format!(
+                " (--region; the profile's is {})",
+                self.profile_region
+            ));
+        }
+        match (&p.endpoint, &self.profile_endpoint) {
+            (Some(e), Some(own)) if e == own => out.push_str(&format!(", endpoint {e}")),
+            (Some(e), Some(own)) => out.push_str(&format!(
+                ", endpoint {e} (--endpoint; the profile's is {own})"
+            )),
+            (Some(e), None) => out.push_str(&format!(
+                ", endpoint {e} (--endpoint; the profile uses the region's public endpoint)"
+            )),
+            (None, _) => out.push_str(", the region's public endpoint"),
+        }
+        out
+    }
 }
 
 fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     let transport = g.transport_for_jobs()?;
-    let (backend, principal, rate_limit_qps) =
-        super::change::backend(g, service.provider(), &transport)?;
+    let account = super::change::backend(g, service.provider(), &transport)?;
     match service.provider() {
-        crate::model::Provider::Alibaba => backend.alibaba().map(|_| ())?,
-        crate::model::Provider::Huawei => backend.iotda().map(|_| ())?,
+        crate::model::Provider::Alibaba => account.backend.alibaba().map(|_| ())?,
+        crate::model::Provider::Huawei => account.backend.iotda().map(|_| ())?,
     }
     Ok(Wired {
-        backend: Arc::new(backend),
-        principal,
-        rate_limit_qps,
+        backend: Arc::new(account.backend),
+        principal: account.principal,
+        rate_limit_qps: account.rate_limit_qps,
+        profile_region: account.profile_region,
+        profile_endpoint: account.profile_endpoint,
     })
 }
 
 /// Largest `--ids-from` file: 100 000 ids of 64 characters is 6.5 MB.
 const MAX_IDS_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The ids of an `--ids-from` file, each once, in first-seen order, and the ids that were listed
+/// more than once (each named once, in first-seen order).
+fn parse_ids(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut repeated = std::collections::HashSet::new();
+    let mut ids = Vec::new();
+    let mut duplicates = Vec::new();
+    for id in text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split([',', ' ', '\t']).next().unwrap_or(l))
+    {
+        if seen.insert(id.to_string()) {
+            ids.push(id.to_string());
+        } else if repeated.insert(id.to_string()) {
+            duplicates.push(id.to_string());
+        }
+    }
+    (ids, duplicates)
+}
 
 fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
     use crate::files::{Accept, read_bounded};
@@ -130,17 +211,29 @@ fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
         .map_err(|e| failure(e.to_string()))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| failure("it is not UTF-8 text (one id per line expected)".into()))?;
-    let ids: Vec<String> = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split([',', ' ', '\t']).next().unwrap_or(l).to_string())
-        .collect();
+    let (ids, duplicates) = parse_ids(text);
     if ids.is_empty() {
         return Err(Failure::Usage(format!(
             "--ids-from {}: no ids in the file",
             path.display()
         )));
+    }
+    if !duplicates.is_empty() {
+        const SHOWN: usize = 10;
+        let mut named = duplicates
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if duplicates.len() > SHOWN {
+            named.push_str(&format!(", and {} more", duplicates.len() - SHOWN));
+        }
+        super::conventions::note(format_args!(
+            "--ids-from {}: {} id(s) listed more than once, each counted once: {named}",
+            path.display(),
+            duplicates.len()
+        ));
     }
     Ok(ids)
 }
@@ -197,11 +290,14 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
             name: String::new(),
         })
         .collect();
+    let wired = backend(g, service)?;
+    let destination = wired.destination(service);
     let Wired {
         backend,
         principal,
         rate_limit_qps,
-    } = backend(g, service)?;
+        ..
+    } = wired;
     let config = config(service, args.qps, rate_limit_qps);
 
     if args.dry_run {
@@ -227,12 +323,15 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
     }
     if !args.yes {
         let summary = format!(
-            "About to {operation} {} {service} certificate(s) in profile {} ({}).",
+            "About to {operation} {} {service} certificate(s) in {destination}.",
             items.len(),
-            principal.profile,
-            service.provider()
         );
         confirm(&summary, items.len())?;
+    } else {
+        super::conventions::note(format_args!(
+            "{operation} {} {service} certificate(s) in {destination}",
+            items.len()
+        ));
     }
     let journal = journal()?;
     let job = BulkJob {
@@ -263,7 +362,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
                 let p = handle.progress.borrow().clone();
                 if interactive {
                     let eta = p.eta.map(|d| format!("{}s", d.as_secs())).unwrap_or_else(|| "-".into());
-                    eprint!("\rdone {}/{}  failed {}  {:.1}/s  ETA {eta}   ", p.applied + p.already + p.failed, p.total, p.failed, p.rate_per_sec);
+                    eprint!("\rdone {}/{}  failed {}  held {}  {:.1}/s  throttled {}  ETA {eta}   ", p.applied + p.already + p.failed + p.held, p.total, p.failed, p.held, p.rate_per_sec, p.throttled);
                 }
             }
             _ = tokio::signal::ctrl_c(), if !cancel_requested => {
@@ -304,10 +403,11 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
         out
     })?;
     super::conventions::note(format_args!(
-        "job {job_id}: {} applied, {} already in target state, {} failed, {} remaining{}",
+        "job {job_id}: {} applied, {} already in target state, {} failed, {} held, {} remaining{}",
         p.applied,
         p.already,
         p.failed,
+        p.held,
         p.remaining,
         if p.cancelled {
             " (cancelled: resume with `certdesk jobs resume`)"
@@ -315,10 +415,18 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
             ""
         }
     ));
+    super::conventions::note(format_args!("job {job_id}: {}", rate_line(&p)));
     if p.failed > 0 {
         return Err(Failure::Items(format!(
             "{} of {} items failed (details above and in `certdesk audit`)",
             p.failed, p.total
+        )));
+    }
+    if p.held > 0 {
+        return Err(Failure::Items(format!(
+            "{} of {} items held: sent before, their state could not be read back, so they were \
+             not sent again; check them, then `certdesk jobs resume {job_id}`",
+            p.held, p.total
         )));
     }
     if p.cancelled {
@@ -328,6 +436,51 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// `throttled 12 times, effective rate 9.4/s (now limiting itself to 8.1/s)`.
+fn rate_line(p: &JobProgress) -> String {
+    let own = match p.rate_limit {
+        Some(limit) => format!(" (now limiting itself to {limit:.1}/s)"),
+        None => String::new(),
+    };
+    format!(
+        "throttled {} times, effective rate {:.1}/s{own}",
+        p.throttled, p.rate_per_sec
+    )
+}
+
+/// A journal refusal to run a job, as the CLI reports it: another live engine runs it (usage:
+/// wait for it), or it belongs to another account (configuration).
+fn refusal(e: JournalError) -> Failure {
+    match e {
+        JournalError::Leased { .. } => Failure::Usage(e.to_string()),
+        JournalError::WrongAccount(_) => Failure::Config(e.to_string()),
+        JournalError::UnknownJob(_) | JournalError::NotResumable { .. } => {
+            Failure::Usage(e.to_string())
+        }
+        e => Failure::Run(e.to_string()),
+    }
+}
+
+/// The global options with the profile a job was started under: `--profile` must name it when
+/// given; `env` (the SDK environment variables) resolves without a profile.
+fn globals_for_job(
+    g: &Globals,
+    job: &crate::store::journal::JobRecord,
+) -> Result<Globals, Failure> {
+    if let Some(flag) = &g.profile
+        && *flag != job.profile
+    {
+        return Err(Failure::Config(format!(
+            "job {} was started under profile {:?}, not {flag:?}: resume it with --profile {} \
+             (or without --profile)",
+            job.id, job.profile, job.profile
+        )));
+    }
+    let mut globals = g.clone();
+    globals.profile = (job.profile != "env").then(|| job.profile.clone());
+    Ok(globals)
 }
 
 pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
@@ -382,11 +535,29 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                     ))
                 })?;
             let service = record.service;
-            let wired = backend(g, service)?;
+            let globals = globals_for_job(g, &record)?;
+            let wired = match backend(&globals, service) {
+                Ok(wired) => wired,
+                Err(Failure::Config(why)) => {
+                    return Err(Failure::Config(format!(
+                        "job {job} was started under profile {:?}, which cannot be used now: {why}",
+                        record.profile
+                    )));
+                }
+                Err(e) => return Err(e),
+            };
+            if wired.principal.profile != record.profile {
+                return Err(Failure::Config(format!(
+                    "job {job} was started under profile {:?}, but the credentials found now are \
+                     profile {:?}: resume it where {:?} is available",
+                    record.profile, wired.principal.profile, record.profile
+                )));
+            }
+            let destination = wired.destination(service);
             let config = config(service, qps, wired.rate_limit_qps);
             let handle = resume_job(journal, wired.backend, &job, wired.principal, config)
-                .map_err(|e| Failure::Run(e.to_string()))?;
-            super::conventions::note(format_args!("job {job} resumed"));
+                .map_err(refusal)?;
+            super::conventions::note(format_args!("job {job} resumed in {destination}"));
             follow(g, handle).await
         }
     }
@@ -394,6 +565,37 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
 
 pub(super) fn audit(g: &Globals, args: AuditArgs) -> Result<(), Failure> {
     let journal = journal()?;
+    if let Some(AuditCommand::Verify { head }) = args.command {
+        let report = journal
+            .lock()
+            .map_err(|_| Failure::Run("journal lock".into()))?
+            .verify_audit()
+            .map_err(|e| Failure::Run(e.to_string()))?;
+        emit(g, &report, || format!("{}\n", report.summary()))?;
+        if let Some(b) = &report.broken {
+            return Err(Failure::Items(format!(
+                "the audit log was altered: row {} ({})",
+                b.row, b.what
+            )));
+        }
+        if let Some(expected) = head {
+            let found = journal
+                .lock()
+                .map_err(|_| Failure::Run("journal lock".into()))?
+                .audit_row_with_hash(expected.trim())
+                .map_err(|e| Failure::Run(e.to_string()))?;
+            match found {
+                Some(row) => eprintln!("head {expected} is row {row}, still in the chain"),
+                None => {
+                    return Err(Failure::Items(format!(
+                        "the audit log no longer holds the row with hash {expected}: it was cut \
+                         back, or rebuilt"
+                    )));
+                }
+            }
+        }
+        return Ok(());
+    }
     let entries = journal
         .lock()
         .map_err(|_| Failure::Run("journal lock".into()))?
@@ -406,14 +608,38 @@ pub(super) fn audit(g: &Globals, args: AuditArgs) -> Result<(), Failure> {
     }
     emit(g, &entries, || {
         let mut out = format!(
-            "{:<20} {:<10} {:<6} {:<9} {:<40} {:<8} {:<24} {}\n",
-            "TIME", "PROFILE", "SVC", "OP", "TARGET", "RESULT", "CODE", "REQUESTID"
+            "{:<20} {:<16} {:<10} {:<22} {:<14} {:<6} {:<9} {:<40} {:<11} {:<24} {}\n",
+            "TIME",
+            "USER@HOST",
+            "PROFILE",
+            "ACCESSKEY",
+            "REGION",
+            "SVC",
+            "OP",
+            "TARGET",
+            "RESULT",
+            "CODE",
+            "REQUESTID"
         );
         for e in &entries {
+            let who = match (&e.os_user, &e.host) {
+                (Some(u), Some(h)) => format!("{u}@{h}"),
+                (Some(u), None) => u.clone(),
+                (None, Some(h)) => format!("@{h}"),
+                (None, None) => "-".into(),
+            };
+            let region = match (&e.region, &e.endpoint) {
+                (Some(r), Some(_)) => format!("{r}*"),
+                (Some(r), None) => r.clone(),
+                (None, _) => "-".into(),
+            };
             out.push_str(&format!(
-                "{:<20} {:<10} {:<6} {:<9} {:<40} {:<8} {:<24} {}\n",
+                "{:<20} {:<16} {:<10} {:<22} {:<14} {:<6} {:<9} {:<40} {:<11} {:<24} {}\n",
                 format_time(Some(e.at)),
+                who,
                 escape_for_terminal(&e.profile),
+                e.access_key_id.as_deref().unwrap_or("-"),
+                region,
                 e.service.code(),
                 e.operation.as_str(),
                 escape_for_terminal(&e.target),
@@ -422,6 +648,62 @@ pub(super) fn audit(g: &Globals, args: AuditArgs) -> Result<(), Failure> {
                 escape_for_terminal(e.request_id.as_deref().unwrap_or(""))
             ));
         }
+        if entries.iter().any(|e| e.endpoint.is_some()) {
+            out.push_str(
+                "* through an endpoint override (the endpoint is in `certdesk audit --csv`)\n",
+            );
+        }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_ids_are_counted_once_and_named() {
+        let (ids, duplicates) = parse_ids("a\nb # note\n\nc,extra\na\n# a\nb\na\n");
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(duplicates, ["a", "b"]);
+        let (ids, duplicates) = parse_ids("x\ny\n");
+        assert_eq!((ids.len(), duplicates.len()), (2, 0));
+    }
+
+    fn wired(region: &str, endpoint: Option<&str>) -> Wired {
+        let transport = crate::cloud::Transport::new().unwrap();
+        Wired {
+            backend: Arc::new(crate::jobs::backends::CloudBackend::new(
+                &transport, None, None,
+            )),
+            principal: Principal::with_account(
+                "prod",
+                "LTAI5tPublicId",
+                region,
+                endpoint.map(str::to_string),
+            ),
+            rate_limit_qps: None,
+            profile_region: "cn-hangzhou".into(),
+            profile_endpoint: None,
+        }
+    }
+
+    #[test]
+    fn the_confirmation_names_the_account_and_where_it_differs_from_the_profile() {
+        let plain = wired("cn-hangzhou", None).destination(Service::Pca);
+        assert!(plain.contains("profile prod"), "{plain}");
+        assert!(plain.contains("AccessKey LTAI5tPublicId"), "{plain}");
+        assert!(plain.contains("region cn-hangzhou"), "{plain}");
+        assert!(!plain.contains("--"), "{plain}");
+        let elsewhere =
+            wired("cn-shanghai", Some("http://127.0.0.1:9000")).destination(Service::Pca);
+        assert!(
+            elsewhere.contains("region cn-shanghai (--region; the profile's is cn-hangzhou)"),
+            "{elsewhere}"
+        );
+        assert!(
+            elsewhere.contains("endpoint http://127.0.0.1:9000 (--endpoint"),
+            "{elsewhere}"
+        );
+    }
 }

@@ -40,28 +40,58 @@ pub(super) fn journal() -> Result<Arc<Mutex<Journal>>, Failure> {
     Ok(Arc::new(Mutex::new(journal)))
 }
 
+/// The account a command acts as, resolved: the backend over it, the principal the journal and
+/// audit log record (profile, AccessKey id, region, endpoint, OS user, host), the profile's rate
+/// limit, and the profile's own region and endpoint (what the global flags may have overridden).
+pub(super) struct Account {
+    /// The backend over the account.
+    pub backend: CloudBackend,
+    /// Who and where.
+    pub principal: Principal,
+    /// The profile's bulk rate limit.
+    pub rate_limit_qps: Option<u32>,
+    /// The profile's region (before `--region`).
+    pub profile_region: String,
+    /// The profile's endpoint override (before `--endpoint`).
+    pub profile_endpoint: Option<String>,
+}
+
 /// The backend for `provider`'s account under `transport`, and the principal it acts as.
 pub(super) fn backend(
     g: &Globals,
     provider: Provider,
     transport: &Transport,
-) -> Result<(CloudBackend, Principal, Option<u32>), Failure> {
+) -> Result<Account, Failure> {
     Ok(match provider {
         Provider::Alibaba => {
             let (config, profile) = g.alibaba_account()?;
-            (
-                CloudBackend::new(transport, Some(&config), None),
-                Principal::profile(profile.name),
-                profile.rate_limit_qps,
-            )
+            Account {
+                backend: CloudBackend::new(transport, Some(&config), None),
+                principal: Principal::with_account(
+                    profile.name,
+                    config.credentials.access_key_id.clone(),
+                    config.region.clone(),
+                    config.endpoint.clone(),
+                ),
+                rate_limit_qps: profile.rate_limit_qps,
+                profile_region: profile.region,
+                profile_endpoint: profile.endpoint,
+            }
         }
         Provider::Huawei => {
             let (config, profile) = g.huawei_account()?;
-            (
-                CloudBackend::new(transport, None, Some(&config)),
-                Principal::profile(profile.name),
-                profile.rate_limit_qps,
-            )
+            Account {
+                backend: CloudBackend::new(transport, None, Some(&config)),
+                principal: Principal::with_account(
+                    profile.name,
+                    config.credentials.access_key.clone(),
+                    config.region.clone(),
+                    config.endpoint.clone(),
+                ),
+                rate_limit_qps: profile.rate_limit_qps,
+                profile_region: profile.region,
+                profile_endpoint: profile.endpoint,
+            }
         }
     })
 }
@@ -74,7 +104,9 @@ pub(super) async fn apply(
     note: Option<String>,
 ) -> Result<(), Failure> {
     let transport = g.transport()?;
-    let (backend, principal, _) = backend(g, item.service.provider(), &transport)?;
+    let Account {
+        backend, principal, ..
+    } = backend(g, item.service.provider(), &transport)?;
     // A client that cannot be built (a refused endpoint) fails before anything is recorded.
     match item.service.provider() {
         Provider::Alibaba => backend.alibaba().map(|_| ())?,

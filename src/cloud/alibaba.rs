@@ -73,6 +73,9 @@ pub trait CredentialSource: Send + Sync + std::fmt::Debug {
 
     /// What makes two sources the same (a role's ARN, ExternalId and session name).
     fn identity(&self) -> String;
+
+    /// Who signs, for the audit log and confirmations (`role acs:ram::…:role/name`).
+    fn describe(&self) -> String;
 }
 
 /// Signs and sends RPC calls for one product. Cheap to clone; `Send + Sync`.

@@ -271,6 +271,10 @@ impl CredentialSource for RoleSession {
         Box::pin(RoleSession::credentials(self))
     }
 
+    fn describe(&self) -> String {
+        format!("role {}", self.request.role_arn)
+    }
+
     fn identity(&self) -> String {
         format!(
             "{} {} {}",

@@ -1,14 +1,26 @@
-//! Runs a bulk job: journal first, then every item at the rate limit with bounded concurrency,
-//! retries for what a retry can fix, progress on a watch channel and per-item results on a queue.
+//! Runs a bulk job: journal first, then every item at the job's own adaptive rate with bounded
+//! concurrency, retries for what a retry can fix, progress on a watch channel and per-item results
+//! on a queue.
+//!
+//! What the engine promises:
+//! - throttling never fails an item: the job slows down ([`super::rate`]) and sends it again;
+//!   items fail only on errors a wait cannot fix (or transient errors that outlast the retries);
+//! - a request whose answer was lost (a timeout or reset of a request that may have been
+//!   processed, or a crash: the journal says `sent`) is never sent again before the item is read
+//!   back: in the target state it counts as applied by certdesk ("confirmed"); with a state that
+//!   cannot be read it is held for the user, not sent;
+//! - one engine per job: the job's lease is taken before anything is sent and renewed while it
+//!   runs; every journal write checks it.
 
+use super::rate::AdaptiveRate;
 use super::single::{Principal, audit_entry};
 use super::{Backend, BulkItem, ChangeRequest, RetryPolicy};
 use crate::model::{CertStatus, Change, Error, ErrorKind, Outcome, Service};
 use crate::store::journal::{
-    ItemState, ItemWrite, JobRecord, JobState, Journal, JournalError, JournalItem,
+    ItemState, ItemWrite, JobOrigin, JobRecord, JobState, Journal, JournalError, JournalItem,
 };
+use crate::store::lease::{HEARTBEAT_SECS, LeaseOwner};
 use futures_util::StreamExt;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::SeedableRng;
 use serde::Serialize;
 use std::num::NonZeroU32;
@@ -106,8 +118,16 @@ pub struct JobProgress {
     pub already: u32,
     /// Items failed or not allowed.
     pub failed: u32,
+    /// Items held: sent before, state unknown when read back, not sent again (a resume reads them
+    /// again).
+    pub held: u32,
     /// Items not finished yet.
     pub remaining: u32,
+    /// Throttled answers so far (each was sent again once the job had slowed down).
+    pub throttled: u32,
+    /// The rate the job allows itself now, requests per second (`None`: unlimited). Lower than the
+    /// configured rate after throttling; it climbs back while requests go through.
+    pub rate_limit: Option<f64>,
     /// Items finished per second since the start.
     pub rate_per_sec: f64,
     /// Estimated time to finish.
@@ -166,24 +186,13 @@ struct Run {
     journal: Arc<Mutex<Journal>>,
     writer: JournalWriter,
     backend: Arc<dyn Backend>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    rate: AdaptiveRate,
     retry: RetryPolicy,
     cancel: CancellationToken,
 }
 
-/// A limiter at `qps` that may make up for a short stall (the process descheduled for a moment)
-/// with a burst of a tenth of a second's worth, so the achieved rate stays at the limit without the
-/// average ever exceeding it.
-fn limiter(qps: NonZeroU32) -> DefaultDirectRateLimiter {
-    let burst = NonZeroU32::new(qps.get().div_ceil(10)).unwrap_or(NonZeroU32::MIN);
-    RateLimiter::direct(Quota::per_second(qps).allow_burst(burst))
-}
-
 fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::store::lease::now_secs()
 }
 
 /// Runs a journal call off the async threads (SQLite blocks).
@@ -218,11 +227,10 @@ const MAX_BATCH: usize = 256;
 const BATCH_LINGER: Duration = Duration::from_micros(50);
 
 /// Group commit of a job's item writes. Every item task hands its write ("about to send", "final
-/// answer") to one blocking task and waits until the transaction holding it has committed, so the
-/// order per item is unchanged (recorded before the request, answer after); the writes that queue
-/// up meanwhile (other items in flight) go into the next transaction together. One commit per
-/// batch instead of a `spawn_blocking` hop, a lock and a commit per write was most of the engine's
-/// own cost per item.
+/// answer") to one blocking task and waits until the transaction holding it has committed (and,
+/// with `synchronous=FULL`, is on disk), so the order per item is unchanged (recorded before the
+/// request, answer after); the writes that queue up meanwhile (other items in flight) go into the
+/// next transaction together. Every transaction checks the job's lease token first.
 #[derive(Clone)]
 struct JournalWriter {
     queue: std::sync::mpsc::Sender<PendingWrite>,
@@ -230,8 +238,9 @@ struct JournalWriter {
 
 impl JournalWriter {
     /// Starts the writer on the current runtime's blocking pool; it ends when the last sender is
-    /// dropped (the job is over).
-    fn start(journal: Arc<Mutex<Journal>>, job_id: String) -> JournalWriter {
+    /// dropped (the job is over). `lease`: the token every batch must still hold (`None`: a dry
+    /// run, which writes nothing).
+    fn start(journal: Arc<Mutex<Journal>>, job_id: String, lease: Option<String>) -> JournalWriter {
         let (queue, incoming) = std::sync::mpsc::channel::<PendingWrite>();
         tokio::task::spawn_blocking(move || {
             let mut writes = Vec::new();
@@ -250,7 +259,7 @@ impl JournalWriter {
                 }
                 let result = {
                     let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
-                    guard.write_batch(&job_id, &writes)
+                    guard.write_batch_leased(&job_id, lease.as_deref(), &writes)
                 };
                 let result = result.map_err(|e| e.to_string());
                 for done in waiters.drain(..) {
@@ -276,7 +285,12 @@ impl JournalWriter {
     }
 }
 
-/// Journals `job` (every item pending) and starts it on the current tokio runtime.
+fn non_empty(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_string())
+}
+
+/// Journals `job` (every item pending, the job's lease held by this process) and starts it on the
+/// current tokio runtime.
 pub fn start_job(
     journal: Arc<Mutex<Journal>>,
     backend: Arc<dyn Backend>,
@@ -291,14 +305,25 @@ pub fn start_job(
         operation: job.request.change(),
         state: JobState::Running,
     };
+    let origin = JobOrigin {
+        access_key_id: non_empty(&job.principal.access_key_id),
+        region: non_empty(&job.principal.region),
+        endpoint: job.principal.endpoint.clone(),
+    };
     let rows: Vec<_> = job
         .items
         .iter()
         .map(|i| (i.id.clone(), i.site_id, i.name.clone()))
         .collect();
+    let token = uuid::Uuid::new_v4().to_string();
     {
         let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
-        guard.create_job(&record, &rows)?;
+        guard.create_job_as(
+            &record,
+            &rows,
+            &origin,
+            Some((&token, &LeaseOwner::this_process())),
+        )?;
     }
     let work = job
         .items
@@ -310,6 +335,7 @@ pub fn start_job(
         journal,
         backend,
         record,
+        token,
         job.principal,
         job.request,
         work,
@@ -317,10 +343,39 @@ pub fn start_job(
     ))
 }
 
+/// Why `principal` may not resume `record` (started with `origin`), if it may not: another
+/// profile, or the same profile now signing with another AccessKey.
+pub fn account_mismatch(
+    record: &JobRecord,
+    origin: &JobOrigin,
+    principal: &Principal,
+) -> Option<String> {
+    if record.profile != principal.profile {
+        return Some(format!(
+            "job {} was started under profile {:?}, not {:?}: resume it under {:?} (the audit log \
+             would otherwise name the wrong account, and items of another account are not found)",
+            record.id, record.profile, principal.profile, record.profile
+        ));
+    }
+    match &origin.access_key_id {
+        Some(started)
+            if !principal.access_key_id.is_empty() && *started != principal.access_key_id =>
+        {
+            Some(format!(
+                "job {} was started under profile {:?} with AccessKey {started}; that profile now \
+                 signs with AccessKey {}: restore the key the job ran with, or start a new job",
+                record.id, record.profile, principal.access_key_id
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Resumes an unfinished job from the journal: never-sent items are sent; items that were sent
-/// without a recorded answer are re-read first, so nothing is applied twice. Only jobs whose
-/// change needs nothing but the item can be resumed (a certificate's private key is never
-/// journaled).
+/// without a recorded answer (and held items) are re-read first, so nothing is applied twice.
+/// Refused while another live engine runs the job ([`JournalError::Leased`]) and under another
+/// account than the job's ([`JournalError::WrongAccount`]). Only jobs whose change needs nothing
+/// but the item can be resumed (a certificate's private key is never journaled).
 pub fn resume_job(
     journal: Arc<Mutex<Journal>>,
     backend: Arc<dyn Backend>,
@@ -328,25 +383,30 @@ pub fn resume_job(
     principal: Principal,
     config: EngineConfig,
 ) -> Result<JobHandle, JournalError> {
+    let token = uuid::Uuid::new_v4().to_string();
     let (record, items) = {
-        let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
         let record = guard
             .job(job_id)?
             .ok_or_else(|| JournalError::unknown_job(job_id))?;
+        if record.operation.target_status().is_none() {
+            return Err(JournalError::NotResumable {
+                job: job_id.to_string(),
+                change: record.operation,
+            });
+        }
+        let origin = guard.job_origin(job_id)?.unwrap_or_default();
+        if let Some(why) = account_mismatch(&record, &origin, &principal) {
+            return Err(JournalError::WrongAccount(why));
+        }
+        if let Some(previous) = guard.acquire_lease(job_id, &token, &LeaseOwner::this_process())? {
+            tracing::info!(job = job_id, owner = %previous.describe(), "took over the lease of a dead engine");
+        }
+        guard.set_job_state(job_id, JobState::Running)?;
         (record, guard.items(job_id)?)
     };
-    if record.operation.target_status().is_none() {
-        return Err(JournalError::NotResumable {
-            job: job_id.to_string(),
-            change: record.operation,
-        });
-    }
     let request = ChangeRequest::Status(record.operation);
     let service = record.service;
-    {
-        let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
-        guard.set_job_state(job_id, JobState::Running)?;
-    }
     let work = items
         .into_iter()
         .filter(|i| matches!(i.state, ItemState::Pending | ItemState::Sent))
@@ -361,16 +421,18 @@ pub fn resume_job(
         })
         .collect();
     Ok(launch(
-        journal, backend, record, principal, request, work, config,
+        journal, backend, record, token, principal, request, work, config,
     ))
 }
 
 type Work = Vec<(u32, BulkItem, bool, u32)>;
 
+#[allow(clippy::too_many_arguments)]
 fn launch(
     journal: Arc<Mutex<Journal>>,
     backend: Arc<dyn Backend>,
     record: JobRecord,
+    lease: String,
     principal: Principal,
     request: ChangeRequest,
     work: Work,
@@ -388,7 +450,10 @@ fn launch(
         applied: counts.succeeded,
         already: 0,
         failed: counts.failed,
+        held: 0,
         remaining: counts.pending + counts.sent,
+        throttled: 0,
+        rate_limit: config.qps.map(|q| f64::from(q.get())),
         rate_per_sec: 0.0,
         eta: None,
         cancelled: false,
@@ -401,9 +466,9 @@ fn launch(
         principal,
         request,
         journal: journal.clone(),
-        writer: JournalWriter::start(journal.clone(), record.id.clone()),
+        writer: JournalWriter::start(journal.clone(), record.id.clone(), Some(lease.clone())),
         backend,
-        limiter: config.qps.map(limiter),
+        rate: AdaptiveRate::new(config.qps.map(|q| f64::from(q.get()))),
         retry: config.retry,
         cancel: cancel.clone(),
     });
@@ -412,6 +477,35 @@ fn launch(
         let started = Instant::now();
         let progress = Arc::new(Mutex::new(initial));
         let finished_here = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        // The lease's heartbeat; a lease taken over by another engine stops this one.
+        let heartbeat_stop = CancellationToken::new();
+        let heartbeat = {
+            let run = run.clone();
+            let stop = heartbeat_stop.clone();
+            let lease = lease.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECS as u64));
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop.cancelled() => return,
+                    }
+                    let (job_id, lease) = (run.job_id.clone(), lease.clone());
+                    if let Err(e) = journal_call(&run.journal, move |j| {
+                        j.renew_lease(&job_id, &lease, now_secs())
+                    })
+                    .await
+                    {
+                        tracing::error!("{e}");
+                        if matches!(e, JournalError::LeaseLost { .. }) {
+                            run.cancel.cancel();
+                            return;
+                        }
+                    }
+                }
+            })
+        };
         futures_util::stream::iter(work)
             .for_each_concurrent(concurrency, |(idx, item, uncertain, attempts)| {
                 let run = run.clone();
@@ -434,8 +528,11 @@ fn launch(
                             Outcome::Applied => p.applied += 1,
                             Outcome::Already => p.already += 1,
                             Outcome::NotAllowed | Outcome::Failed => p.failed += 1,
+                            Outcome::Held => p.held += 1,
                         }
                         p.remaining = p.remaining.saturating_sub(1);
+                        p.throttled = run.rate.throttled_count();
+                        p.rate_limit = run.rate.current();
                         let elapsed = started.elapsed().as_secs_f64().max(1e-3);
                         p.rate_per_sec = f64::from(done_here) / elapsed;
                         p.eta = (p.rate_per_sec > 0.0).then(|| {
@@ -448,6 +545,8 @@ fn launch(
                 }
             })
             .await;
+        heartbeat_stop.cancel();
+        let _ = heartbeat.await;
         let cancelled = run.cancel.is_cancelled();
         let state = if cancelled {
             JobState::Cancelled
@@ -455,12 +554,18 @@ fn launch(
             JobState::Finished
         };
         let job_id = run.job_id.clone();
-        journal_call(&run.journal, move |j| j.set_job_state(&job_id, state)).await?;
+        journal_call(&run.journal, move |j| {
+            j.set_job_state(&job_id, state)?;
+            j.release_lease(&job_id, &lease)
+        })
+        .await?;
         let last = {
             let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
             p.cancelled = cancelled;
             p.stopped = true;
             p.eta = None;
+            p.throttled = run.rate.throttled_count();
+            p.rate_limit = run.rate.current();
             p.clone()
         };
         let _ = progress_tx.send(last.clone());
@@ -475,23 +580,114 @@ fn launch(
     }
 }
 
-/// Reads an item's status, retrying what a retry can fix.
-async fn read_with_retry(run: &Run, item: &BulkItem) -> Result<CertStatus, Error> {
-    let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
-    let mut attempt = 0;
+/// Waits for the job's rate; `false` when the job was cancelled meanwhile.
+async fn wait_turn(run: &Run) -> bool {
+    tokio::select! {
+        _ = run.rate.until_ready() => true,
+        _ = run.cancel.cancelled() => false,
+    }
+}
+
+/// Reads an item's status at the job's rate: throttled reads slow the job down and are read again
+/// (however often), transient failures are retried per the retry policy. `Err(None)`: cancelled.
+async fn read_with_retry(run: &Run, item: &BulkItem) -> Result<CertStatus, Option<Error>> {
+    let mut rng: Option<rand_chacha::ChaCha8Rng> = None;
+    let mut failures = 0;
     loop {
-        attempt += 1;
-        if let Some(limiter) = &run.limiter {
-            limiter.until_ready().await;
+        if !wait_turn(run).await {
+            return Err(None);
         }
         match run.backend.read_status(item).await {
-            Ok(status) => return Ok(status),
-            Err(e) if e.is_retryable() && run.retry.allows_another(attempt) => {
-                tokio::time::sleep(run.retry.delay(attempt, e.retry_after, &mut rng)).await;
+            Ok(status) => {
+                run.rate.succeeded();
+                return Ok(status);
             }
-            Err(e) => return Err(e),
+            Err(e) if e.kind == ErrorKind::Throttled => run.rate.throttled(e.retry_after),
+            Err(e) if e.is_retryable() && run.retry.allows_another(failures + 1) => {
+                failures += 1;
+                let wait = run.retry.delay(
+                    failures,
+                    e.retry_after,
+                    rng.get_or_insert_with(rand_chacha::ChaCha8Rng::from_entropy),
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = run.cancel.cancelled() => return Err(None),
+                }
+            }
+            Err(e) => return Err(Some(e)),
         }
     }
+}
+
+/// How an item ended, before it is journaled.
+struct Decided {
+    outcome: Outcome,
+    code: Option<String>,
+    message: Option<String>,
+    request_id: Option<String>,
+}
+
+impl Decided {
+    fn new(outcome: Outcome, err: Option<&Error>, note: Option<String>) -> Decided {
+        Decided {
+            outcome,
+            code: err.map(|e| e.code.clone()),
+            message: note.or_else(|| err.map(|e| e.message.clone())),
+            request_id: err.and_then(|e| e.request_id.clone()),
+        }
+    }
+}
+
+/// What a read-back of an item that may have been changed by an unanswered request of ours says.
+enum ReadBack {
+    /// Decided: in the target state (applied by certdesk), not allowed, held, or not found.
+    Decided(Decided),
+    /// Not in the target state and the change is allowed: send (again).
+    Send,
+}
+
+/// Reads `item` back after a request of ours may have been processed without us seeing the answer
+/// (`why`: "after restart", "after an unanswered request"). `None`: cancelled.
+async fn read_back(run: &Run, item: &BulkItem, why: &str) -> Option<ReadBack> {
+    let change = run.request.change();
+    let target = change.target_status();
+    Some(match read_with_retry(run, item).await {
+        Ok(status) if Some(status) == target => ReadBack::Decided(Decided::new(
+            Outcome::Applied,
+            None,
+            Some(format!(
+                "confirmed {why}: {} when read back",
+                status.label().to_lowercase()
+            )),
+        )),
+        Ok(CertStatus::Unknown) => ReadBack::Decided(Decided::new(
+            Outcome::Held,
+            None,
+            Some(format!(
+                "state unknown, not sent: its status reads as unknown {why}; check it, then resume"
+            )),
+        )),
+        Ok(status) => match change.transition_from(status) {
+            Ok(_) => ReadBack::Send,
+            Err(reason) => ReadBack::Decided(Decided::new(
+                Outcome::NotAllowed,
+                None,
+                Some(reason.to_string()),
+            )),
+        },
+        Err(None) => return None,
+        Err(Some(e)) if e.kind == ErrorKind::NotFound => {
+            ReadBack::Decided(Decided::new(Outcome::Failed, Some(&e), None))
+        }
+        Err(Some(e)) => ReadBack::Decided(Decided::new(
+            Outcome::Held,
+            Some(&e),
+            Some(format!(
+                "state unknown, not sent: reading it back {why} failed ({e}); resume to read it again"
+            )),
+        )),
+    })
 }
 
 /// Runs one item to its end; `None` when the job was cancelled before the item finished (it
@@ -506,138 +702,113 @@ async fn run_item(
     let change = run.request.change();
     let target = change.target_status();
     let mut attempts = prior_attempts;
-    let result = |outcome: Outcome,
-                  err: Option<&Error>,
-                  note: Option<String>,
-                  request_id: Option<String>,
-                  attempts: u32| ItemResult {
-        idx,
-        item: item.clone(),
-        outcome,
-        code: err.map(|e| e.code.clone()),
-        message: note.or_else(|| err.map(|e| e.message.clone())),
-        request_id: request_id.or_else(|| err.and_then(|e| e.request_id.clone())),
-        attempts,
-    };
+    // A request of ours for this item may have been processed without us seeing the answer.
+    let mut maybe_applied = uncertain;
+    // Read the item back before the next send (set by a crash or a lost answer).
+    let mut read_first = uncertain.then_some("after restart");
+    // Failures a wait may fix other than throttling, in this run (bounded by the retry policy).
+    let mut failures = 0u32;
+    // Seeded only when a retry needs a jitter: most items never do, and seeding from the OS
+    // is a syscall.
+    let mut rng: Option<rand_chacha::ChaCha8Rng> = None;
+    let mut request_id = None;
 
-    let decided = 'decide: {
-        if uncertain {
-            // It was sent before the crash but its answer was never journaled: look, don't resend.
-            match read_with_retry(run, &item).await {
-                Ok(status) if Some(status) == target => {
-                    break 'decide result(
-                        Outcome::Already,
-                        None,
-                        Some(format!(
-                            "already {}; confirmed by re-reading after resume",
-                            status.label().to_lowercase()
-                        )),
-                        None,
-                        attempts,
-                    );
-                }
-                Ok(status) => {
-                    if let Err(reason) = change.transition_from(status) {
-                        break 'decide result(
-                            Outcome::NotAllowed,
-                            None,
-                            Some(reason.to_string()),
-                            None,
-                            attempts,
-                        );
-                    }
-                }
-                Err(e) => {
-                    break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
-                }
+    let decided = loop {
+        if let Some(why) = read_first.take() {
+            match read_back(run, &item, why).await? {
+                ReadBack::Decided(d) => break d,
+                ReadBack::Send => {}
             }
         }
-        // Seeded only when a retry needs a jitter: most items never do, and seeding from the OS
-        // is a syscall.
-        let mut rng: Option<rand_chacha::ChaCha8Rng> = None;
-        loop {
-            if run.cancel.is_cancelled() {
-                return None;
+        if run.cancel.is_cancelled() || !wait_turn(run).await {
+            return None;
+        }
+        attempts += 1;
+        let sent = ItemWrite::Sent {
+            idx,
+            attempts,
+            now: now_secs(),
+        };
+        if let Err(e) = run.writer.write(sent).await {
+            // Without a journal record we must not send: stop the job rather than risk a
+            // change nobody can account for.
+            tracing::error!("{e}; cancelling the job");
+            run.cancel.cancel();
+            return None;
+        }
+        match run.backend.apply(&item, &run.request).await {
+            Ok(applied) => {
+                run.rate.succeeded();
+                request_id = applied.request_id;
+                break Decided::new(Outcome::Applied, None, None);
             }
-            if let Some(limiter) = &run.limiter {
+            Err(e) if e.kind == ErrorKind::Throttled => {
+                // Not processed: send again once the job has slowed down (the rate waits).
+                run.rate.throttled(e.retry_after);
+            }
+            Err(e) if e.is_retryable() => {
+                failures += 1;
+                if !e.request_was_not_processed() {
+                    // A timeout or reset: the change may have been made. Look before resending.
+                    maybe_applied = true;
+                    read_first = Some("after an unanswered request");
+                }
+                if !run.retry.allows_another(failures) {
+                    if maybe_applied {
+                        match read_back(run, &item, "after the last unanswered request").await? {
+                            ReadBack::Decided(d) => break d,
+                            ReadBack::Send => {}
+                        }
+                    }
+                    let note = format!("{} (gave up after {failures} attempts)", e.message);
+                    break Decided::new(Outcome::Failed, Some(&e), Some(note));
+                }
+                let wait = run.retry.delay(
+                    failures,
+                    e.retry_after,
+                    rng.get_or_insert_with(rand_chacha::ChaCha8Rng::from_entropy),
+                );
                 tokio::select! {
-                    _ = limiter.until_ready() => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = run.cancel.cancelled() => return None,
                 }
             }
-            attempts += 1;
-            let sent = ItemWrite::Sent {
-                idx,
-                attempts,
-                now: now_secs(),
-            };
-            if let Err(e) = run.writer.write(sent).await {
-                // Without a journal record we must not send: stop the job rather than risk a
-                // change nobody can account for.
-                tracing::error!("{e}; cancelling the job");
-                run.cancel.cancel();
-                return None;
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                break Decided::new(Outcome::Failed, Some(&e), None);
             }
-            match run.backend.apply(&item, &run.request).await {
-                Ok(applied) => {
-                    break 'decide result(
-                        Outcome::Applied,
-                        None,
-                        None,
-                        applied.request_id,
-                        attempts,
-                    );
+            Err(e) => {
+                // A refusal such as "status error" may just mean it is done: by an earlier request
+                // of ours whose answer was lost (then certdesk applied it), or by someone else.
+                let read = read_with_retry(run, &item).await;
+                if read.as_ref().is_err_and(Option::is_none) {
+                    return None;
                 }
-                Err(e) if e.is_retryable() => {
-                    if !run.retry.allows_another(attempts - prior_attempts) {
-                        let note = format!(
-                            "{} (gave up after {} attempts)",
-                            e.message,
-                            attempts - prior_attempts
-                        );
-                        break 'decide result(
-                            Outcome::Failed,
-                            Some(&e),
-                            Some(note),
-                            None,
-                            attempts,
-                        );
+                match read {
+                    Ok(status) if Some(status) == target => {
+                        let label = status.label().to_lowercase();
+                        let (outcome, note) = if maybe_applied {
+                            (
+                                Outcome::Applied,
+                                format!("confirmed by reading back: {label} ({})", e.code),
+                            )
+                        } else {
+                            (Outcome::Already, format!("already {label} ({})", e.code))
+                        };
+                        break Decided::new(outcome, Some(&e), Some(note));
                     }
-                    let wait = run.retry.delay(
-                        attempts - prior_attempts,
-                        e.retry_after,
-                        rng.get_or_insert_with(rand_chacha::ChaCha8Rng::from_entropy),
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = run.cancel.cancelled() => return None,
-                    }
-                }
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
-                }
-                Err(e) => {
-                    // A refusal such as "status error" may just mean it is already done (another
-                    // admin, or an earlier attempt whose answer was lost): look before reporting.
-                    match read_with_retry(run, &item).await {
-                        Ok(status) if Some(status) == target => {
-                            let note =
-                                format!("already {} ({})", status.label().to_lowercase(), e.code);
-                            break 'decide result(
-                                Outcome::Already,
-                                Some(&e),
-                                Some(note),
-                                None,
-                                attempts,
-                            );
-                        }
-                        _ => {
-                            break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
-                        }
-                    }
+                    _ => break Decided::new(Outcome::Failed, Some(&e), None),
                 }
             }
         }
+    };
+    let decided = ItemResult {
+        idx,
+        item,
+        outcome: decided.outcome,
+        code: decided.code,
+        message: decided.message,
+        request_id: request_id.or(decided.request_id),
+        attempts,
     };
 
     let journal_item = JournalItem {
@@ -647,6 +818,8 @@ async fn run_item(
         name: decided.item.name.clone(),
         state: if decided.outcome.is_success() {
             ItemState::Succeeded
+        } else if decided.outcome == Outcome::Held {
+            ItemState::Sent
         } else {
             ItemState::Failed
         },
@@ -663,14 +836,22 @@ async fn run_item(
         entry.message = decided.message.clone();
         entry.request_id = decided.request_id.clone();
         entry.job_id = Some(run.job_id.clone());
-        entry
+        Box::new(entry)
     });
-    let finished = ItemWrite::Finished {
-        item: Box::new(journal_item),
-        audit: audit.map(Box::new),
-        now: now_secs(),
+    let write = if decided.outcome == Outcome::Held {
+        ItemWrite::Held {
+            item: Box::new(journal_item),
+            audit,
+            now: now_secs(),
+        }
+    } else {
+        ItemWrite::Finished {
+            item: Box::new(journal_item),
+            audit,
+            now: now_secs(),
+        }
     };
-    if let Err(e) = run.writer.write(finished).await {
+    if let Err(e) = run.writer.write(write).await {
         tracing::error!("{e}; cancelling the job");
         run.cancel.cancel();
     }
@@ -703,10 +884,10 @@ pub async fn dry_run(
         principal: Principal::default(),
         request: ChangeRequest::Status(change),
         // A dry run writes nothing; the writer only completes the shared state.
-        writer: JournalWriter::start(journal.clone(), String::new()),
+        writer: JournalWriter::start(journal.clone(), String::new(), None),
         journal,
         backend,
-        limiter: config.qps.map(limiter),
+        rate: AdaptiveRate::new(config.qps.map(|q| f64::from(q.get()))),
         retry: config.retry,
         cancel: CancellationToken::new(),
     });
@@ -744,15 +925,21 @@ pub async fn dry_run(
                                 item,
                             },
                         },
-                        Err(e) if e.kind == ErrorKind::NotFound => DryRunVerdict {
+                        Err(Some(e)) if e.kind == ErrorKind::NotFound => DryRunVerdict {
                             current: None,
                             verdict: format!("not found ({e})"),
                             would_send: false,
                             item,
                         },
-                        Err(e) => DryRunVerdict {
+                        Err(Some(e)) => DryRunVerdict {
                             current: None,
                             verdict: e.to_string(),
+                            would_send: false,
+                            item,
+                        },
+                        Err(None) => DryRunVerdict {
+                            current: None,
+                            verdict: "cancelled".into(),
                             would_send: false,
                             item,
                         },
@@ -858,8 +1045,10 @@ mod tests {
                     .entry(item.id.clone())
                     .or_default() += 1;
                 if roll < self.fault_rate {
-                    // Applied, but the answer is lost.
-                    return Err(err("Timeout", true, false));
+                    // Applied, but the answer is lost: a timeout, no HTTP status.
+                    let mut lost = err("Timeout", true, false);
+                    lost.http_status = None;
+                    return Err(lost);
                 }
                 Ok(Applied {
                     status: Some((target, target.code().to_string())),
@@ -928,8 +1117,16 @@ mod tests {
         let changes = cloud.state_changes.lock().unwrap();
         assert_eq!(changes.len(), 2000);
         assert!(changes.values().all(|&n| n == 1));
-        // Lost answers were recognised as already done.
-        assert!(final_progress.already > 0, "{final_progress:?}");
+        // Lost answers were read back before anything was sent again, and count as applied by
+        // certdesk (which they were), not as "already".
+        assert_eq!(final_progress.already, 0, "{final_progress:?}");
+        assert!(
+            results.iter().any(|r| r
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("confirmed after an unanswered request"))),
+            "no lost answer was confirmed by reading back"
+        );
         let counts = journal.lock().unwrap().counts(&job_id).unwrap();
         assert_eq!(
             (counts.succeeded, counts.failed, counts.pending, counts.sent),
@@ -1050,6 +1247,358 @@ mod tests {
             started.elapsed() >= Duration::from_millis(190),
             "{:?}",
             started.elapsed()
+        );
+    }
+
+    /// A cloud that allows `limit` requests per second (a token bucket with a burst of one
+    /// second's worth) and answers the rest like Alibaba's `Throttling.User`, with a retry-after.
+    struct ThrottlingCloud {
+        inner: FakeCloud,
+        limit: f64,
+        bucket: Mutex<(f64, Instant)>,
+        throttled: std::sync::atomic::AtomicU32,
+    }
+
+    impl ThrottlingCloud {
+        fn admit(&self) -> Result<(), Error> {
+            let mut b = self.bucket.lock().unwrap();
+            let now = Instant::now();
+            b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * self.limit).min(self.limit);
+            b.1 = now;
+            if b.0 >= 1.0 {
+                b.0 -= 1.0;
+                return Ok(());
+            }
+            self.throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut e = Error::local(
+                Service::Pca,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+                ErrorKind::Throttled,
+            );
+            e.retry_after = Some(Duration::from_secs_f64((1.0 - b.0) / self.limit));
+            Err(e)
+        }
+    }
+
+    impl Backend for ThrottlingCloud {
+        fn read_status<'a>(
+            &'a self,
+            item: &'a BulkItem,
+        ) -> BoxFuture<'a, Result<CertStatus, Error>> {
+            Box::pin(async move {
+                self.admit()?;
+                self.inner.read_status(item).await
+            })
+        }
+        fn apply<'a>(
+            &'a self,
+            item: &'a BulkItem,
+            request: &'a ChangeRequest,
+        ) -> BoxFuture<'a, Result<Applied, Error>> {
+            Box::pin(async move {
+                self.admit()?;
+                self.inner.apply(item, request).await
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_at_twenty_times_the_limit_slows_down_and_fails_nothing() {
+        let cloud = Arc::new(ThrottlingCloud {
+            inner: FakeCloud::new(150, 0.0),
+            limit: 50.0,
+            bucket: Mutex::new((50.0, Instant::now())),
+            throttled: Default::default(),
+        });
+        let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+        let job = BulkJob {
+            principal: Principal::profile("t"),
+            service: Service::Pca,
+            request: Change::Revoke.into(),
+            items: items(150, 0),
+        };
+        let mut config = fast();
+        config.qps = NonZeroU32::new(1000);
+        // The retry budget is for transient errors only: throttling never uses it up.
+        config.retry.max_attempts = 2;
+        let done = start_job(journal.clone(), cloud.clone(), job, config)
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.applied, done.failed, done.held),
+            (150, 0, 0),
+            "{done:?}"
+        );
+        let throttled = cloud.throttled.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(throttled > 0, "the cloud never throttled");
+        assert_eq!(
+            done.throttled, throttled,
+            "every throttled answer is counted"
+        );
+        let slowed = done.rate_limit.unwrap();
+        assert!(slowed < 1000.0 / 2.0, "the job slowed down: {slowed}");
+        assert!(
+            cloud
+                .inner
+                .state_changes
+                .lock()
+                .unwrap()
+                .values()
+                .all(|&n| n == 1)
+        );
+    }
+
+    /// A cloud whose status reads answer "unknown" until told otherwise.
+    struct UnreadableCloud {
+        inner: FakeCloud,
+        readable: std::sync::atomic::AtomicBool,
+    }
+
+    impl Backend for UnreadableCloud {
+        fn read_status<'a>(
+            &'a self,
+            item: &'a BulkItem,
+        ) -> BoxFuture<'a, Result<CertStatus, Error>> {
+            Box::pin(async move {
+                if self.readable.load(std::sync::atomic::Ordering::Relaxed) {
+                    self.inner.read_status(item).await
+                } else {
+                    Ok(CertStatus::Unknown)
+                }
+            })
+        }
+        fn apply<'a>(
+            &'a self,
+            item: &'a BulkItem,
+            request: &'a ChangeRequest,
+        ) -> BoxFuture<'a, Result<Applied, Error>> {
+            self.inner.apply(item, request)
+        }
+    }
+
+    /// A job journaled with its first `sent` items marked sent (as a killed process leaves it),
+    /// the lease left by a dead engine.
+    fn crashed_job(journal: &Arc<Mutex<Journal>>, n: usize, sent: u32) -> String {
+        let mut j = journal.lock().unwrap();
+        let record = JobRecord {
+            id: "crashed".into(),
+            created_at: now_secs(),
+            profile: "t".into(),
+            service: Service::Pca,
+            operation: Change::Revoke,
+            state: JobState::Running,
+        };
+        let rows: Vec<_> = items(n, 0)
+            .into_iter()
+            .map(|i| (i.id, None, i.name))
+            .collect();
+        let dead = LeaseOwner {
+            pid: u32::MAX - 3,
+            ..LeaseOwner::this_process()
+        };
+        let dead = LeaseOwner {
+            heartbeat: if std::path::Path::new("/proc/self/stat").exists() {
+                dead.heartbeat
+            } else {
+                0
+            },
+            ..dead
+        };
+        j.create_job_as(
+            &record,
+            &rows,
+            &JobOrigin {
+                access_key_id: Some("AK-1".into()),
+                ..JobOrigin::default()
+            },
+            Some(("dead-token", &dead)),
+        )
+        .unwrap();
+        for idx in 0..sent {
+            j.mark_sent("crashed", idx, 1, now_secs()).unwrap();
+        }
+        record.id
+    }
+
+    fn principal(access_key_id: &str) -> Principal {
+        Principal::with_account("t", access_key_id, "cn-hangzhou", None)
+    }
+
+    #[tokio::test]
+    async fn sent_items_are_read_back_confirmed_as_applied_or_held_when_unreadable() {
+        let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+        let job = crashed_job(&journal, 4, 2);
+        let cloud = Arc::new(UnreadableCloud {
+            inner: FakeCloud::new(4, 0.0),
+            readable: false.into(),
+        });
+        // Item 0's request landed before the "crash"; item 1's never did.
+        cloud
+            .inner
+            .status
+            .lock()
+            .unwrap()
+            .insert("c0".into(), CertStatus::Revoked);
+        let mut handle = resume_job(
+            journal.clone(),
+            cloud.clone(),
+            &job,
+            principal("AK-1"),
+            fast(),
+        )
+        .unwrap();
+        let mut results = Vec::new();
+        while let Some(r) = handle.results.recv().await {
+            results.push(r);
+        }
+        let done = handle.wait().await.unwrap();
+        assert_eq!(
+            (done.applied, done.held, done.failed),
+            (2, 2, 0),
+            "{done:?}"
+        );
+        results.sort_by_key(|r| r.idx);
+        assert_eq!(results[0].outcome, Outcome::Held);
+        assert!(
+            results[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("state unknown, not sent"),
+            "{:?}",
+            results[0]
+        );
+        assert_eq!(results[0].attempts, 1, "held items are not sent");
+        assert!(
+            cloud
+                .inner
+                .state_changes
+                .lock()
+                .unwrap()
+                .get("c1")
+                .is_none()
+        );
+        {
+            let j = journal.lock().unwrap();
+            let audit = j.audit(Some("held")).unwrap();
+            assert_eq!(audit.len(), 2, "{audit:?}");
+            assert_eq!(j.counts(&job).unwrap().sent, 2, "held items stay open");
+            assert_eq!(
+                j.resumable_jobs().unwrap().len(),
+                1,
+                "and are offered again"
+            );
+        }
+        // Once the state can be read: item 0 is confirmed as applied by certdesk (its request
+        // landed before the crash), item 1 is sent.
+        cloud
+            .readable
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut handle = resume_job(
+            journal.clone(),
+            cloud.clone(),
+            &job,
+            principal("AK-1"),
+            fast(),
+        )
+        .unwrap();
+        let mut results = Vec::new();
+        while let Some(r) = handle.results.recv().await {
+            results.push(r);
+        }
+        handle.wait().await.unwrap();
+        results.sort_by_key(|r| r.idx);
+        assert_eq!(results[0].outcome, Outcome::Applied, "{:?}", results[0]);
+        assert!(
+            results[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("confirmed after restart"),
+            "{:?}",
+            results[0]
+        );
+        assert_eq!(results[1].outcome, Outcome::Applied);
+        assert_eq!(
+            cloud.inner.state_changes.lock().unwrap().get("c1"),
+            Some(&1)
+        );
+        let j = journal.lock().unwrap();
+        assert_eq!(j.counts(&job).unwrap().succeeded, 4);
+        assert!(
+            j.audit(None)
+                .unwrap()
+                .iter()
+                .all(|e| e.result != Outcome::Already.into())
+        );
+        assert!(j.verify_audit().unwrap().is_intact());
+    }
+
+    #[tokio::test]
+    async fn a_running_job_refuses_a_second_engine_and_another_key() {
+        let journal = Arc::new(Mutex::new(Journal::in_memory().unwrap()));
+        let job = crashed_job(&journal, 200, 0);
+        let cloud = Arc::new(FakeCloud::new(200, 0.0));
+        let wrong = resume_job(
+            journal.clone(),
+            cloud.clone(),
+            &job,
+            principal("AK-2"),
+            fast(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            wrong.to_string().contains("AK-1") && wrong.to_string().contains("AK-2"),
+            "{wrong}"
+        );
+        let other_profile = Principal::with_account("other", "AK-1", "cn-hangzhou", None);
+        let wrong = resume_job(journal.clone(), cloud.clone(), &job, other_profile, fast())
+            .err()
+            .unwrap();
+        assert!(wrong.to_string().contains("\"other\""), "{wrong}");
+        let mut slow = fast();
+        slow.qps = NonZeroU32::new(100);
+        let first = resume_job(
+            journal.clone(),
+            cloud.clone(),
+            &job,
+            principal("AK-1"),
+            slow,
+        )
+        .unwrap();
+        let second = resume_job(
+            journal.clone(),
+            cloud.clone(),
+            &job,
+            principal("AK-1"),
+            fast(),
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(second, JournalError::Leased { .. }), "{second}");
+        assert!(
+            second.to_string().contains(&std::process::id().to_string()),
+            "{second}"
+        );
+        let done = first.wait().await.unwrap();
+        assert_eq!(done.applied, 200);
+        assert_eq!(
+            journal.lock().unwrap().lease(&job).unwrap(),
+            None,
+            "released at the end"
+        );
+        assert!(
+            cloud
+                .state_changes
+                .lock()
+                .unwrap()
+                .values()
+                .all(|&n| n == 1)
         );
     }
 }

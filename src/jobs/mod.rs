@@ -12,14 +12,15 @@
 
 pub mod backends;
 mod engine;
+mod rate;
 pub mod single;
 
 pub use crate::cloud::RetryPolicy;
 pub use engine::{
-    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, dry_run, resume_job,
-    start_job,
+    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, account_mismatch,
+    dry_run, resume_job, start_job,
 };
-pub use single::Principal;
+pub use single::{Principal, Signer};
 
 use crate::credentials::Secret;
 use crate::model::{CertStatus, Change, Error, Service};

@@ -12,21 +12,97 @@ use crate::store::journal::{AuditEntry, AuditResult, Journal};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-/// Who makes a change: recorded with every journal and audit entry.
+/// Who makes a change, and where: recorded with every journal and audit entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Principal {
     /// The profile whose credentials sign the requests (`env` for the SDK environment variables,
     /// `demo` in demo mode).
     pub profile: String,
+    /// The OS user certdesk runs as.
+    pub os_user: String,
+    /// The host certdesk runs on.
+    pub host: String,
+    /// The AccessKey id (Alibaba) or AK (Huawei) that signs the requests: the public id only,
+    /// never the secret. Empty when the caller does not know it.
+    pub access_key_id: String,
+    /// The region the requests go to (empty when unknown).
+    pub region: String,
+    /// The endpoint override, when one is used (`None`: the region's public endpoint).
+    pub endpoint: Option<String>,
 }
 
 impl Principal {
-    /// The principal of a profile.
+    /// The principal of a profile, on this host as this OS user; key, region and endpoint
+    /// unknown (see [`Principal::with_account`]).
     pub fn profile(name: impl Into<String>) -> Self {
         Principal {
             profile: name.into(),
+            os_user: crate::store::lease::os_user(),
+            host: crate::store::lease::host_name(),
+            ..Principal::default()
         }
     }
+
+    /// The principal of a profile whose requests are signed by `access_key_id` (the public id)
+    /// and go to `region` (through `endpoint` when overridden).
+    pub fn with_account(
+        profile: impl Into<String>,
+        access_key_id: impl Into<String>,
+        region: impl Into<String>,
+        endpoint: Option<String>,
+    ) -> Self {
+        Principal {
+            access_key_id: access_key_id.into(),
+            region: region.into(),
+            endpoint: endpoint.filter(|e| !e.trim().is_empty()),
+            ..Principal::profile(profile)
+        }
+    }
+
+    /// `profile prod (AccessKey LTAI…, region cn-hangzhou, endpoint https://…)`: the account and
+    /// place a confirmation names.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.access_key_id.is_empty() {
+            parts.push(format!("AccessKey {}", self.access_key_id));
+        }
+        if !self.region.is_empty() {
+            parts.push(format!("region {}", self.region));
+        }
+        if let Some(endpoint) = &self.endpoint {
+            parts.push(format!("endpoint {endpoint}"));
+        }
+        if parts.is_empty() {
+            format!("profile {}", self.profile)
+        } else {
+            format!("profile {} ({})", self.profile, parts.join(", "))
+        }
+    }
+}
+
+/// The signing side of an account: what a [`Principal`] records besides the profile's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signer {
+    /// AccessKey id / AK (the public id, never the secret).
+    pub access_key_id: String,
+    /// Region.
+    pub region: String,
+    /// Endpoint override (`None`: the region's public endpoint).
+    pub endpoint: Option<String>,
+}
+
+impl Principal {
+    /// The principal of profile `name` signing as `signer` (unknown key and place without one).
+    pub fn for_signer(name: impl Into<String>, signer: Option<Signer>) -> Self {
+        match signer {
+            Some(s) => Principal::with_account(name, s.access_key_id, s.region, s.endpoint),
+            None => Principal::profile(name),
+        }
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
 }
 
 /// The audit entry of `change` to `item` by `principal`, before anything is known of its result.
@@ -44,6 +120,13 @@ pub fn audit_entry(principal: &Principal, item: &BulkItem, change: Change) -> Au
         message: None,
         request_id: None,
         job_id: None,
+        os_user: non_empty(&principal.os_user),
+        host: non_empty(&principal.host),
+        access_key_id: non_empty(&principal.access_key_id),
+        region: non_empty(&principal.region),
+        endpoint: principal.endpoint.clone(),
+        id: 0,
+        answer_id: None,
     }
 }
 
@@ -101,7 +184,7 @@ pub async fn audited<T: Answer>(
         begin
             .lock()
             .map_err(|_| "the journal is unavailable".to_string())
-            .and_then(|j| j.begin_audit(&entry).map_err(|e| e.to_string()))
+            .and_then(|mut j| j.begin_audit(&entry).map_err(|e| e.to_string()))
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
@@ -120,7 +203,7 @@ pub async fn audited<T: Answer>(
         journal
             .lock()
             .map_err(|_| "the journal is unavailable".to_string())
-            .and_then(|j| {
+            .and_then(|mut j| {
                 j.finish_audit(
                     audit_id,
                     outcome.into(),

@@ -260,15 +260,20 @@ pub enum Outcome {
     NotAllowed,
     /// The provider refused, or retries ran out.
     Failed,
+    /// The item was sent before (its answer was lost to a crash or a timeout) and reading its
+    /// state back failed or gave a status certdesk cannot interpret: it is held for the user
+    /// ("state unknown, not sent") instead of being sent again. A later resume reads it again.
+    Held,
 }
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 4] = [
+    pub const ALL: [Outcome; 5] = [
         Outcome::Applied,
         Outcome::Already,
         Outcome::NotAllowed,
         Outcome::Failed,
+        Outcome::Held,
     ];
 
     /// The stable lower-case code.
@@ -278,6 +283,7 @@ impl Outcome {
             Outcome::Already => "already",
             Outcome::NotAllowed => "not-allowed",
             Outcome::Failed => "failed",
+            Outcome::Held => "held",
         }
     }
 

@@ -111,7 +111,42 @@ CREATE INDEX audit_at ON audit(at);",
     UPDATE audit SET operation = 'https-on' WHERE operation = 'turn https on';
     UPDATE audit SET result = 'not-allowed' WHERE result = 'not allowed';
     UPDATE job_items SET outcome = 'not-allowed' WHERE outcome = 'not allowed';",
+    // 6: trust (issue 12). A job records the AccessKey id, region and endpoint it was started
+    //    with, and a lease (owner process, host, start time, token, heartbeat): one engine per
+    //    job. Every audit row records who (OS user, host, profile, AccessKey id) and where (region,
+    //    endpoint); an answer is a new row referring to its `sent` row; rows are hash-chained.
+    //    After these columns exist, `migrate` chains the rows written so far in id order and then
+    //    creates the append-only and item-state triggers (see AFTER_6).
+    "ALTER TABLE jobs ADD COLUMN access_key_id TEXT;
+    ALTER TABLE jobs ADD COLUMN region TEXT;
+    ALTER TABLE jobs ADD COLUMN endpoint TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_token TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_pid INTEGER;
+    ALTER TABLE jobs ADD COLUMN lease_host TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_started TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_heartbeat INTEGER;
+    ALTER TABLE audit ADD COLUMN os_user TEXT;
+    ALTER TABLE audit ADD COLUMN host TEXT;
+    ALTER TABLE audit ADD COLUMN access_key_id TEXT;
+    ALTER TABLE audit ADD COLUMN region TEXT;
+    ALTER TABLE audit ADD COLUMN endpoint TEXT;
+    ALTER TABLE audit ADD COLUMN refers_to INTEGER;
+    ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+    ALTER TABLE audit ADD COLUMN hash TEXT;
+    CREATE INDEX audit_refers_to ON audit(refers_to);",
 ];
+
+/// Run after migration 6's columns exist, in its transaction: the schema-5 rows are chained as they
+/// are, then rows become append-only and a finished item can no longer change state. The triggers
+/// stop certdesk's own bugs and careless edits; the chain is what shows a deliberate one.
+const AFTER_6: &str = "
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows are never updated'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows are never deleted'); END;
+    CREATE TRIGGER job_items_finished_stay BEFORE UPDATE OF state ON job_items
+    WHEN OLD.state IN ('succeeded', 'failed') AND NEW.state <> OLD.state
+    BEGIN SELECT RAISE(ABORT, 'a finished job item never changes state again'); END;";
 
 /// The schema version after every migration has run.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -127,8 +162,18 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
         });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
+        // Immediate: two processes opening a new database at once (the window and the CLI) take
+        // turns; the one that waited sees the step done and skips it.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > index as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
+        if index + 1 == 6 {
+            super::audit_chain::chain_unchained(&tx)?;
+            tx.execute_batch(AFTER_6)?;
+        }
         tx.pragma_update(None, "user_version", (index + 1) as i64)?;
         tx.commit()?;
     }

@@ -6,8 +6,10 @@
 //! and its -wal / -shm files are 0600: they hold account names, certificate inventories and the
 //! audit log.
 
+pub mod audit_chain;
 mod cache;
 pub mod journal;
+pub mod lease;
 pub mod migrations;
 mod snapshot;
 

@@ -132,14 +132,15 @@ fn body(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
 
 fn plan(ui: &mut egui::Ui, d: &BulkDialog) {
     egui::Grid::new("bulk_plan").striped(true).show(ui, |ui| {
-        for h in ["Provider", "Service", "Account", "Items"] {
+        for h in ["Provider", "Service", "Account", "Region", "Items"] {
             ui.strong(h);
         }
         ui.end_row();
         for g in &d.groups {
             ui.label(g.provider.to_string());
             ui.label(g.service.label());
-            ui.label(&g.account);
+            ui.label(&g.account).on_hover_text(&g.signer);
+            ui.label(&g.region);
             ui.label(g.count.to_string());
             ui.end_row();
         }
@@ -264,6 +265,25 @@ fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
                 p.failed,
                 p.remaining
             ));
+            if p.held > 0 {
+                ui.label(
+                    RichText::new(format!(
+                        "{} held: their state could not be read back, so they were not sent again; resuming the job reads them again",
+                        p.held
+                    ))
+                    .color(ui.visuals().warn_fg_color),
+                );
+            }
+            if p.throttled > 0 {
+                let limit = p
+                    .rate_limit
+                    .map(|r| format!(" (now limiting itself to {r:.1}/s)"))
+                    .unwrap_or_default();
+                ui.label(format!(
+                    "Throttled {} times, effective rate {:.1}/s{limit}",
+                    p.throttled, p.rate_per_sec
+                ));
+            }
             if d.phase == BulkPhase::Finished {
                 let verdict = if p.cancelled {
                     format!(

@@ -55,6 +55,25 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.spinner().on_hover_text("Reading the journal");
         }
     });
+    match &audit.chain {
+        Some(Ok(report)) if report.is_intact() => {
+            ui.label(report.summary())
+                .on_hover_text("Every row's hash covers its content and the row before it");
+        }
+        Some(Ok(report)) => {
+            ui.label(
+                RichText::new(format!("{} — the audit log was altered", report.summary()))
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+        Some(Err(e)) => {
+            ui.label(
+                RichText::new(format!("Checking the audit chain failed: {e}"))
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+        None => {}
+    }
     if let Some(e) = &audit.error {
         ui.label(
             RichText::new(format!("Reading the audit log failed: {e}"))
