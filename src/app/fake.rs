@@ -414,6 +414,7 @@ impl FakeSource {
         let done = |status: CertStatus, raw: &str| Applied {
             status: Some((status, raw.to_string())),
             request_id: Some("FAKE-REQUEST".into()),
+            created: None,
         };
         match request {
             ChangeRequest::SetCertificate(upload) => {
@@ -442,6 +443,10 @@ impl FakeSource {
                 row.raw_status = "ACTIVE".into();
                 row.pem = Some(certificate_pem.clone());
                 return Ok(done(CertStatus::Active, "ACTIVE"));
+            }
+            ChangeRequest::SetRepositoryCertificate { .. }
+            | ChangeRequest::UploadRepositoryCertificate(_) => {
+                return Err(crate::jobs::backends::unsupported(service, change));
             }
             ChangeRequest::Status(_) => {}
         }
@@ -491,6 +496,7 @@ impl FakeSource {
         Ok(Applied {
             status: None,
             request_id: Some("FAKE-REQUEST".into()),
+            created: None,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Runs a bulk job: journal first, then every item at the rate limit with bounded concurrency,
 //! retries for what a retry can fix, progress on a watch channel and per-item results on a queue.
 
+use super::checks::{ItemChecks, Precheck};
 use super::single::{Principal, audit_entry};
 use super::{Backend, BulkItem, ChangeRequest, RetryPolicy};
 use crate::model::{CertStatus, Change, Error, ErrorKind, Outcome, Service};
@@ -28,6 +29,17 @@ pub struct BulkJob {
     pub request: ChangeRequest,
     /// The items, in order.
     pub items: Vec<BulkItem>,
+}
+
+/// What a job may carry besides its change: per-item checks around each send (a rotation's
+/// coverage check, skip and verification) and the params the journal keeps for a resume, retry or
+/// undo (text the caller chose; never a secret).
+#[derive(Clone, Default)]
+pub struct JobExtras {
+    /// Checks before and after each send.
+    pub checks: Option<Arc<dyn ItemChecks>>,
+    /// Journaled with the job (see [`Journal::set_job_params`]).
+    pub params: Option<String>,
 }
 
 /// How fast and how persistently to run.
@@ -169,6 +181,7 @@ struct Run {
     limiter: Option<DefaultDirectRateLimiter>,
     retry: RetryPolicy,
     cancel: CancellationToken,
+    checks: Option<Arc<dyn ItemChecks>>,
 }
 
 /// A limiter at `qps` that may make up for a short stall (the process descheduled for a moment)
@@ -283,6 +296,17 @@ pub fn start_job(
     job: BulkJob,
     config: EngineConfig,
 ) -> Result<JobHandle, JournalError> {
+    start_job_with(journal, backend, job, config, JobExtras::default())
+}
+
+/// [`start_job`] with per-item checks and journaled params (a rotation).
+pub fn start_job_with(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn Backend>,
+    job: BulkJob,
+    config: EngineConfig,
+    extras: JobExtras,
+) -> Result<JobHandle, JournalError> {
     let record = JobRecord {
         id: uuid::Uuid::new_v4().to_string(),
         created_at: now_secs(),
@@ -298,6 +322,9 @@ pub fn start_job(
         .collect();
     {
         let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(params) = &extras.params {
+            guard.set_job_params(&record.id, params)?;
+        }
         guard.create_job(&record, &rows)?;
     }
     let work = job
@@ -314,6 +341,7 @@ pub fn start_job(
         job.request,
         work,
         config,
+        extras.checks,
     ))
 }
 
@@ -342,6 +370,55 @@ pub fn resume_job(
         });
     }
     let request = ChangeRequest::Status(record.operation);
+    resume_journaled(
+        journal, backend, record, items, principal, request, config, None,
+    )
+}
+
+/// Resumes an unfinished job whose change needs more than the item (a rotation): `request` is the
+/// job's change rebuilt by the caller from the job's params (and, for an uploaded certificate, the
+/// key supplied again), `checks` its per-item checks. Uncertain items go through the checks'
+/// `before` first, so a domain already serving the new certificate is confirmed, not sent again.
+pub fn resume_job_with(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn Backend>,
+    job_id: &str,
+    principal: Principal,
+    request: ChangeRequest,
+    checks: Option<Arc<dyn ItemChecks>>,
+    config: EngineConfig,
+) -> Result<JobHandle, JournalError> {
+    let (record, items) = {
+        let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        let record = guard
+            .job(job_id)?
+            .ok_or_else(|| JournalError::unknown_job(job_id))?;
+        (record, guard.items(job_id)?)
+    };
+    if request.change() != record.operation {
+        return Err(JournalError::from_panic(format!(
+            "job {job_id} makes {}, not {}",
+            record.operation,
+            request.change()
+        )));
+    }
+    resume_journaled(
+        journal, backend, record, items, principal, request, config, checks,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resume_journaled(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn Backend>,
+    record: JobRecord,
+    items: Vec<JournalItem>,
+    principal: Principal,
+    request: ChangeRequest,
+    config: EngineConfig,
+    checks: Option<Arc<dyn ItemChecks>>,
+) -> Result<JobHandle, JournalError> {
+    let job_id = record.id.as_str();
     let service = record.service;
     {
         let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
@@ -361,12 +438,13 @@ pub fn resume_job(
         })
         .collect();
     Ok(launch(
-        journal, backend, record, principal, request, work, config,
+        journal, backend, record, principal, request, work, config, checks,
     ))
 }
 
 type Work = Vec<(u32, BulkItem, bool, u32)>;
 
+#[allow(clippy::too_many_arguments)]
 fn launch(
     journal: Arc<Mutex<Journal>>,
     backend: Arc<dyn Backend>,
@@ -375,6 +453,7 @@ fn launch(
     request: ChangeRequest,
     work: Work,
     config: EngineConfig,
+    checks: Option<Arc<dyn ItemChecks>>,
 ) -> JobHandle {
     let cancel = CancellationToken::new();
     let counts = {
@@ -406,6 +485,7 @@ fn launch(
         limiter: config.qps.map(limiter),
         retry: config.retry,
         cancel: cancel.clone(),
+        checks,
     });
     let concurrency = config.concurrency.max(1);
     let task = tokio::spawn(async move {
@@ -521,6 +601,36 @@ async fn run_item(
     };
 
     let decided = 'decide: {
+        if let Some(checks) = &run.checks {
+            match checks.before(&item, uncertain).await {
+                Ok(Precheck::Send { previous }) => {
+                    if let Some(previous) = previous {
+                        let write = ItemWrite::Previous { idx, previous };
+                        if let Err(e) = run.writer.write(write).await {
+                            // What an undo needs is written before the request or not at all.
+                            tracing::error!("{e}; cancelling the job");
+                            run.cancel.cancel();
+                            return None;
+                        }
+                    }
+                }
+                Ok(Precheck::Refuse(reason)) => {
+                    break 'decide result(Outcome::NotAllowed, None, Some(reason), None, attempts);
+                }
+                Ok(Precheck::Done(note)) => {
+                    // Sent before a crash and found done: this job made the change.
+                    let outcome = if uncertain {
+                        Outcome::Applied
+                    } else {
+                        Outcome::Already
+                    };
+                    break 'decide result(outcome, None, Some(note), None, attempts);
+                }
+                Err(e) => {
+                    break 'decide result(Outcome::Failed, Some(&e), None, None, attempts);
+                }
+            }
+        }
         if uncertain {
             // It was sent before the crash but its answer was never journaled: look, don't resend.
             match read_with_retry(run, &item).await {
@@ -580,10 +690,24 @@ async fn run_item(
             }
             match run.backend.apply(&item, &run.request).await {
                 Ok(applied) => {
+                    // The checks verify the change (a rotation describes the domain again).
+                    let verified = match &run.checks {
+                        Some(checks) => Some(checks.after(&item).await),
+                        None => None,
+                    };
+                    if let Some(Err(e)) = &verified {
+                        break 'decide result(
+                            Outcome::Failed,
+                            Some(e),
+                            None,
+                            applied.request_id,
+                            attempts,
+                        );
+                    }
                     break 'decide result(
                         Outcome::Applied,
                         None,
-                        None,
+                        verified.and_then(Result::ok),
                         applied.request_id,
                         attempts,
                     );
@@ -709,6 +833,7 @@ pub async fn dry_run(
         limiter: config.qps.map(limiter),
         retry: config.retry,
         cancel: CancellationToken::new(),
+        checks: None,
     });
     let indexed: Vec<(usize, BulkItem)> = items.into_iter().enumerate().collect();
     let mut verdicts: Vec<(usize, DryRunVerdict)> = futures_util::stream::iter(indexed)
@@ -864,6 +989,7 @@ mod tests {
                 Ok(Applied {
                     status: Some((target, target.code().to_string())),
                     request_id: Some(format!("REQ-{}", item.id)),
+                    created: None,
                 })
             })
         }

@@ -111,6 +111,20 @@ CREATE INDEX audit_at ON audit(at);",
     UPDATE audit SET operation = 'https-on' WHERE operation = 'turn https on';
     UPDATE audit SET result = 'not-allowed' WHERE result = 'not allowed';
     UPDATE job_items SET outcome = 'not-allowed' WHERE outcome = 'not allowed';",
+    // 6: what a job needs besides its change to be resumed, retried or undone (a rotation's
+    //    repository certificate and the new certificate's fingerprint and names, where a retry or
+    //    an undo job came from; never a key), and per item what it had before the change (the
+    //    certificate a domain served), written before the request is sent.
+    "CREATE TABLE job_params (
+        job_id TEXT PRIMARY KEY,
+        params TEXT NOT NULL
+    );
+    CREATE TABLE job_item_previous (
+        job_id   TEXT    NOT NULL,
+        idx      INTEGER NOT NULL,
+        previous TEXT    NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version after every migration has run.
