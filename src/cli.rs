@@ -24,8 +24,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bulk;
+mod cas;
+mod cdn;
 mod change;
 mod pem;
+mod rotate;
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success, 1 the cloud call failed, 2 usage error, 3 configuration error
@@ -34,7 +37,8 @@ Credentials: --profile NAME, else the SDK environment variables (ALIBABA_CLOUD_A
 ALIBABA_CLOUD_ACCESS_KEY_SECRET [/ ALIBABA_CLOUD_SECURITY_TOKEN], HUAWEICLOUD_SDK_AK /
 HUAWEICLOUD_SDK_SK [/ HUAWEICLOUD_SDK_PROJECT_ID]).";
 
-/// certdesk: certificates in Alibaba Cloud (KMS, private CA, ESA, VOD) and Huawei Cloud IoTDA.
+/// certdesk: certificates in Alibaba Cloud (KMS, private CA, ESA, VOD, CDN, the SSL certificate
+/// repository) and Huawei Cloud IoTDA.
 /// Without a command, opens the desktop window.
 #[derive(Debug, Parser)]
 #[command(name = "certdesk", version, after_help = EXIT_CODES)]
@@ -97,11 +101,19 @@ enum Command {
     /// Huawei Cloud IoTDA device certificates (v5).
     #[command(subcommand)]
     Iot(IotCommand),
+    /// Alibaba Cloud CDN domain certificates (2018-05-10).
+    #[command(subcommand)]
+    Cdn(cdn::CdnCommand),
+    /// The SSL certificate repository (Alibaba Cloud SSL Certificates Service, cas 2020-04-07).
+    #[command(subcommand)]
+    Cas(cas::CasCommand),
     /// Run the cloud simulator on loopback until Ctrl-C.
     Sim(SimArgs),
-    /// Revoke / disable / enable / activate many certificates at the API's rate limit, journaled.
+    /// Revoke / disable / enable / activate many certificates, or put a certificate on / switch
+    /// HTTPS on or off for many CDN or VOD domains, at the API's rate limit, journaled.
     Bulk(bulk::BulkArgs),
-    /// Bulk jobs in the journal: list them, resume an unfinished one.
+    /// Bulk jobs in the journal: list them, resume an unfinished one, retry the failed items,
+    /// undo one.
     #[command(subcommand)]
     Jobs(bulk::JobsCommand),
     /// Every change certdesk made (never a secret), as a table or CSV.
@@ -514,6 +526,8 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
         Command::Esa(cmd) => esa(g, cmd).await,
         Command::Vod(cmd) => vod(g, cmd).await,
         Command::Iot(cmd) => iot(g, cmd).await,
+        Command::Cdn(cmd) => cdn::run(g, cmd).await,
+        Command::Cas(cmd) => cas::run(g, cmd).await,
         Command::Bulk(args) => bulk::bulk(g, args).await,
         Command::Jobs(cmd) => bulk::jobs(g, cmd).await,
         Command::Audit(args) => bulk::audit(g, args),
@@ -667,7 +681,12 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
         }
         VodCommand::CertInfo { domain } => {
             let r = client.describe_vod_domain_certificate_info(&domain).await?;
-            emit(g, &r, || {
+            let sha256 = r.cert_infos.cert_info.first().and_then(|c| c.sha256());
+            let shown = WithSha256 {
+                response: &r,
+                sha256: sha256.clone(),
+            };
+            emit(g, &shown, || {
                 if r.cert_infos.cert_info.is_empty() {
                     return format!("{domain}: no certificate (RequestId: {})\n", r.request_id);
                 }
@@ -689,6 +708,9 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
                         c.cert_org,
                         c.cert_expire_time
                     ));
+                }
+                if let Some(sha) = &sha256 {
+                    out.push_str(&format!("SHA-256 {sha}\n"));
                 }
                 out
             })
@@ -781,6 +803,16 @@ fn item(service: Service, id: String, site_id: Option<i64>) -> BulkItem {
         site_id,
         name: String::new(),
     }
+}
+
+/// A typed certificate-info response with the served certificate's SHA-256 (lower-case hex of the
+/// PEM the service returned) next to its own fields, for `--json`.
+#[derive(Serialize)]
+struct WithSha256<'a, T: Serialize> {
+    #[serde(flatten)]
+    response: &'a T,
+    /// `null` when the service returned no certificate.
+    sha256: Option<String>,
 }
 
 /// Prints `value` as JSON with `--json`, else the text `table` builds.

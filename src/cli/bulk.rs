@@ -1,7 +1,10 @@
 //! `certdesk bulk`, `certdesk jobs` and `certdesk audit`: the bulk engine from the command line,
-//! with the same typed-count confirmation as the GUI and the same journal and audit log.
+//! with the same typed-count confirmation as the GUI and the same journal and audit log. Domain
+//! jobs (set-cert, https-on, https-off), rotation resumes, retry-failed and undo are in
+//! [`super::rotate`].
 
 use super::change::journal;
+use super::rotate::{self, CertArgs};
 use super::{Failure, Globals, emit, format_time};
 use crate::jobs::{
     Backend, BulkItem, BulkJob, EngineConfig, ItemResult, JobHandle, Principal, dry_run,
@@ -21,6 +24,12 @@ pub(super) enum OperationArg {
     Disable,
     Enable,
     Activate,
+    /// Put a certificate on CDN or VOD domains (--cert/--key or --cas-cert-id).
+    SetCert,
+    /// Switch HTTPS on for CDN domains with the certificate they have.
+    HttpsOn,
+    /// Switch HTTPS off for CDN or VOD domains.
+    HttpsOff,
 }
 
 /// Where the certificates live.
@@ -30,6 +39,8 @@ pub(super) enum TargetArg {
     Pca,
     Esa,
     Iot,
+    Cdn,
+    Vod,
 }
 
 impl TargetArg {
@@ -39,6 +50,8 @@ impl TargetArg {
             TargetArg::Pca => Service::Pca,
             TargetArg::Esa => Service::Esa,
             TargetArg::Iot => Service::Iotda,
+            TargetArg::Cdn => Service::Cdn,
+            TargetArg::Vod => Service::Vod,
         }
     }
 }
@@ -55,7 +68,7 @@ pub(super) struct BulkArgs {
     /// ESA site id (required with --target esa).
     #[arg(long, value_name = "SITE_ID")]
     site: Option<i64>,
-    /// File with one certificate id per line (blank lines and # comments are skipped).
+    /// File with one certificate id (or domain) per line (blank lines and # comments are skipped).
     #[arg(long, value_name = "FILE")]
     ids_from: PathBuf,
     /// Check every item (exists, current status, allowed transition) without changing anything.
@@ -67,6 +80,9 @@ pub(super) struct BulkArgs {
     /// Requests per second (default: the API's published limit, e.g. 10 for cas).
     #[arg(long, value_name = "N")]
     qps: Option<u32>,
+    /// set-cert: the certificate to put on the domains.
+    #[command(flatten)]
+    cert: CertArgs,
 }
 
 /// `certdesk jobs …`.
@@ -74,10 +90,40 @@ pub(super) struct BulkArgs {
 pub(super) enum JobsCommand {
     /// Every bulk job in the journal, newest first, with its counts.
     List,
-    /// Resume an unfinished (killed, crashed or cancelled) job.
+    /// Resume an unfinished (killed, crashed or cancelled) job. A rotation to an uploaded
+    /// certificate needs the same --cert/--key files again (keys are never journaled).
     Resume {
         /// Job id (from `certdesk jobs list`).
         job: String,
+        /// Requests per second (default: the API's published limit).
+        #[arg(long, value_name = "N")]
+        qps: Option<u32>,
+        /// A rotation to an uploaded certificate: the same files again.
+        #[command(flatten)]
+        cert: CertArgs,
+    },
+    /// Run exactly the failed items of a job again, as a new audited job.
+    RetryFailed {
+        /// Job id (from `certdesk jobs list`).
+        job: String,
+        /// Do not ask for the typed count.
+        #[arg(long)]
+        yes: bool,
+        /// Requests per second (default: the API's published limit).
+        #[arg(long, value_name = "N")]
+        qps: Option<u32>,
+        /// A rotation to an uploaded certificate: the same files again.
+        #[command(flatten)]
+        cert: CertArgs,
+    },
+    /// Apply the inverse of exactly the changes a job made, where one exists (says which cannot
+    /// be undone before anything starts).
+    Undo {
+        /// Job id (from `certdesk jobs list`).
+        job: String,
+        /// Do not ask for the typed count.
+        #[arg(long)]
+        yes: bool,
         /// Requests per second (default: the API's published limit).
         #[arg(long, value_name = "N")]
         qps: Option<u32>,
@@ -97,13 +143,13 @@ pub(super) struct AuditArgs {
 
 /// The bulk backend of `service`'s account (no transport retries: the engine retries and
 /// journals each attempt), the principal it acts as, and the profile's rate limit.
-struct Wired {
-    backend: Arc<dyn Backend>,
-    principal: Principal,
-    rate_limit_qps: Option<u32>,
+pub(super) struct Wired {
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) principal: Principal,
+    pub(super) rate_limit_qps: Option<u32>,
 }
 
-fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
+pub(super) fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     let transport = g.transport_for_jobs()?;
     let (backend, principal, rate_limit_qps) =
         super::change::backend(g, service.provider(), &transport)?;
@@ -118,7 +164,7 @@ fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     })
 }
 
-fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
+pub(super) fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("--ids-from {}: {e}", path.display())))?;
     let ids: Vec<String> = text
@@ -144,7 +190,7 @@ fn config(service: Service, flag_qps: Option<u32>, profile_qps: Option<u32>) -> 
 }
 
 /// Asks for the typed count on stdin, as the GUI does.
-fn confirm(summary: &str, count: usize) -> Result<(), Failure> {
+pub(super) fn confirm(summary: &str, count: usize) -> Result<(), Failure> {
     eprintln!("{summary}");
     eprint!("Type {count} to confirm: ");
     let _ = std::io::stderr().flush();
@@ -169,7 +215,46 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
         OperationArg::Disable => Change::Disable,
         OperationArg::Enable => Change::Enable,
         OperationArg::Activate => Change::Activate,
+        OperationArg::SetCert => {
+            return rotate::set_cert(
+                g,
+                service,
+                &args.ids_from,
+                &args.cert,
+                args.dry_run,
+                args.yes,
+                args.qps,
+            )
+            .await;
+        }
+        OperationArg::HttpsOn | OperationArg::HttpsOff => {
+            if args.cert.any() {
+                return Err(Failure::Usage(
+                    "--cert/--key/--cas-cert-id go with set-cert only".into(),
+                ));
+            }
+            let change = if matches!(args.operation, OperationArg::HttpsOn) {
+                Change::HttpsOn
+            } else {
+                Change::HttpsOff
+            };
+            return rotate::https(
+                g,
+                service,
+                change,
+                &args.ids_from,
+                args.dry_run,
+                args.yes,
+                args.qps,
+            )
+            .await;
+        }
     };
+    if args.cert.any() {
+        return Err(Failure::Usage(
+            "--cert/--key/--cas-cert-id go with set-cert only".into(),
+        ));
+    }
     if !operation.supported_by(service) {
         return Err(Failure::Usage(format!(
             "{service} does not support {operation}"
@@ -213,10 +298,11 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
     }
     if !args.yes {
         let summary = format!(
-            "About to {operation} {} {service} certificate(s) in profile {} ({}).",
+            "About to {operation} {} {service} certificate(s) in profile {} ({}; {}).",
             items.len(),
             principal.profile,
-            service.provider()
+            service.provider(),
+            rotate::reversibility(operation, service)
         );
         confirm(&summary, items.len())?;
     }
@@ -234,7 +320,7 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
 }
 
 /// Prints progress on stderr while the job runs (Ctrl-C cancels cleanly), then the results.
-async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
+pub(super) async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
     let interactive = std::io::stderr().is_terminal();
     let mut results: Vec<ItemResult> = Vec::new();
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -274,11 +360,14 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
             "ID", "RESULT", "CODE", "REQUESTID / NOTE"
         );
         for r in &results {
-            let note = r
-                .request_id
-                .clone()
-                .or_else(|| r.message.clone())
-                .unwrap_or_default();
+            // The request id, and what the item's note adds (a rotation's verification, why it
+            // was refused or failed).
+            let note = match (&r.request_id, &r.message) {
+                (Some(id), Some(message)) => format!("{id} {message}"),
+                (Some(id), None) => id.clone(),
+                (None, Some(message)) => message.clone(),
+                (None, None) => String::new(),
+            };
             out.push_str(&format!(
                 "{:<40} {:<12} {:<28} {note}\n",
                 r.item.id,
@@ -302,7 +391,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
     );
     if p.failed > 0 {
         return Err(Failure::Items(format!(
-            "{} of {} items failed (details above and in `certdesk audit`)",
+            "{} of {} items failed or were refused (details above and in `certdesk audit`; run only the failed ones again with `certdesk jobs retry-failed {job_id}`)",
             p.failed, p.total
         )));
     }
@@ -355,7 +444,17 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                 out
             })
         }
-        JobsCommand::Resume { job, qps } => {
+        JobsCommand::RetryFailed {
+            job,
+            yes,
+            qps,
+            cert,
+        } => rotate::retry_failed(g, &job, &cert, yes, qps).await,
+        JobsCommand::Undo { job, yes, qps } => rotate::undo(g, &job, yes, qps).await,
+        JobsCommand::Resume { job, qps, cert } => {
+            if let Some(done) = rotate::resume(g, &job, &cert, qps).await {
+                return done;
+            }
             let record = journal
                 .lock()
                 .map_err(|_| Failure::Run("journal lock".into()))?
