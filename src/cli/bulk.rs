@@ -1,10 +1,10 @@
 //! `certdesk bulk`, `certdesk jobs` and `certdesk audit`: the bulk engine from the command line,
 //! with the same typed-count confirmation as the GUI and the same journal and audit log. Domain
 //! jobs (set-cert, https-on, https-off), rotation resumes, retry-failed and undo are in
-//! [`super::rotate`].
+//! `super::rotate`, which dispatches the rest here.
 
+use super::cert_args::CertArgs;
 use super::change::journal;
-use super::rotate::{self, CertArgs};
 use super::{Failure, Globals, emit, format_time};
 use crate::jobs::{
     Backend, BulkItem, BulkJob, EngineConfig, ItemResult, JobHandle, Principal, dry_run,
@@ -44,7 +44,7 @@ pub(super) enum TargetArg {
 }
 
 impl TargetArg {
-    fn service(self) -> Service {
+    pub(super) fn service(self) -> Service {
         match self {
             TargetArg::Kms => Service::Kms,
             TargetArg::Pca => Service::Pca,
@@ -61,28 +61,28 @@ impl TargetArg {
 pub(super) struct BulkArgs {
     /// What to do to every certificate.
     #[arg(value_enum)]
-    operation: OperationArg,
+    pub(super) operation: OperationArg,
     /// Which service the ids belong to.
     #[arg(long, value_enum)]
-    target: TargetArg,
+    pub(super) target: TargetArg,
     /// ESA site id (required with --target esa).
     #[arg(long, value_name = "SITE_ID")]
     site: Option<i64>,
     /// File with one certificate id (or domain) per line (blank lines and # comments are skipped).
     #[arg(long, value_name = "FILE")]
-    ids_from: PathBuf,
+    pub(super) ids_from: PathBuf,
     /// Check every item (exists, current status, allowed transition) without changing anything.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
     /// Do not ask for the typed count.
     #[arg(long)]
-    yes: bool,
+    pub(super) yes: bool,
     /// Requests per second (default: the API's published limit, e.g. 10 for cas).
     #[arg(long, value_name = "N")]
-    qps: Option<u32>,
+    pub(super) qps: Option<u32>,
     /// set-cert: the certificate to put on the domains.
     #[command(flatten)]
-    cert: CertArgs,
+    pub(super) cert: CertArgs,
 }
 
 /// `certdesk jobs …`.
@@ -215,39 +215,11 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
         OperationArg::Disable => Change::Disable,
         OperationArg::Enable => Change::Enable,
         OperationArg::Activate => Change::Activate,
-        OperationArg::SetCert => {
-            return rotate::set_cert(
-                g,
-                service,
-                &args.ids_from,
-                &args.cert,
-                args.dry_run,
-                args.yes,
-                args.qps,
-            )
-            .await;
-        }
-        OperationArg::HttpsOn | OperationArg::HttpsOff => {
-            if args.cert.any() {
-                return Err(Failure::Usage(
-                    "--cert/--key/--cas-cert-id go with set-cert only".into(),
-                ));
-            }
-            let change = if matches!(args.operation, OperationArg::HttpsOn) {
-                Change::HttpsOn
-            } else {
-                Change::HttpsOff
-            };
-            return rotate::https(
-                g,
-                service,
-                change,
-                &args.ids_from,
-                args.dry_run,
-                args.yes,
-                args.qps,
-            )
-            .await;
+        // Domain jobs are run by `rotate`, which hands only status changes over.
+        OperationArg::SetCert | OperationArg::HttpsOn | OperationArg::HttpsOff => {
+            return Err(Failure::Usage(
+                "set-cert, https-on and https-off are domain jobs (--target cdn or vod)".into(),
+            ));
         }
     };
     if args.cert.any() {
@@ -302,7 +274,7 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
             items.len(),
             principal.profile,
             service.provider(),
-            rotate::reversibility(operation, service)
+            crate::jobs::rotation::reversibility(operation, service)
         );
         confirm(&summary, items.len())?;
     }
@@ -444,17 +416,11 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                 out
             })
         }
-        JobsCommand::RetryFailed {
-            job,
-            yes,
-            qps,
-            cert,
-        } => rotate::retry_failed(g, &job, &cert, yes, qps).await,
-        JobsCommand::Undo { job, yes, qps } => rotate::undo(g, &job, yes, qps).await,
-        JobsCommand::Resume { job, qps, cert } => {
-            if let Some(done) = rotate::resume(g, &job, &cert, qps).await {
-                return done;
-            }
+        // `rotate` runs these and the resume of a rotation; it hands the others over.
+        JobsCommand::RetryFailed { job, .. } | JobsCommand::Undo { job, .. } => Err(Failure::Run(
+            format!("job {job}: retry-failed and undo are run by rotate"),
+        )),
+        JobsCommand::Resume { job, qps, .. } => {
             let record = journal
                 .lock()
                 .map_err(|_| Failure::Run("journal lock".into()))?

@@ -2,7 +2,8 @@
 //! show (with the served certificate's SHA-256), and set (HTTPS on/off, files or a repository
 //! certificate) through the audited single-change path, verified by describing the domain again.
 
-use super::rotate::{self, CertArgs};
+use super::cert_args::CertArgs;
+use super::rotate;
 use super::{Failure, Globals, SslArg, WithSha256, change, emit, item, row_table, setup_failure};
 use crate::cloud::CdnClient;
 use crate::cloud::cdn::DomainQuery;

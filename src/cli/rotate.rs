@@ -7,7 +7,8 @@
 //! the SSL certificate repository by id. The private key is read into a `Secret`, sent, and
 //! dropped (zeroized) with the job; it is never printed, logged or journaled.
 
-use super::bulk::{confirm, follow, read_ids};
+use super::bulk::{self, BulkArgs, JobsCommand, OperationArg, confirm, follow, read_ids};
+use super::cert_args::CertArgs;
 use super::change::journal;
 use super::{Failure, Globals, emit};
 use crate::cloud::{SslClient, Transport};
@@ -25,7 +26,7 @@ use crate::jobs::{
 use crate::model::{Change, Provider, Service};
 use crate::store::journal::{JobRecord, Journal, JournalItem};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The SSL repository's sites (`CertRegion`).
@@ -33,36 +34,6 @@ const REPOSITORY_SITES: [&str; 2] = ["cn-hangzhou", "ap-southeast-1"];
 
 /// Longest name of a certificate in the SSL certificate repository (documented: 63).
 pub(super) const MAX_REPOSITORY_NAME: usize = 63;
-
-/// Which certificate to put on domains: files, or a repository certificate by id.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub(super) struct CertArgs {
-    /// Certificate (and chain) file: PEM, DER or PKCS#12.
-    #[arg(long = "cert", value_name = "FILE")]
-    pub cert: Option<PathBuf>,
-    /// Its private key file (an encrypted key's passphrase comes from $CERTDESK_PASSPHRASE).
-    #[arg(long = "key", value_name = "FILE")]
-    pub key: Option<PathBuf>,
-    /// A certificate of the SSL certificate repository instead of files (`certdesk cas list`).
-    #[arg(long, value_name = "ID")]
-    pub cas_cert_id: Option<i64>,
-    /// Repository site of --cas-cert-id: cn-hangzhou (China) or ap-southeast-1 (international).
-    #[arg(long, value_name = "REGION", default_value = "cn-hangzhou")]
-    pub cas_region: String,
-    /// Name sent with an uploaded certificate (default: the service names it).
-    #[arg(long, value_name = "NAME")]
-    pub cert_name: Option<String>,
-    /// Accept an expired or not yet valid certificate (the explicit override).
-    #[arg(long)]
-    pub allow_expired: bool,
-}
-
-impl CertArgs {
-    /// `true` when any certificate option was given.
-    pub fn any(&self) -> bool {
-        self.cert.is_some() || self.key.is_some() || self.cas_cert_id.is_some()
-    }
-}
 
 /// A certificate read from files, checked, ready to send.
 pub(super) struct Loaded {
@@ -251,6 +222,63 @@ pub(super) async fn repository_certificate(
             region: region.to_string(),
         },
     })
+}
+
+/// `certdesk bulk …`: the domain operations (set-cert, https-on, https-off) here, the status
+/// changes in [`bulk::bulk`].
+pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
+    let service = args.target.service();
+    let change = match args.operation {
+        OperationArg::SetCert => {
+            return set_cert(
+                g,
+                service,
+                &args.ids_from,
+                &args.cert,
+                args.dry_run,
+                args.yes,
+                args.qps,
+            )
+            .await;
+        }
+        OperationArg::HttpsOn => Change::HttpsOn,
+        OperationArg::HttpsOff => Change::HttpsOff,
+        _ => return bulk::bulk(g, args).await,
+    };
+    if args.cert.any() {
+        return Err(Failure::Usage(
+            "--cert/--key/--cas-cert-id go with set-cert only".into(),
+        ));
+    }
+    https(
+        g,
+        service,
+        change,
+        &args.ids_from,
+        args.dry_run,
+        args.yes,
+        args.qps,
+    )
+    .await
+}
+
+/// `certdesk jobs …`: retry-failed, undo and the resume of a rotation here, the rest in
+/// [`bulk::jobs`].
+pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
+    match cmd {
+        JobsCommand::RetryFailed {
+            job,
+            yes,
+            qps,
+            cert,
+        } => retry_failed(g, &job, &cert, yes, qps).await,
+        JobsCommand::Undo { job, yes, qps } => undo(g, &job, yes, qps).await,
+        JobsCommand::Resume { job, qps, cert } => match resume(g, &job, &cert, qps).await {
+            Some(done) => done,
+            None => bulk::jobs(g, JobsCommand::Resume { job, qps, cert }).await,
+        },
+        other => bulk::jobs(g, other).await,
+    }
 }
 
 /// The request and facts of `args`' certificate (files or repository).
@@ -545,7 +573,7 @@ pub(super) async fn https(
             "About to {change} {} {service} domain(s) in profile {} ({}).",
             items.len(),
             wired.principal.profile,
-            reversibility(change, service)
+            rotation::reversibility(change, service)
         );
         confirm(&summary, items.len())?;
     }
@@ -560,17 +588,6 @@ pub(super) async fn https(
         JobParams::default(),
     )
     .await
-}
-
-/// "reversible: undo applies X" or "irreversible: why", for confirmations.
-pub(super) fn reversibility(change: Change, service: Service) -> String {
-    match change.inverse_on(service) {
-        Some(inverse) => format!("reversible: `certdesk jobs undo` applies {inverse}"),
-        None => format!(
-            "irreversible: {}",
-            rotation::why_irreversible(change, service)
-        ),
-    }
 }
 
 struct Journaled {
@@ -769,7 +786,7 @@ pub(super) async fn retry_failed(
                 Some(_) =>
                     "reversible where the domain's current certificate is a repository certificate"
                         .to_string(),
-                None => reversibility(record.operation, service),
+                None => rotation::reversibility(record.operation, service),
             }
         );
         confirm(&summary, items.len())?;
@@ -811,7 +828,7 @@ async fn run_change(
         )
         .await;
     }
-    let wired = super::bulk::backend(g, service)?;
+    let wired = bulk::backend(g, service)?;
     let config = engine_config(service, qps, wired.rate_limit_qps);
     let job = BulkJob {
         principal: wired.principal,

@@ -539,6 +539,14 @@ pub fn why_irreversible(change: Change, service: Service) -> String {
     }
 }
 
+/// "reversible: `certdesk jobs undo` applies X" or "irreversible: why", for confirmations.
+pub fn reversibility(change: Change, service: Service) -> String {
+    match change.inverse_on(service) {
+        Some(inverse) => format!("reversible: `certdesk jobs undo` applies {inverse}"),
+        None => format!("irreversible: {}", why_irreversible(change, service)),
+    }
+}
+
 /// Plans the undo of `record`'s job: exactly the items it changed (outcome applied), each with the
 /// inverse of its change, or listed as irreversible with the reason. `previous` is the journal's
 /// per-item previous state (by position).
