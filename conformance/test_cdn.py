@@ -5,7 +5,7 @@ repository by CertId + CertRegion, off, on again) and its documented errors.
 
 The simulator's seeded domains of the first account's home inventory (docs/simulator.md):
 www (cas, repository certificate 12000000), img (never had a certificate), static (upload),
-assets (configuring), api (offline), m (cas 12000001), download (failed review), cdn (upload,
+assets (configuring), api (offline), download (cas 12000001), m (failed review), cdn (upload,
 expired), all under certdesk-demo.net."""
 
 from __future__ import annotations

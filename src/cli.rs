@@ -24,9 +24,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bulk;
+mod cas;
+mod cdn;
+mod cert_args;
 mod change;
 mod conventions;
 mod pem;
+mod rotate;
 mod terminal;
 
 use terminal::{escape_for_terminal, escape_lines_for_terminal};
@@ -38,7 +42,8 @@ Credentials: --profile NAME, else the SDK environment variables (ALIBABA_CLOUD_A
 ALIBABA_CLOUD_ACCESS_KEY_SECRET [/ ALIBABA_CLOUD_SECURITY_TOKEN], HUAWEICLOUD_SDK_AK /
 HUAWEICLOUD_SDK_SK [/ HUAWEICLOUD_SDK_PROJECT_ID]).";
 
-/// certdesk: certificates in Alibaba Cloud (KMS, private CA, ESA, VOD) and Huawei Cloud IoTDA.
+/// certdesk: certificates in Alibaba Cloud (KMS, private CA, ESA, VOD, CDN, the SSL certificate
+/// repository) and Huawei Cloud IoTDA.
 /// Without a command, opens the desktop window.
 #[derive(Debug, Parser)]
 #[command(name = "certdesk", version = conventions::VERSION, after_help = EXIT_CODES)]
@@ -104,11 +109,19 @@ enum Command {
     /// Huawei Cloud IoTDA device certificates (v5).
     #[command(subcommand)]
     Iot(IotCommand),
+    /// Alibaba Cloud CDN domain certificates (2018-05-10).
+    #[command(subcommand)]
+    Cdn(cdn::CdnCommand),
+    /// The SSL certificate repository (Alibaba Cloud SSL Certificates Service, cas 2020-04-07).
+    #[command(subcommand)]
+    Cas(cas::CasCommand),
     /// Run the cloud simulator on loopback until Ctrl-C.
     Sim(SimArgs),
-    /// Revoke / disable / enable / activate many certificates at the API's rate limit, journaled.
+    /// Revoke / disable / enable / activate many certificates, or put a certificate on / switch
+    /// HTTPS on or off for many CDN or VOD domains, at the API's rate limit, journaled.
     Bulk(bulk::BulkArgs),
-    /// Bulk jobs in the journal: list them, resume an unfinished one.
+    /// Bulk jobs in the journal: list them, resume an unfinished one, retry the failed items,
+    /// undo one.
     #[command(subcommand)]
     Jobs(bulk::JobsCommand),
     /// Every change certdesk made (never a secret), as a table or CSV.
@@ -537,8 +550,10 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
         Command::Esa(cmd) => esa(g, cmd).await,
         Command::Vod(cmd) => vod(g, cmd).await,
         Command::Iot(cmd) => iot(g, cmd).await,
-        Command::Bulk(args) => bulk::bulk(g, args).await,
-        Command::Jobs(cmd) => bulk::jobs(g, cmd).await,
+        Command::Cdn(cmd) => cdn::run(g, cmd).await,
+        Command::Cas(cmd) => cas::run(g, cmd).await,
+        Command::Bulk(args) => rotate::bulk(g, args).await,
+        Command::Jobs(cmd) => rotate::jobs(g, cmd).await,
         Command::Audit(args) => bulk::audit(g, args),
         Command::Pem(cmd) => pem::run(g, cmd),
         Command::Completions(args) => conventions::completions(args),
@@ -715,7 +730,12 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
         }
         VodCommand::CertInfo { domain } => {
             let r = client.describe_vod_domain_certificate_info(&domain).await?;
-            emit(g, &r, || {
+            let sha256 = r.cert_infos.cert_info.first().and_then(|c| c.sha256());
+            let shown = WithSha256 {
+                response: &r,
+                sha256: sha256.clone(),
+            };
+            emit(g, &shown, || {
                 if r.cert_infos.cert_info.is_empty() {
                     return format!(
                         "{domain}: no certificate (RequestId: {})\n",
@@ -740,6 +760,9 @@ async fn vod(g: &Globals, cmd: VodCommand) -> Result<(), Failure> {
                         escape_for_terminal(&c.cert_org),
                         escape_for_terminal(&c.cert_expire_time)
                     ));
+                }
+                if let Some(sha) = &sha256 {
+                    out.push_str(&format!("SHA-256 {sha}\n"));
                 }
                 out
             })
@@ -835,6 +858,16 @@ fn item(service: Service, id: String, site_id: Option<i64>) -> BulkItem {
         site_id,
         name: String::new(),
     }
+}
+
+/// A typed certificate-info response with the served certificate's SHA-256 (lower-case hex of the
+/// PEM the service returned) next to its own fields, for `--json`.
+#[derive(Serialize)]
+struct WithSha256<'a, T: Serialize> {
+    #[serde(flatten)]
+    response: &'a T,
+    /// `null` when the service returned no certificate.
+    sha256: Option<String>,
 }
 
 /// Prints `value` as JSON with `--json`, else the text `table` builds.
@@ -1031,6 +1064,107 @@ mod tests {
                 "cn-beijing",
             ],
             vec!["certdesk"],
+            vec!["certdesk", "cdn", "domains"],
+            vec!["certdesk", "--json", "cdn", "cert-info", "www.example.com"],
+            vec![
+                "certdesk",
+                "cdn",
+                "set-cert",
+                "a.example.com",
+                "--ssl",
+                "off",
+            ],
+            vec![
+                "certdesk",
+                "cdn",
+                "set-cert",
+                "a.example.com",
+                "--ssl",
+                "on",
+            ],
+            vec![
+                "certdesk",
+                "cdn",
+                "set-cert",
+                "a.example.com",
+                "--ssl",
+                "on",
+                "--cas-cert-id",
+                "12000000",
+                "--cas-region",
+                "ap-southeast-1",
+            ],
+            vec![
+                "certdesk",
+                "cdn",
+                "set-cert",
+                "a.example.com",
+                "--ssl",
+                "on",
+                "--cert",
+                "c.pem",
+                "--key",
+                "k.pem",
+                "--cert-name",
+                "n",
+                "--allow-expired",
+            ],
+            vec!["certdesk", "cas", "list"],
+            vec!["certdesk", "cas", "show", "12000000"],
+            vec![
+                "certdesk", "cas", "upload", "--name", "n", "--cert", "c.pem", "--key", "k.pem",
+            ],
+            vec!["certdesk", "cas", "delete", "12000000"],
+            vec!["certdesk", "cas", "where", "12000000"],
+            vec![
+                "certdesk",
+                "bulk",
+                "set-cert",
+                "--target",
+                "cdn",
+                "--ids-from",
+                "d.txt",
+                "--cas-cert-id",
+                "1",
+                "--dry-run",
+            ],
+            vec![
+                "certdesk",
+                "bulk",
+                "set-cert",
+                "--target",
+                "vod",
+                "--ids-from",
+                "d.txt",
+                "--cert",
+                "c.pem",
+                "--key",
+                "k.pem",
+                "--yes",
+            ],
+            vec![
+                "certdesk",
+                "bulk",
+                "https-on",
+                "--target",
+                "cdn",
+                "--ids-from",
+                "d.txt",
+            ],
+            vec![
+                "certdesk",
+                "bulk",
+                "https-off",
+                "--target",
+                "vod",
+                "--ids-from",
+                "d.txt",
+            ],
+            vec!["certdesk", "jobs", "retry-failed", "j1"],
+            vec!["certdesk", "jobs", "undo", "j1", "--yes"],
+            vec![
+                "certdesk", "jobs", "resume", "j1", "--cert", "c.pem", "--key", "k.pem",
+            ],
         ];
         for args in ok {
             assert!(
@@ -1057,6 +1191,28 @@ mod tests {
             vec!["certdesk", "sim", "--fault-rate", "1.5"],
             vec!["certdesk", "sim", "--size", "huge"],
             vec!["certdesk", "--alibaba-signature", "v2", "pca", "list"],
+            vec!["certdesk", "cas", "show", "abc"],
+            vec!["certdesk", "cdn", "set-cert", "d", "--ssl", "maybe"],
+            vec!["certdesk", "cdn", "set-cert", "d"],
+            vec![
+                "certdesk",
+                "bulk",
+                "rotate",
+                "--target",
+                "cdn",
+                "--ids-from",
+                "f",
+            ],
+            vec![
+                "certdesk",
+                "bulk",
+                "set-cert",
+                "--target",
+                "s3",
+                "--ids-from",
+                "f",
+            ],
+            vec!["certdesk", "jobs", "undo"],
         ];
         for args in bad {
             let err = Cli::try_parse_from(&args).unwrap_err();

@@ -1267,17 +1267,50 @@ pub fn names_of(info: &CertificateInfo) -> Vec<String> {
     }
 }
 
-/// Whether the certificate covers `domain` (a `*.` wildcard covers exactly one label).
+/// Whether the certificate covers `domain` (browser rules, see [`name_covers`]).
 pub fn covers_domain(info: &CertificateInfo, domain: &str) -> bool {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    names_of(info).iter().any(|name| {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        match name.strip_prefix("*.") {
-            Some(suffix) => domain
-                .split_once('.')
-                .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
-            None => name == domain,
-        }
+    names_cover(&names_of(info), domain)
+}
+
+/// Whether any of a certificate's DNS `names` covers `domain` (see [`name_covers`]). The one
+/// coverage check of certdesk: the import checks, rotation previews and the rotation's per-domain
+/// refusal all use it.
+pub fn names_cover<S: AsRef<str>>(names: &[S], domain: &str) -> bool {
+    names.iter().any(|name| name_covers(name.as_ref(), domain))
+}
+
+/// Whether one certificate name covers `domain`, as browsers match (RFC 6125 §6.4.3 as Chrome and
+/// Firefox apply it): case-insensitive, a trailing dot ignored; a wildcard only as the whole
+/// left-most label (`*.example.com`), standing for exactly one non-empty label — it covers
+/// `a.example.com`, not `example.com` nor `a.b.example.com`; no wildcard over a single label
+/// (`*.com`) and no partial-label wildcards (`w*.example.com`), which browsers refuse. A
+/// wildcard domain of a CDN (`*.example.com` accelerates every sub-domain) is covered by the
+/// same wildcard name only.
+pub fn name_covers(name: &str, domain: &str) -> bool {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    if name.is_empty() || domain.is_empty() {
+        return false;
+    }
+    if name == domain {
+        // Equal texts match, but a malformed wildcard name never does.
+        return !name.contains('*') || is_wildcard_name(&name);
+    }
+    if !is_wildcard_name(&name) || domain.contains('*') {
+        return false;
+    }
+    let suffix = &name[2..];
+    domain
+        .split_once('.')
+        .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix)
+}
+
+/// `*.` followed by at least two labels and no other `*`.
+fn is_wildcard_name(name: &str) -> bool {
+    name.strip_prefix("*.").is_some_and(|suffix| {
+        !suffix.contains('*')
+            && suffix.contains('.')
+            && suffix.split('.').all(|label| !label.is_empty())
     })
 }
 
@@ -1338,5 +1371,41 @@ pub fn csr_key_check(bundle: &Bundle, csr_key: &[u8]) -> Check {
                 leaf.info.public_key
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_exactly_one_label_as_browsers_match() {
+        for (name, domain, covered) in [
+            ("*.example.com", "a.example.com", true),
+            ("*.example.com", "A.Example.COM.", true),
+            ("*.example.com", "example.com", false),
+            ("*.example.com", "a.b.example.com", false),
+            ("*.example.com", ".example.com", false),
+            ("example.com", "example.com", true),
+            ("example.com", "www.example.com", false),
+            ("www.example.com", "WWW.example.com", true),
+            // A wildcard CDN domain is covered by the same wildcard only.
+            ("*.example.com", "*.example.com", true),
+            ("www.example.com", "*.example.com", false),
+            // What browsers refuse.
+            ("*.com", "example.com", false),
+            ("w*.example.com", "www.example.com", false),
+            ("*.*.example.com", "a.b.example.com", false),
+            ("a.*.example.com", "a.b.example.com", false),
+            ("", "example.com", false),
+            ("example.com", "", false),
+        ] {
+            assert_eq!(name_covers(name, domain), covered, "{name} vs {domain}");
+        }
+        assert!(names_cover(
+            &["shop.example.org", "*.example.com"],
+            "a.example.com"
+        ));
+        assert!(!names_cover::<&str>(&[], "a.example.com"));
     }
 }

@@ -418,6 +418,7 @@ impl FakeSource {
         let done = |status: CertStatus, raw: &str| Applied {
             status: Some((status, raw.to_string())),
             request_id: Some("FAKE-REQUEST".into()),
+            created: None,
         };
         match request {
             ChangeRequest::SetCertificate(upload) => {
@@ -446,6 +447,10 @@ impl FakeSource {
                 row.raw_status = "ACTIVE".into();
                 row.pem = Some(certificate_pem.clone());
                 return Ok(done(CertStatus::Active, "ACTIVE"));
+            }
+            ChangeRequest::SetRepositoryCertificate { .. }
+            | ChangeRequest::UploadRepositoryCertificate(_) => {
+                return Err(crate::jobs::backends::unsupported(service, change));
             }
             ChangeRequest::Status(_) => {}
         }
@@ -495,6 +500,7 @@ impl FakeSource {
         Ok(Applied {
             status: None,
             request_id: Some("FAKE-REQUEST".into()),
+            created: None,
         })
     }
 }

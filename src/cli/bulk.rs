@@ -2,7 +2,10 @@
 //! with the same typed-count confirmation as the GUI and the same journal and audit log. The
 //! confirmation names the account and where the requests go; `jobs resume` runs under the
 //! profile and key the job was started with; `audit verify` checks the audit log's hash chain.
+//! Domain jobs (set-cert, https-on, https-off), rotation resumes, retry-failed and undo are in
+//! `super::rotate`, which dispatches the rest here.
 
+use super::cert_args::CertArgs;
 use super::change::journal;
 use super::{Failure, Globals, emit, escape_for_terminal, format_time};
 use crate::jobs::{
@@ -23,6 +26,12 @@ pub(super) enum OperationArg {
     Disable,
     Enable,
     Activate,
+    /// Put a certificate on CDN or VOD domains (--cert/--key or --cas-cert-id).
+    SetCert,
+    /// Switch HTTPS on for CDN domains with the certificate they have.
+    HttpsOn,
+    /// Switch HTTPS off for CDN or VOD domains.
+    HttpsOff,
 }
 
 /// Where the certificates live.
@@ -32,15 +41,19 @@ pub(super) enum TargetArg {
     Pca,
     Esa,
     Iot,
+    Cdn,
+    Vod,
 }
 
 impl TargetArg {
-    fn service(self) -> Service {
+    pub(super) fn service(self) -> Service {
         match self {
             TargetArg::Kms => Service::Kms,
             TargetArg::Pca => Service::Pca,
             TargetArg::Esa => Service::Esa,
             TargetArg::Iot => Service::Iotda,
+            TargetArg::Cdn => Service::Cdn,
+            TargetArg::Vod => Service::Vod,
         }
     }
 }
@@ -50,25 +63,28 @@ impl TargetArg {
 pub(super) struct BulkArgs {
     /// What to do to every certificate.
     #[arg(value_enum)]
-    operation: OperationArg,
+    pub(super) operation: OperationArg,
     /// Which service the ids belong to.
     #[arg(long, value_enum)]
-    target: TargetArg,
+    pub(super) target: TargetArg,
     /// ESA site id (required with --target esa).
     #[arg(long, value_name = "SITE_ID")]
     site: Option<i64>,
-    /// File with one certificate id per line (blank lines and # comments are skipped).
+    /// File with one certificate id (or domain) per line (blank lines and # comments are skipped).
     #[arg(long, value_name = "FILE")]
-    ids_from: PathBuf,
+    pub(super) ids_from: PathBuf,
     /// Check every item (exists, current status, allowed transition) without changing anything.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
     /// Do not ask for the typed count.
     #[arg(long)]
-    yes: bool,
+    pub(super) yes: bool,
     /// Requests per second (default: the API's published limit, e.g. 10 for cas).
     #[arg(long, value_name = "N")]
-    qps: Option<u32>,
+    pub(super) qps: Option<u32>,
+    /// set-cert: the certificate to put on the domains.
+    #[command(flatten)]
+    pub(super) cert: CertArgs,
 }
 
 /// `certdesk jobs …`.
@@ -76,10 +92,40 @@ pub(super) struct BulkArgs {
 pub(super) enum JobsCommand {
     /// Every bulk job in the journal, newest first, with its counts.
     List,
-    /// Resume an unfinished (killed, crashed or cancelled) job.
+    /// Resume an unfinished (killed, crashed or cancelled) job. A rotation to an uploaded
+    /// certificate needs the same --cert/--key files again (keys are never journaled).
     Resume {
         /// Job id (from `certdesk jobs list`).
         job: String,
+        /// Requests per second (default: the API's published limit).
+        #[arg(long, value_name = "N")]
+        qps: Option<u32>,
+        /// A rotation to an uploaded certificate: the same files again.
+        #[command(flatten)]
+        cert: CertArgs,
+    },
+    /// Run exactly the failed items of a job again, as a new audited job.
+    RetryFailed {
+        /// Job id (from `certdesk jobs list`).
+        job: String,
+        /// Do not ask for the typed count.
+        #[arg(long)]
+        yes: bool,
+        /// Requests per second (default: the API's published limit).
+        #[arg(long, value_name = "N")]
+        qps: Option<u32>,
+        /// A rotation to an uploaded certificate: the same files again.
+        #[command(flatten)]
+        cert: CertArgs,
+    },
+    /// Apply the inverse of exactly the changes a job made, where one exists (says which cannot
+    /// be undone before anything starts).
+    Undo {
+        /// Job id (from `certdesk jobs list`).
+        job: String,
+        /// Do not ask for the typed count.
+        #[arg(long)]
+        yes: bool,
         /// Requests per second (default: the API's published limit).
         #[arg(long, value_name = "N")]
         qps: Option<u32>,
@@ -116,10 +162,10 @@ pub(super) enum AuditCommand {
 /// The bulk backend of `service`'s account (no transport retries: the engine retries and
 /// journals each attempt), the principal it acts as, the profile's rate limit, and where the
 /// requests go compared with the profile's defaults.
-struct Wired {
-    backend: Arc<dyn Backend>,
-    principal: Principal,
-    rate_limit_qps: Option<u32>,
+pub(super) struct Wired {
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) principal: Principal,
+    pub(super) rate_limit_qps: Option<u32>,
     profile_region: String,
     profile_endpoint: Option<String>,
 }
@@ -128,7 +174,7 @@ impl Wired {
     /// Where the job's requests go, for the confirmation: the account (profile and AccessKey id)
     /// always; the region, and the endpoint when one is used; each marked when it is not the
     /// profile's own (a `--region` / `--endpoint` flag).
-    fn destination(&self, service: Service) -> String {
+    pub(super) fn destination(&self, service: Service) -> String {
         let p = &self.principal;
         let mut out = format!(
             "profile {} ({}, AccessKey {})",
@@ -161,7 +207,7 @@ impl Wired {
     }
 }
 
-fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
+pub(super) fn backend(g: &Globals, service: Service) -> Result<Wired, Failure> {
     let transport = g.transport_for_jobs()?;
     let account = super::change::backend(g, service.provider(), &transport)?;
     match service.provider() {
@@ -202,7 +248,7 @@ fn parse_ids(text: &str) -> (Vec<String>, Vec<String>) {
     (ids, duplicates)
 }
 
-fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
+pub(super) fn read_ids(path: &Path) -> Result<Vec<String>, Failure> {
     use crate::files::{Accept, read_bounded};
     let failure =
         |reason: String| Failure::Usage(format!("--ids-from {}: {reason}", path.display()));
@@ -246,7 +292,7 @@ fn config(service: Service, flag_qps: Option<u32>, profile_qps: Option<u32>) -> 
 }
 
 /// Asks for the typed count on stdin, as the GUI does.
-fn confirm(summary: &str, count: usize) -> Result<(), Failure> {
+pub(super) fn confirm(summary: &str, count: usize) -> Result<(), Failure> {
     eprintln!("{summary}");
     eprint!("Type {count} to confirm: ");
     let _ = std::io::stderr().flush();
@@ -271,7 +317,18 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
         OperationArg::Disable => Change::Disable,
         OperationArg::Enable => Change::Enable,
         OperationArg::Activate => Change::Activate,
+        // Domain jobs are run by `rotate`, which hands only status changes over.
+        OperationArg::SetCert | OperationArg::HttpsOn | OperationArg::HttpsOff => {
+            return Err(Failure::Usage(
+                "set-cert, https-on and https-off are domain jobs (--target cdn or vod)".into(),
+            ));
+        }
     };
+    if args.cert.any() {
+        return Err(Failure::Usage(
+            "--cert/--key/--cas-cert-id go with set-cert only".into(),
+        ));
+    }
     if !operation.supported_by(service) {
         return Err(Failure::Usage(format!(
             "{service} does not support {operation}"
@@ -323,8 +380,9 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
     }
     if !args.yes {
         let summary = format!(
-            "About to {operation} {} {service} certificate(s) in {destination}.",
+            "About to {operation} {} {service} certificate(s) in {destination} ({}).",
             items.len(),
+            crate::jobs::rotation::reversibility(operation, service)
         );
         confirm(&summary, items.len())?;
     } else {
@@ -347,7 +405,7 @@ pub(super) async fn bulk(g: &Globals, args: BulkArgs) -> Result<(), Failure> {
 }
 
 /// Prints progress on stderr while the job runs (Ctrl-C cancels cleanly), then the results.
-async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
+pub(super) async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
     let interactive = std::io::stderr().is_terminal() && !super::conventions::quiet();
     let mut results: Vec<ItemResult> = Vec::new();
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -387,11 +445,14 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
             "ID", "RESULT", "CODE", "REQUESTID / NOTE"
         );
         for r in &results {
-            let note = r
-                .request_id
-                .clone()
-                .or_else(|| r.message.clone())
-                .unwrap_or_default();
+            // The request id, and what the item's note adds (a rotation's verification, why it
+            // was refused or failed).
+            let note = match (&r.request_id, &r.message) {
+                (Some(id), Some(message)) => format!("{id} {message}"),
+                (Some(id), None) => id.clone(),
+                (None, Some(message)) => message.clone(),
+                (None, None) => String::new(),
+            };
             out.push_str(&format!(
                 "{:<40} {:<12} {:<28} {}\n",
                 escape_for_terminal(&r.item.id),
@@ -418,7 +479,7 @@ async fn follow(g: &Globals, mut handle: JobHandle) -> Result<(), Failure> {
     super::conventions::note(format_args!("job {job_id}: {}", rate_line(&p)));
     if p.failed > 0 {
         return Err(Failure::Items(format!(
-            "{} of {} items failed (details above and in `certdesk audit`)",
+            "{} of {} items failed or were refused (details above and in `certdesk audit`; run only the failed ones again with `certdesk jobs retry-failed {job_id}`)",
             p.failed, p.total
         )));
     }
@@ -452,7 +513,7 @@ fn rate_line(p: &JobProgress) -> String {
 
 /// A journal refusal to run a job, as the CLI reports it: another live engine runs it (usage:
 /// wait for it), or it belongs to another account (configuration).
-fn refusal(e: JournalError) -> Failure {
+pub(super) fn refusal(e: JournalError) -> Failure {
     match e {
         JournalError::Leased { .. } => Failure::Usage(e.to_string()),
         JournalError::WrongAccount(_) => Failure::Config(e.to_string()),
@@ -465,7 +526,7 @@ fn refusal(e: JournalError) -> Failure {
 
 /// The global options with the profile a job was started under: `--profile` must name it when
 /// given; `env` (the SDK environment variables) resolves without a profile.
-fn globals_for_job(
+pub(super) fn globals_for_job(
     g: &Globals,
     job: &crate::store::journal::JobRecord,
 ) -> Result<Globals, Failure> {
@@ -523,7 +584,11 @@ pub(super) async fn jobs(g: &Globals, cmd: JobsCommand) -> Result<(), Failure> {
                 out
             })
         }
-        JobsCommand::Resume { job, qps } => {
+        // `rotate` runs these and the resume of a rotation; it hands the others over.
+        JobsCommand::RetryFailed { job, .. } | JobsCommand::Undo { job, .. } => Err(Failure::Run(
+            format!("job {job}: retry-failed and undo are run by rotate"),
+        )),
+        JobsCommand::Resume { job, qps, .. } => {
             let record = journal
                 .lock()
                 .map_err(|_| Failure::Run("journal lock".into()))?

@@ -1,5 +1,5 @@
 //! The CLI's single changes (`kms set-status`, `pca revoke`, `esa revoke|activate`, `vod set-cert`,
-//! `iot set-status|delete`): the same audited path as the window's buttons — the change is written
+//! `cdn set-cert`, `cas upload|delete`, `iot set-status|delete`): the same audited path as the window's buttons — the change is written
 //! to the audit log before the request and completed with the answer, under the change's one word,
 //! through the same backend bulk jobs use. Nothing is sent when the entry cannot be written.
 
@@ -26,6 +26,9 @@ struct ChangeReport {
     /// The provider's word for it.
     provider_status: Option<String>,
     request_id: Option<String>,
+    /// The id of what the change created (an uploaded repository certificate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
     /// The profile the change was made as (recorded in the audit log).
     profile: String,
 }
@@ -131,6 +134,7 @@ pub(super) async fn apply(
         status: applied.status.as_ref().map(|(s, _)| *s),
         provider_status: applied.status.as_ref().map(|(_, raw)| raw.clone()),
         request_id: applied.request_id.clone(),
+        created: applied.created.clone(),
         profile: principal.profile.clone(),
     };
     emit(g, &report, || {
@@ -138,6 +142,9 @@ pub(super) async fn apply(
         let mut line = format!("OK: {} {}", escape_for_terminal(&item.id), change.done());
         if let Some((_, raw)) = &applied.status {
             line.push_str(&format!(", now {}", escape_for_terminal(raw)));
+        }
+        if let Some(id) = &applied.created {
+            line.push_str(&format!(", id {id}"));
         }
         if let Some(id) = &applied.request_id {
             line.push_str(&format!(" (RequestId: {})", escape_for_terminal(id)));

@@ -6,6 +6,7 @@
 use super::alibaba::{AlibabaCaller, RpcApi, RpcMethod, param};
 use super::{
     AlibabaClientConfig, Error, RequestIdResponse, Transport, collect_pages, count, de, non_empty,
+    pem_sha256,
 };
 use crate::credentials::Secret;
 use crate::model::{CertStatus, CertificateRow, Service};
@@ -189,6 +190,16 @@ pub struct VodCertInfo {
 }
 
 impl VodCertInfo {
+    /// The repository certificate id as a number (`None` for uploaded and free certificates).
+    pub fn cas_cert_id(&self) -> Option<i64> {
+        self.cert_id.trim().parse().ok()
+    }
+
+    /// SHA-256 (lower-case hex) of the certificate the domain serves, from its PEM.
+    pub fn sha256(&self) -> Option<String> {
+        pem_sha256(&self.server_certificate)
+    }
+
     /// The table row for this domain's certificate.
     pub fn to_row(&self) -> CertificateRow {
         CertificateRow {
@@ -199,7 +210,7 @@ impl VodCertInfo {
             raw_status: self.server_certificate_status.clone(),
             not_after: de::parse_datetime(&self.cert_expire_time),
             serial: None,
-            fingerprint_sha256: None,
+            fingerprint_sha256: self.sha256(),
             site_id: None,
             pem: non_empty(&self.server_certificate),
         }
@@ -326,6 +337,35 @@ impl VodClient {
             zeroize::Zeroize::zeroize(value);
         }
         result.map_err(|e| e.redact(&[ssl_pri.map(Secret::expose).unwrap_or("")]))
+    }
+
+    /// `SetVodDomainSSLCertificate` with `CertType=cas`: HTTPS on with certificate `cert_id` of
+    /// the SSL certificate repository at `cert_region` (`cn-hangzhou`, the China site, or
+    /// `ap-southeast-1`, the international site). The newer sibling of
+    /// [`VodClient::set_vod_domain_certificate`], which takes only an uploaded certificate and its
+    /// key (alibaba.md §3.3: DomainName, SSLProtocol, CertName, CertId int, CertType, SSLPub,
+    /// SSLPri, CertRegion, Env). Setting the same certificate twice leaves the same state, so the
+    /// call may be retried like its sibling.
+    pub async fn set_vod_domain_ssl_certificate_cas(
+        &self,
+        domain_name: &str,
+        cert_id: i64,
+        cert_region: &str,
+        cert_name: Option<&str>,
+    ) -> Result<RequestIdResponse, Error> {
+        let mut params = vec![
+            param("DomainName", domain_name),
+            param("SSLProtocol", "on"),
+            param("CertType", "cas"),
+            param("CertId", cert_id.to_string()),
+            param("CertRegion", cert_region),
+        ];
+        if let Some(name) = cert_name.filter(|n| !n.trim().is_empty()) {
+            params.push(param("CertName", name));
+        }
+        self.caller
+            .call("SetVodDomainSSLCertificate", &params, true)
+            .await
     }
 }
 

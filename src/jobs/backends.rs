@@ -3,11 +3,11 @@
 //! bulk jobs. [`CloudBackend::new`] is the one factory: the CLI and the window build it from the
 //! same client configurations.
 
-use super::{Applied, Backend, BulkItem, ChangeRequest};
+use super::{Applied, Backend, BulkItem, ChangeRequest, ServedCertificate};
 use crate::cloud::{
-    AlibabaClientConfig, EsaClient, HuaweiClientConfig, IotdaClient, IotdaStatus,
-    KmsCertificateStatus, KmsClient, PcaClient, SiteId, Transport, VodClient, esa, iotda, kms, pca,
-    vod,
+    AlibabaClientConfig, CdnClient, CdnSslChange, EsaClient, HuaweiClientConfig, IotdaClient,
+    IotdaStatus, KmsCertificateStatus, KmsClient, PcaClient, SiteId, SslClient, Transport,
+    VodClient, cdn, esa, iotda, kms, pca, vod,
 };
 use crate::model::error::local_code;
 use crate::model::{CertStatus, Change, Error, ErrorKind, Provider, Service};
@@ -24,6 +24,10 @@ pub struct AlibabaClients {
     pub esa: EsaClient,
     /// VOD 2017-03-21.
     pub vod: VodClient,
+    /// CDN 2018-05-10.
+    pub cdn: CdnClient,
+    /// The SSL certificate repository (cas 2020-04-07) of the profile's site.
+    pub ssl: SslClient,
 }
 
 impl AlibabaClients {
@@ -34,6 +38,8 @@ impl AlibabaClients {
             pca: PcaClient::new(transport, config)?,
             esa: EsaClient::new(transport, config)?,
             vod: VodClient::new(transport, config)?,
+            cdn: CdnClient::new(transport, config)?,
+            ssl: SslClient::new(transport, config)?,
         })
     }
 }
@@ -138,7 +144,55 @@ fn applied(status: CertStatus, raw: &str, request_id: String) -> Applied {
     Applied {
         status: Some((status, raw.to_string())),
         request_id: some_request_id(request_id),
+        created: None,
     }
+}
+
+/// A repository certificate is addressed by its numeric `CertId`.
+fn repository_id(item: &BulkItem) -> Result<i64, Error> {
+    item.id.trim().parse().map_err(|_| {
+        Error::local(
+            Service::Ssl,
+            local_code::INVALID_REQUEST,
+            format!(
+                "{:?} is not a repository certificate id (a number such as 12000000)",
+                item.id
+            ),
+            ErrorKind::InvalidInput,
+        )
+    })
+}
+
+/// A token for the repository's idempotent calls: the transport's retries of one call repeat it,
+/// so a retried upload whose first answer was lost does not create a second certificate.
+fn client_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// What a domain serves, from the fields CDN and VOD describe alike. `None` when the domain never
+/// had a certificate (no PEM, no name, no id).
+fn served(
+    row: crate::model::CertificateRow,
+    cert_type: &str,
+    cert_id: Option<i64>,
+    cert_region: &str,
+    name: &str,
+    common_name: &str,
+) -> Option<ServedCertificate> {
+    if row.pem.is_none() && name.trim().is_empty() && cert_id.is_none() {
+        return None;
+    }
+    let cas = cert_type.eq_ignore_ascii_case("cas");
+    Some(ServedCertificate {
+        sha256: row.fingerprint_sha256,
+        not_after: row.not_after,
+        cas_id: cert_id.filter(|_| cas),
+        cas_region: (cas && !cert_region.trim().is_empty()).then(|| cert_region.trim().to_string()),
+        cert_type: cert_type.to_string(),
+        name: name.to_string(),
+        common_name: common_name.to_string(),
+        https: row.status == CertStatus::Active,
+    })
 }
 
 impl Backend for CloudBackend {
@@ -187,7 +241,28 @@ impl Backend for CloudBackend {
                     let r = self.iotda()?.show_device_certificate(&item.id).await?;
                     Ok(iotda::normalize_status(&r.status))
                 }
-                service @ (Service::Cdn | Service::Ssl | Service::Sts) => Err(Error::local(
+                Service::Cdn => {
+                    let r = self
+                        .alibaba()?
+                        .cdn
+                        .describe_domain_certificate_info(&item.id)
+                        .await?;
+                    Ok(r.cert_infos
+                        .cert_info
+                        .first()
+                        .map_or(CertStatus::Inactive, |i| {
+                            cdn::normalize_ssl(&i.server_certificate_status)
+                        }))
+                }
+                Service::Ssl => {
+                    // A repository certificate has no status of its own: it exists or it does not.
+                    self.alibaba()?
+                        .ssl
+                        .get_user_certificate_detail(repository_id(item)?, false)
+                        .await?;
+                    Ok(CertStatus::Active)
+                }
+                service @ Service::Sts => Err(Error::local(
                     service,
                     local_code::UNSUPPORTED,
                     format!(
@@ -287,6 +362,81 @@ impl Backend for CloudBackend {
                         .await?;
                     Ok(applied(CertStatus::Active, "on", r.request_id))
                 }
+                (Service::Vod, ChangeRequest::SetRepositoryCertificate { cert_id, region }) => {
+                    let r = self
+                        .alibaba()?
+                        .vod
+                        .set_vod_domain_ssl_certificate_cas(&item.id, *cert_id, region, None)
+                        .await?;
+                    Ok(applied(CertStatus::Active, "on", r.request_id))
+                }
+                (Service::Cdn, ChangeRequest::Status(HttpsOn | HttpsOff)) => {
+                    let (ssl, status, raw) = if change == HttpsOn {
+                        (CdnSslChange::OnKeepCertificate, CertStatus::Active, "on")
+                    } else {
+                        (CdnSslChange::Off, CertStatus::Inactive, "off")
+                    };
+                    let r = self
+                        .alibaba()?
+                        .cdn
+                        .set_cdn_domain_ssl_certificate(&item.id, &ssl)
+                        .await?;
+                    Ok(applied(status, raw, r.request_id))
+                }
+                (Service::Cdn, ChangeRequest::SetCertificate(upload)) => {
+                    let ssl = CdnSslChange::Upload {
+                        cert_name: Some(upload.cert_name.clone()).filter(|n| !n.trim().is_empty()),
+                        certificate_pem: upload.certificate_pem.clone(),
+                        private_key: upload.private_key.clone(),
+                    };
+                    let r = self
+                        .alibaba()?
+                        .cdn
+                        .set_cdn_domain_ssl_certificate(&item.id, &ssl)
+                        .await?;
+                    Ok(applied(CertStatus::Active, "on", r.request_id))
+                }
+                (Service::Cdn, ChangeRequest::SetRepositoryCertificate { cert_id, region }) => {
+                    let ssl = CdnSslChange::Cas {
+                        cert_id: *cert_id,
+                        cert_region: region.clone(),
+                        cert_name: None,
+                    };
+                    let r = self
+                        .alibaba()?
+                        .cdn
+                        .set_cdn_domain_ssl_certificate(&item.id, &ssl)
+                        .await?;
+                    Ok(applied(CertStatus::Active, "on", r.request_id))
+                }
+                (Service::Ssl, ChangeRequest::UploadRepositoryCertificate(upload)) => {
+                    let r = self
+                        .alibaba()?
+                        .ssl
+                        .upload_user_certificate(
+                            &upload.cert_name,
+                            &upload.certificate_pem,
+                            &upload.private_key,
+                            Some(&client_token()),
+                        )
+                        .await?;
+                    Ok(Applied {
+                        created: r.cert_id.map(|id| id.to_string()),
+                        ..applied(CertStatus::Active, "ISSUED", r.request_id)
+                    })
+                }
+                (Service::Ssl, ChangeRequest::Status(DeleteCertificate)) => {
+                    let r = self
+                        .alibaba()?
+                        .ssl
+                        .delete_user_certificate(repository_id(item)?, Some(&client_token()))
+                        .await?;
+                    Ok(Applied {
+                        status: None,
+                        request_id: some_request_id(r.request_id),
+                        created: None,
+                    })
+                }
                 (Service::Iotda, ChangeRequest::Status(Disable | Enable)) => {
                     let status = if change == Enable {
                         IotdaStatus::Active
@@ -307,6 +457,7 @@ impl Backend for CloudBackend {
                     Ok(Applied {
                         status: Some((iotda::normalize_status(&raw), raw)),
                         request_id: None,
+                        created: None,
                     })
                 }
                 (Service::Iotda, ChangeRequest::Status(Delete)) => {
@@ -314,6 +465,56 @@ impl Backend for CloudBackend {
                     Ok(Applied::default())
                 }
                 (service, _) => Err(unsupported(service, change)),
+            }
+        })
+    }
+
+    fn serving<'a>(
+        &'a self,
+        item: &'a BulkItem,
+    ) -> BoxFuture<'a, Result<Option<ServedCertificate>, Error>> {
+        Box::pin(async move {
+            match item.service {
+                Service::Cdn => {
+                    let r = self
+                        .alibaba()?
+                        .cdn
+                        .describe_domain_certificate_info(&item.id)
+                        .await?;
+                    Ok(r.cert_infos.cert_info.first().and_then(|i| {
+                        served(
+                            i.to_row(),
+                            &i.cert_type,
+                            i.cas_cert_id(),
+                            &i.cert_region,
+                            &i.cert_name,
+                            &i.cert_domain_name,
+                        )
+                    }))
+                }
+                Service::Vod => {
+                    let r = self
+                        .alibaba()?
+                        .vod
+                        .describe_vod_domain_certificate_info(&item.id)
+                        .await?;
+                    Ok(r.cert_infos.cert_info.first().and_then(|i| {
+                        served(
+                            i.to_row(),
+                            &i.cert_type,
+                            i.cas_cert_id(),
+                            &i.cert_region,
+                            &i.cert_name,
+                            &i.cert_domain_name,
+                        )
+                    }))
+                }
+                service => Err(Error::local(
+                    service,
+                    local_code::UNSUPPORTED,
+                    format!("{} items do not serve certificates", service.label()),
+                    ErrorKind::InvalidInput,
+                )),
             }
         })
     }

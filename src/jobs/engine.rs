@@ -12,6 +12,7 @@
 //! - one engine per job: the job's lease is taken before anything is sent and renewed while it
 //!   runs; every journal write checks it.
 
+use super::checks::{ItemChecks, Precheck};
 use super::rate::AdaptiveRate;
 use super::single::{Principal, audit_entry};
 use super::{Backend, BulkItem, ChangeRequest, RetryPolicy};
@@ -40,6 +41,17 @@ pub struct BulkJob {
     pub request: ChangeRequest,
     /// The items, in order.
     pub items: Vec<BulkItem>,
+}
+
+/// What a job may carry besides its change: per-item checks around each send (a rotation's
+/// coverage check, skip and verification) and the params the journal keeps for a resume, retry or
+/// undo (text the caller chose; never a secret).
+#[derive(Clone, Default)]
+pub struct JobExtras {
+    /// Checks before and after each send.
+    pub checks: Option<Arc<dyn ItemChecks>>,
+    /// Journaled with the job (see [`Journal::set_job_params`]).
+    pub params: Option<String>,
 }
 
 /// How fast and how persistently to run.
@@ -189,6 +201,7 @@ struct Run {
     rate: AdaptiveRate,
     retry: RetryPolicy,
     cancel: CancellationToken,
+    checks: Option<Arc<dyn ItemChecks>>,
 }
 
 fn now_secs() -> i64 {
@@ -297,6 +310,17 @@ pub fn start_job(
     job: BulkJob,
     config: EngineConfig,
 ) -> Result<JobHandle, JournalError> {
+    start_job_with(journal, backend, job, config, JobExtras::default())
+}
+
+/// [`start_job`] with per-item checks and journaled params (a rotation).
+pub fn start_job_with(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn Backend>,
+    job: BulkJob,
+    config: EngineConfig,
+    extras: JobExtras,
+) -> Result<JobHandle, JournalError> {
     let record = JobRecord {
         id: uuid::Uuid::new_v4().to_string(),
         created_at: now_secs(),
@@ -318,6 +342,9 @@ pub fn start_job(
     let token = uuid::Uuid::new_v4().to_string();
     {
         let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(params) = &extras.params {
+            guard.set_job_params(&record.id, params)?;
+        }
         guard.create_job_as(
             &record,
             &rows,
@@ -340,6 +367,7 @@ pub fn start_job(
         job.request,
         work,
         config,
+        extras.checks,
     ))
 }
 
@@ -383,29 +411,87 @@ pub fn resume_job(
     principal: Principal,
     config: EngineConfig,
 ) -> Result<JobHandle, JournalError> {
-    let token = uuid::Uuid::new_v4().to_string();
-    let (record, items) = {
-        let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
-        let record = guard
-            .job(job_id)?
-            .ok_or_else(|| JournalError::unknown_job(job_id))?;
+    let (record, items, token) = take_over(&journal, job_id, &principal, |record| {
         if record.operation.target_status().is_none() {
             return Err(JournalError::NotResumable {
                 job: job_id.to_string(),
                 change: record.operation,
             });
         }
-        let origin = guard.job_origin(job_id)?.unwrap_or_default();
-        if let Some(why) = account_mismatch(&record, &origin, &principal) {
-            return Err(JournalError::WrongAccount(why));
-        }
-        if let Some(previous) = guard.acquire_lease(job_id, &token, &LeaseOwner::this_process())? {
-            tracing::info!(job = job_id, owner = %previous.describe(), "took over the lease of a dead engine");
-        }
-        guard.set_job_state(job_id, JobState::Running)?;
-        (record, guard.items(job_id)?)
-    };
+        Ok(())
+    })?;
     let request = ChangeRequest::Status(record.operation);
+    Ok(resume_journaled(
+        journal, backend, record, items, token, principal, request, config, None,
+    ))
+}
+
+/// Resumes an unfinished job whose change needs more than the item (a rotation): `request` is the
+/// job's change rebuilt by the caller from the job's params (and, for an uploaded certificate, the
+/// key supplied again), `checks` its per-item checks. Uncertain items go through the checks'
+/// `before` first, so a domain already serving the new certificate is confirmed, not sent again.
+pub fn resume_job_with(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn Backend>,
+    job_id: &str,
+    principal: Principal,
+    request: ChangeRequest,
+    checks: Option<Arc<dyn ItemChecks>>,
+    config: EngineConfig,
+) -> Result<JobHandle, JournalError> {
+    let (record, items, token) = take_over(&journal, job_id, &principal, |record| {
+        if request.change() != record.operation {
+            return Err(JournalError::from_panic(format!(
+                "job {job_id} makes {}, not {}",
+                record.operation,
+                request.change()
+            )));
+        }
+        Ok(())
+    })?;
+    Ok(resume_journaled(
+        journal, backend, record, items, token, principal, request, config, checks,
+    ))
+}
+
+/// Reads `job_id` for a resume under `principal` and takes its lease: refused when `fits` refuses
+/// the job, when it was started under another account, or while a live engine holds it.
+fn take_over(
+    journal: &Arc<Mutex<Journal>>,
+    job_id: &str,
+    principal: &Principal,
+    fits: impl FnOnce(&JobRecord) -> Result<(), JournalError>,
+) -> Result<(JobRecord, Vec<JournalItem>, String), JournalError> {
+    let token = uuid::Uuid::new_v4().to_string();
+    let mut guard = journal.lock().unwrap_or_else(|p| p.into_inner());
+    let record = guard
+        .job(job_id)?
+        .ok_or_else(|| JournalError::unknown_job(job_id))?;
+    fits(&record)?;
+    let origin = guard.job_origin(job_id)?.unwrap_or_default();
+    if let Some(why) = account_mismatch(&record, &origin, principal) {
+        return Err(JournalError::WrongAccount(why));
+    }
+    if let Some(previous) = guard.acquire_lease(job_id, &token, &LeaseOwner::this_process())? {
+        tracing::info!(job = job_id, owner = %previous.describe(), "took over the lease of a dead engine");
+    }
+    guard.set_job_state(job_id, JobState::Running)?;
+    let items = guard.items(job_id)?;
+    Ok((record, items, token))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resume_journaled(
+    journal: Arc<Mutex<Journal>>,
+    backend: Arc<dyn Backend>,
+    record: JobRecord,
+    items: Vec<JournalItem>,
+    token: String,
+    principal: Principal,
+    request: ChangeRequest,
+    config: EngineConfig,
+    checks: Option<Arc<dyn ItemChecks>>,
+) -> JobHandle {
     let service = record.service;
     let work = items
         .into_iter()
@@ -420,9 +506,9 @@ pub fn resume_job(
             (i.idx, item, i.state == ItemState::Sent, i.attempts)
         })
         .collect();
-    Ok(launch(
-        journal, backend, record, token, principal, request, work, config,
-    ))
+    launch(
+        journal, backend, record, token, principal, request, work, config, checks,
+    )
 }
 
 type Work = Vec<(u32, BulkItem, bool, u32)>;
@@ -437,6 +523,7 @@ fn launch(
     request: ChangeRequest,
     work: Work,
     config: EngineConfig,
+    checks: Option<Arc<dyn ItemChecks>>,
 ) -> JobHandle {
     let cancel = CancellationToken::new();
     let counts = {
@@ -471,6 +558,7 @@ fn launch(
         rate: AdaptiveRate::new(config.qps.map(|q| f64::from(q.get()))),
         retry: config.retry,
         cancel: cancel.clone(),
+        checks,
     });
     let concurrency = config.concurrency.max(1);
     let task = tokio::spawn(async move {
@@ -650,6 +738,31 @@ enum ReadBack {
 /// Reads `item` back after a request of ours may have been processed without us seeing the answer
 /// (`why`: "after restart", "after an unanswered request"). `None`: cancelled.
 async fn read_back(run: &Run, item: &BulkItem, why: &str) -> Option<ReadBack> {
+    if let Some(checks) = &run.checks {
+        // A job with checks (a rotation) reads its items through them: a domain has no status,
+        // it serves a certificate.
+        return Some(match checks.before(item, true).await {
+            Ok(Precheck::Done(note)) => ReadBack::Decided(Decided::new(
+                Outcome::Applied,
+                None,
+                Some(format!("confirmed {why}: {note}")),
+            )),
+            Ok(Precheck::Send { .. }) => ReadBack::Send,
+            Ok(Precheck::Refuse(reason)) => {
+                ReadBack::Decided(Decided::new(Outcome::NotAllowed, None, Some(reason)))
+            }
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                ReadBack::Decided(Decided::new(Outcome::Failed, Some(&e), None))
+            }
+            Err(e) => ReadBack::Decided(Decided::new(
+                Outcome::Held,
+                Some(&e),
+                Some(format!(
+                    "state unknown, not sent: reading it back {why} failed ({e}); resume to read it again"
+                )),
+            )),
+        });
+    }
     let change = run.request.change();
     let target = change.target_status();
     Some(match read_with_retry(run, item).await {
@@ -712,8 +825,36 @@ async fn run_item(
     // is a syscall.
     let mut rng: Option<rand_chacha::ChaCha8Rng> = None;
     let mut request_id = None;
+    // Decided by the job's checks before anything was sent (refused, already done).
+    let mut prechecked: Option<Decided> = None;
+
+    if !uncertain && let Some(checks) = &run.checks {
+        match checks.before(&item, false).await {
+            Ok(Precheck::Send { previous }) => {
+                if let Some(previous) = previous {
+                    let write = ItemWrite::Previous { idx, previous };
+                    if let Err(e) = run.writer.write(write).await {
+                        // What an undo needs is written before the request or not at all.
+                        tracing::error!("{e}; cancelling the job");
+                        run.cancel.cancel();
+                        return None;
+                    }
+                }
+            }
+            Ok(Precheck::Refuse(reason)) => {
+                prechecked = Some(Decided::new(Outcome::NotAllowed, None, Some(reason)));
+            }
+            Ok(Precheck::Done(note)) => {
+                prechecked = Some(Decided::new(Outcome::Already, None, Some(note)));
+            }
+            Err(e) => prechecked = Some(Decided::new(Outcome::Failed, Some(&e), None)),
+        }
+    }
 
     let decided = loop {
+        if let Some(decided) = prechecked.take() {
+            break decided;
+        }
         if let Some(why) = read_first.take() {
             match read_back(run, &item, why).await? {
                 ReadBack::Decided(d) => break d,
@@ -740,7 +881,14 @@ async fn run_item(
             Ok(applied) => {
                 run.rate.succeeded();
                 request_id = applied.request_id;
-                break Decided::new(Outcome::Applied, None, None);
+                // The checks verify the change (a rotation describes the domain again).
+                match &run.checks {
+                    Some(checks) => match checks.after(&item).await {
+                        Ok(note) => break Decided::new(Outcome::Applied, None, Some(note)),
+                        Err(e) => break Decided::new(Outcome::Failed, Some(&e), None),
+                    },
+                    None => break Decided::new(Outcome::Applied, None, None),
+                }
             }
             Err(e) if e.kind == ErrorKind::Throttled => {
                 // Not processed: send again once the job has slowed down (the rate waits).
@@ -890,6 +1038,7 @@ pub async fn dry_run(
         rate: AdaptiveRate::new(config.qps.map(|q| f64::from(q.get()))),
         retry: config.retry,
         cancel: CancellationToken::new(),
+        checks: None,
     });
     let indexed: Vec<(usize, BulkItem)> = items.into_iter().enumerate().collect();
     let mut verdicts: Vec<(usize, DryRunVerdict)> = futures_util::stream::iter(indexed)
@@ -1053,6 +1202,7 @@ mod tests {
                 Ok(Applied {
                     status: Some((target, target.code().to_string())),
                     request_id: Some(format!("REQ-{}", item.id)),
+                    created: None,
                 })
             })
         }

@@ -11,14 +11,17 @@
 //! Shared by the GUI and the CLI; knows `cloud`, `store` and `model`, nothing of egui or the app.
 
 pub mod backends;
+pub mod checks;
 mod engine;
 mod rate;
+pub mod rotation;
 pub mod single;
 
 pub use crate::cloud::RetryPolicy;
+pub use checks::{ItemChecks, Precheck};
 pub use engine::{
-    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress, account_mismatch,
-    dry_run, resume_job, start_job,
+    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobExtras, JobHandle, JobProgress,
+    account_mismatch, dry_run, resume_job, resume_job_with, start_job, start_job_with,
 };
 pub use single::{Principal, Signer};
 
@@ -67,6 +70,19 @@ pub enum ChangeRequest {
         /// Its chain, PEM, when there is one.
         chain_pem: Option<String>,
     },
+    /// Put a certificate of the SSL certificate repository on a domain and switch HTTPS on (CDN
+    /// `CertType=cas`, VOD SetVodDomainSSLCertificate). Carries no key: a job with it can be
+    /// journaled whole and resumed.
+    SetRepositoryCertificate {
+        /// The repository `CertId`.
+        cert_id: i64,
+        /// The repository site: `cn-hangzhou` (China) or `ap-southeast-1` (international).
+        region: String,
+    },
+    /// SSL certificate repository: upload a certificate and its key under the upload's
+    /// `cert_name` (the item is addressed by that name; the new `CertId` comes back in
+    /// [`Applied::created`]).
+    UploadRepositoryCertificate(CertificateUpload),
 }
 
 impl ChangeRequest {
@@ -76,7 +92,18 @@ impl ChangeRequest {
             ChangeRequest::Status(change) => *change,
             ChangeRequest::SetCertificate(_) => Change::SetCertificate,
             ChangeRequest::UploadCertificate { .. } => Change::UploadCertificate,
+            ChangeRequest::SetRepositoryCertificate { .. } => Change::SetCertificate,
+            ChangeRequest::UploadRepositoryCertificate(_) => Change::UploadCertificate,
         }
+    }
+
+    /// `true` when the request carries a private key, so a job with it can never be resumed or
+    /// retried from the journal alone.
+    pub fn carries_key(&self) -> bool {
+        matches!(
+            self,
+            ChangeRequest::SetCertificate(_) | ChangeRequest::UploadRepositoryCertificate(_)
+        )
     }
 }
 
@@ -94,6 +121,33 @@ pub struct Applied {
     pub status: Option<(CertStatus, String)>,
     /// Request id of the call.
     pub request_id: Option<String>,
+    /// The provider id of what the change created, when it created something (the `CertId` of
+    /// a certificate uploaded to the repository).
+    pub created: Option<String>,
+}
+
+/// The certificate a domain is configured with, as the service describes it (CDN
+/// DescribeDomainCertificateInfo, VOD DescribeVodDomainCertificateInfo): what a rotation compares
+/// before and after its change, and what an undo puts back.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct ServedCertificate {
+    /// SHA-256 (lower-case hex) of the certificate PEM the service returns; `None` when it
+    /// returns none.
+    pub sha256: Option<String>,
+    /// Expiry, UNIX seconds.
+    pub not_after: Option<i64>,
+    /// The repository `CertId` when the domain uses a repository certificate (`cas`).
+    pub cas_id: Option<i64>,
+    /// The repository site of a `cas` certificate.
+    pub cas_region: Option<String>,
+    /// `cas`, `upload` or `free` (the service's word).
+    pub cert_type: String,
+    /// The certificate's name in the service.
+    pub name: String,
+    /// The domain the certificate is for (`CertDomainName`).
+    pub common_name: String,
+    /// HTTPS is on (the certificate is served, not only configured).
+    pub https: bool,
 }
 
 /// What the engine and the single-change path need from a cloud: read an item's status, apply a
@@ -107,4 +161,22 @@ pub trait Backend: Send + Sync + 'static {
         item: &'a BulkItem,
         request: &'a ChangeRequest,
     ) -> BoxFuture<'a, Result<Applied, Error>>;
+
+    /// The certificate a domain is configured with (`None`: it has none), described afresh: what
+    /// a rotation reads before it sends (to skip a domain already serving the new certificate and
+    /// to journal the previous one for an undo) and after (to verify). Only services that serve
+    /// certificates on domains answer; the others refuse.
+    fn serving<'a>(
+        &'a self,
+        item: &'a BulkItem,
+    ) -> BoxFuture<'a, Result<Option<ServedCertificate>, Error>> {
+        Box::pin(async move {
+            Err(Error::local(
+                item.service,
+                crate::model::error::local_code::UNSUPPORTED,
+                format!("{} items do not serve certificates", item.service.label()),
+                crate::model::ErrorKind::InvalidInput,
+            ))
+        })
+    }
 }

@@ -169,6 +169,9 @@ impl Answer for Applied {
     fn request_id(&self) -> Option<String> {
         self.request_id.clone()
     }
+    fn note(&self) -> Option<String> {
+        self.created.as_ref().map(|id| format!("created {id}"))
+    }
 }
 
 /// Writes `entry` (result `sent`), then runs `call`, then records its answer. Returns the answer
@@ -179,6 +182,8 @@ pub async fn audited<T: Answer>(
     entry: AuditEntry,
     call: impl Future<Output = Result<T, Error>>,
 ) -> Result<(T, i64), Error> {
+    // What the entry said before the request stays in front of what the answer adds.
+    let before_note = entry.message.clone();
     let begin = Arc::clone(&journal);
     let written = tokio::task::spawn_blocking(move || {
         begin
@@ -191,7 +196,13 @@ pub async fn audited<T: Answer>(
     let audit_id = written.map_err(Error::not_recorded)?;
     let result = call.await;
     let (outcome, code, message, request_id) = match &result {
-        Ok(answer) => (Outcome::Applied, None, answer.note(), answer.request_id()),
+        Ok(answer) => {
+            let note = answer.note().map(|n| match &before_note {
+                Some(before) => format!("{before}; {n}"),
+                None => n,
+            });
+            (Outcome::Applied, None, note, answer.request_id())
+        }
         Err(e) => (
             Outcome::Failed,
             Some(e.code.clone()),

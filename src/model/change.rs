@@ -130,6 +130,32 @@ impl Change {
         }
     }
 
+    /// The change that undoes this one on `service`'s items, where the provider offers one; the
+    /// service decides: ESA's activate brings a revoked client certificate back (and revoke undoes
+    /// an activate), KMS and the private CA have no way back from revoke, and VOD switches HTTPS
+    /// on only together with a certificate and its key, so its https-off has no plain inverse.
+    /// A certificate change (set-certificate) is undone per item from what the domain served
+    /// before (see `jobs::rotation`), not by a change of its own, so it is `None` here.
+    pub fn inverse_on(self, service: Service) -> Option<Change> {
+        if !self.supported_by(service) {
+            return None;
+        }
+        let inverse = match (service, self) {
+            (Service::Esa, Change::Revoke) => Some(Change::Activate),
+            (Service::Esa, Change::Activate) => Some(Change::Revoke),
+            (_, change) => change.inverse(),
+        }?;
+        inverse.supported_by(service).then_some(inverse)
+    }
+
+    /// Whether this change can be undone on `service`'s items by certdesk: the reversible /
+    /// irreversible label of every confirmation. Set-certificate is reversible per domain only
+    /// when the certificate it replaces is in the certificate repository; this answers for the
+    /// change as such (`false`: it depends on the item).
+    pub fn reversible_on(self, service: Service) -> bool {
+        self.inverse_on(service).is_some()
+    }
+
     /// The status an item has once this change succeeded; `None` where the change does not
     /// end in one status (delete, certificate changes, create).
     pub fn target_status(self) -> Option<CertStatus> {
@@ -383,5 +409,41 @@ mod tests {
         assert!(Revoke.is_irreversible() && !HttpsOff.is_irreversible());
         assert_eq!(Disable.target_status(), Some(CertStatus::Inactive));
         assert_eq!(Disable.inverse(), Some(Enable));
+    }
+
+    #[test]
+    fn inverses_depend_on_the_service() {
+        use Change::*;
+        assert_eq!(Revoke.inverse_on(Service::Esa), Some(Activate));
+        assert_eq!(Activate.inverse_on(Service::Esa), Some(Revoke));
+        assert_eq!(Revoke.inverse_on(Service::Kms), None);
+        assert_eq!(Revoke.inverse_on(Service::Pca), None);
+        assert_eq!(Disable.inverse_on(Service::Kms), Some(Enable));
+        assert_eq!(Enable.inverse_on(Service::Iotda), Some(Disable));
+        assert_eq!(HttpsOn.inverse_on(Service::Cdn), Some(HttpsOff));
+        assert_eq!(HttpsOff.inverse_on(Service::Cdn), Some(HttpsOn));
+        // VOD switches HTTPS on only with a certificate and its key.
+        assert_eq!(HttpsOff.inverse_on(Service::Vod), None);
+        assert_eq!(Delete.inverse_on(Service::Iotda), None);
+        assert_eq!(DeleteCertificate.inverse_on(Service::Ssl), None);
+        assert_eq!(SetCertificate.inverse_on(Service::Cdn), None);
+        // Never an inverse the service does not offer, nor for a change it does not offer.
+        assert_eq!(Disable.inverse_on(Service::Esa), None);
+        for service in Service::EVERY {
+            for change in Change::ALL {
+                if let Some(inverse) = change.inverse_on(service) {
+                    assert!(change.supported_by(service) && inverse.supported_by(service));
+                    assert_eq!(
+                        inverse.inverse_on(service),
+                        Some(change),
+                        "{service:?} {change:?}"
+                    );
+                }
+                assert_eq!(
+                    change.reversible_on(service),
+                    change.inverse_on(service).is_some()
+                );
+            }
+        }
     }
 }

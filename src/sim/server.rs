@@ -390,6 +390,7 @@ const VOD_ACTIONS: &[&str] = &[
     "DescribeVodUserDomains",
     "DescribeVodDomainCertificateInfo",
     "SetVodDomainCertificate",
+    "SetVodDomainSSLCertificate",
     "DescribeVodDomainDetail",
 ];
 const CDN_ACTIONS: &[&str] = &[
@@ -602,7 +603,14 @@ fn handle_alibaba(state: &SimState, wire: &WireRequest) -> Response {
     };
     let class = match service {
         SimService::Pca => LimitClass::CasClientCertificate,
-        SimService::Vod if call.action == "SetVodDomainCertificate" => LimitClass::VodSsl,
+        SimService::Vod
+            if matches!(
+                call.action.as_str(),
+                "SetVodDomainCertificate" | "SetVodDomainSSLCertificate"
+            ) =>
+        {
+            LimitClass::VodSsl
+        }
         SimService::Cdn if call.action == "SetCdnDomainSSLCertificate" => LimitClass::CdnSsl,
         _ => LimitClass::Default,
     };
@@ -653,7 +661,11 @@ fn run_alibaba(
         SimService::Kms => shard.kms().handle(inv, action, params),
         SimService::Pca => shard.pca().handle(inv, action, params),
         SimService::Esa => shard.esa().handle(inv, action, params),
-        SimService::Vod => shard.vod().handle(inv, action, params),
+        SimService::Vod => {
+            let _links = lock(&state.estate.accounts[account].links);
+            let cas = cas_certificate(state, account, action, params);
+            shard.vod().handle(inv, action, params, cas)
+        }
         SimService::Cdn => {
             let _links = lock(&state.estate.accounts[account].links);
             let cas = cas_certificate(state, account, action, params);
@@ -674,9 +686,9 @@ fn run_alibaba(
     }
 }
 
-/// The repository certificate a SetCdnDomainSSLCertificate names (`CertType=cas`, or a `CertId`
-/// without a type), looked up in the account's repository at the site `CertRegion` names
-/// (default `cn-hangzhou`, the China site).
+/// The repository certificate a SetCdnDomainSSLCertificate or SetVodDomainSSLCertificate names
+/// (`CertType=cas`, or a `CertId` without a type), looked up in the account's repository at the
+/// site `CertRegion` names (default `cn-hangzhou`, the China site).
 fn cas_certificate(
     state: &SimState,
     account: usize,
@@ -688,7 +700,11 @@ fn cas_certificate(
         Some(t) => t == "cas",
         None => get("SSLPub").is_none() && get("CertId").is_some(),
     };
-    if action != "SetCdnDomainSSLCertificate" || get("SSLProtocol") != Some("on") || !names_cas {
+    let sets_ssl = matches!(
+        action,
+        "SetCdnDomainSSLCertificate" | "SetVodDomainSSLCertificate"
+    );
+    if !sets_ssl || get("SSLProtocol") != Some("on") || !names_cas {
         return None;
     }
     let id = get("CertId")?;
@@ -719,7 +735,9 @@ fn mutation_target(
         "UpdateCertificateStatus" | "UploadCertificate" | "DeleteCertificate" => "CertificateId",
         "CreateRevokeClientCertificate" | "DeleteClientCertificate" => "Identifier",
         "RevokeClientCertificate" | "ActivateClientCertificate" => "Id",
-        "SetVodDomainCertificate" | "SetCdnDomainSSLCertificate" => "DomainName",
+        "SetVodDomainCertificate" | "SetVodDomainSSLCertificate" | "SetCdnDomainSSLCertificate" => {
+            "DomainName"
+        }
         "UploadUserCertificate" => "Name",
         "DeleteUserCertificate" => "CertId",
         _ => return None,

@@ -1,12 +1,15 @@
 //! ApsaraVideo VOD 2017-03-21 domain certificates (alibaba.md §3.3): DescribeVodUserDomains,
-//! DescribeVodDomainCertificateInfo, SetVodDomainCertificate, DescribeVodDomainDetail — with the
-//! XML-style wrappers (`Domains.PageData`, `CertInfos.CertInfo`, `Sources.Source`) and the
-//! documented errors of SetVodDomain(SSL)Certificate. Uploaded certificates are parsed and their
-//! public key compared with the private key's.
+//! DescribeVodDomainCertificateInfo, SetVodDomainCertificate, SetVodDomainSSLCertificate (the
+//! newer sibling that also takes a certificate of the SSL certificate repository, `CertType=cas`),
+//! DescribeVodDomainDetail — with the XML-style wrappers (`Domains.PageData`,
+//! `CertInfos.CertInfo`, `Sources.Source`) and the documented errors of
+//! SetVodDomain(SSL)Certificate. Uploaded certificates are parsed and their public key compared
+//! with the private key's; a repository certificate is the one the caller resolved from the
+//! repository (`RepoCert`), as for CDN.
 
 use super::VodSslState;
 use super::data::{self, Inventory, Params, iso, object, optional, page_param, required};
-use super::deploy::{Deployment, SSL_SITES, check_uploaded_pair};
+use super::deploy::{Deployment, RepoCert, SSL_SITES, check_uploaded_pair};
 use super::errors::ApiError;
 use super::pki::{CertInfo, CertSpec, EcKey};
 use rcgen::DnType;
@@ -18,6 +21,8 @@ use time::{Duration, OffsetDateTime};
 enum CertBody {
     Seeded(u64),
     Uploaded(Arc<CertInfo>),
+    /// A repository certificate set through SetVodDomainSSLCertificate.
+    Cas(RepoCert),
 }
 
 struct Domain {
@@ -57,22 +62,26 @@ impl VodState {
     }
 
     /// The domains that serve a certificate of the SSL certificate repository (seeded `cas`
-    /// domains; an upload through SetVodDomainCertificate makes a domain `upload`).
+    /// domains and those set with `CertType=cas`; an upload makes a domain `upload`).
     pub(crate) fn deployments(&self) -> Vec<Deployment> {
         self.domains
             .iter()
-            .filter_map(|d| match d.body {
-                CertBody::Seeded(i) if d.cert_type == "cas" => Some(Deployment {
-                    cert_id: cas_cert_id(i),
-                    cert_site: SSL_SITES[0],
+            .filter_map(|d| {
+                let (cert_id, cert_site) = match &d.body {
+                    CertBody::Seeded(i) if d.cert_type == "cas" => (cas_cert_id(*i), SSL_SITES[0]),
+                    CertBody::Cas(r) => (r.id, r.site),
+                    _ => return None,
+                };
+                Some(Deployment {
+                    cert_id,
+                    cert_site,
                     product: "VOD",
-                    resource_id: 2_000_000 + i as i64,
+                    resource_id: 2_000_000 + d.index as i64,
                     domain: d.name.clone(),
                     region: "cn-shanghai".into(),
                     https: d.ssl_on,
                     since: d.cert_updated,
-                }),
-                _ => None,
+                })
             })
             .collect()
     }
@@ -100,12 +109,14 @@ impl VodState {
         })
     }
 
-    /// Runs one VOD action.
+    /// Runs one VOD action. `cas` is the repository certificate a SetVodDomainSSLCertificate
+    /// with `CertType=cas` names, as the caller resolved it (`None` when the request names none).
     pub(crate) fn handle(
         &mut self,
         inv: &Inventory,
         action: &str,
         params: &Params,
+        cas: Option<Result<RepoCert, ApiError>>,
     ) -> Result<Map<String, Value>, ApiError> {
         match action {
             "DescribeVodUserDomains" => self.list(params),
@@ -113,6 +124,11 @@ impl VodState {
                 let d = &self.domains[self.domain(params)?];
                 let cert = self.cert(inv, d)?;
                 let life_months = ((cert.not_after - cert.not_before).whole_days() + 15) / 30;
+                let (cert_id, cert_region) = match &d.body {
+                    CertBody::Cas(r) => (r.id.to_string(), r.site),
+                    _ if d.cert_type == "cas" => (cas_cert_id(d.index).to_string(), SSL_SITES[0]),
+                    _ => (String::new(), SSL_SITES[0]),
+                };
                 let info = json!({
                     "DomainName": d.name,
                     "CertName": d.cert_name,
@@ -123,8 +139,8 @@ impl VodState {
                     "CertLife": format!("{life_months} months"),
                     "CertOrg": cert.organization,
                     "CertType": d.cert_type,
-                    "CertRegion": "cn-hangzhou",
-                    "CertId": if d.cert_type == "cas" { cas_cert_id(d.index).to_string() } else { String::new() },
+                    "CertRegion": cert_region,
+                    "CertId": cert_id,
                     "ServerCertificateStatus": on_off(d.ssl_on),
                     "ServerCertificate": cert.pem,
                     "Status": "success",
@@ -151,6 +167,7 @@ impl VodState {
                 }})))
             }
             "SetVodDomainCertificate" => self.set_certificate(params),
+            "SetVodDomainSSLCertificate" => self.set_ssl_certificate(params, cas),
             _ => Err(ApiError::unknown_action()),
         }
     }
@@ -169,6 +186,7 @@ impl VodState {
     fn cert(&self, inv: &Inventory, d: &Domain) -> Result<Arc<CertInfo>, ApiError> {
         match &d.body {
             CertBody::Uploaded(info) => Ok(Arc::clone(info)),
+            CertBody::Cas(r) => Ok(Arc::clone(&r.info)),
             CertBody::Seeded(i) => seeded_cert(inv, d, *i),
         }
     }
@@ -228,6 +246,65 @@ impl VodState {
             "TotalCount": matching.len(),
             "Domains": {"PageData": items},
         })))
+    }
+
+    /// SetVodDomainSSLCertificate: as SetVodDomainCertificate, plus `CertType` (`upload` with
+    /// SSLPub/SSLPri, `cas` with CertId and CertRegion). Without a type, a certificate body means
+    /// upload and a CertId means cas (unconfirmed; CDN's sibling is treated the same way).
+    fn set_ssl_certificate(
+        &mut self,
+        params: &Params,
+        cas: Option<Result<RepoCert, ApiError>>,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let n = self.domain(params)?;
+        let on = ssl_protocol(params)?;
+        let cert_name = cert_name_param(params)?;
+        let now = OffsetDateTime::now_utc();
+        if !on {
+            let d = &mut self.domains[n];
+            d.ssl_on = false;
+            d.modified = now;
+            return Ok(Map::new());
+        }
+        let kind = match optional(params, "CertType") {
+            Some("upload") => "upload",
+            Some("cas") => "cas",
+            Some(_) => {
+                return Err(ApiError::invalid_parameter(
+                    "CertType",
+                    "Valid values: upload, cas.",
+                ));
+            }
+            None if optional(params, "CertId").is_some()
+                && optional(params, "SSLPub").is_none() =>
+            {
+                "cas"
+            }
+            None => "upload",
+        };
+        let (body, default_name) = if kind == "cas" {
+            required(params, "CertId")?;
+            let repo = cas.ok_or_else(|| ApiError::missing_parameter("CertId"))??;
+            let name = repo.name.clone();
+            (CertBody::Cas(repo), name)
+        } else {
+            let info = check_uploaded_pair(
+                optional(params, "SSLPub"),
+                "SSLPub",
+                optional(params, "SSLPri"),
+                "SSLPri",
+            )?;
+            let name = format!("{}-{}", info.common_name, now.unix_timestamp());
+            (CertBody::Uploaded(Arc::new(info)), name)
+        };
+        let d = &mut self.domains[n];
+        d.cert_name = cert_name.map(str::to_string).unwrap_or(default_name);
+        d.cert_type = kind;
+        d.cert_updated = now;
+        d.body = body;
+        d.ssl_on = true;
+        d.modified = now;
+        Ok(Map::new())
     }
 
     fn set_certificate(&mut self, params: &Params) -> Result<Map<String, Value>, ApiError> {
@@ -370,6 +447,32 @@ pub(crate) fn seeded_cas_cert(
 ) -> Result<(Arc<CertInfo>, EcKey), ApiError> {
     let d = seeded_domain(inv, index);
     Ok((seeded_cert(inv, &d, index)?, inv.key_for(&cert_key(index))))
+}
+
+/// `SSLProtocol`: `on` or `off`.
+fn ssl_protocol(params: &Params) -> Result<bool, ApiError> {
+    match required(params, "SSLProtocol")? {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(ApiError::new(
+            400,
+            "InvalidSSLProtocol.ValueNotSupported",
+            "The specified value of SSLProtocol is not supported.",
+        )),
+    }
+}
+
+/// `CertName`, at most [`MAX_CERT_NAME`] characters.
+fn cert_name_param(params: &Params) -> Result<Option<&str>, ApiError> {
+    let name = optional(params, "CertName");
+    if name.is_some_and(|c| c.chars().count() > MAX_CERT_NAME) {
+        return Err(ApiError::new(
+            400,
+            "InvalidCertName.TooLong",
+            "The length of the certificate name cannot exceed 128 characters.",
+        ));
+    }
+    Ok(name)
 }
 
 fn on_off(on: bool) -> &'static str {

@@ -345,6 +345,14 @@ pub enum ItemWrite {
         /// UNIX seconds.
         now: i64,
     },
+    /// What item `idx` had before its change (see [`Journal::previous`]); a value already
+    /// recorded for the item is kept.
+    Previous {
+        /// Position in the job.
+        idx: u32,
+        /// The job's own description of the previous state (never a secret).
+        previous: String,
+    },
     /// The item's final result and its audit entry (see [`Journal::finish_item`]).
     Finished {
         /// The result (boxed: a batch holds mostly the small `Sent` writes).
@@ -681,6 +689,10 @@ impl Journal {
                 ItemWrite::Sent { idx, attempts, now } => {
                     mark_sent_in(&tx, job_id, *idx, *attempts, *now)?
                 }
+                ItemWrite::Previous { idx, previous } => ctx(
+                    "record previous",
+                    record_previous_in(&tx, job_id, *idx, previous),
+                )?,
                 ItemWrite::Finished { item, audit, now } => {
                     finish_item_in(&tx, job_id, item, *now)?;
                     if let Some(entry) = audit {
@@ -925,6 +937,66 @@ impl Journal {
             },
         )
     }
+}
+
+/// What a job needs besides its change (a rotation's certificate, where a retry came from) and
+/// what its items had before: opaque text the jobs layer writes and reads (never a secret).
+impl Journal {
+    /// Records `params` for `job_id` (before the job is created, so a job never exists without
+    /// them); replaces earlier ones.
+    pub fn set_job_params(&self, job_id: &str, params: &str) -> Result<(), JournalError> {
+        ctx(
+            "write job params",
+            self.conn.execute(
+                "INSERT OR REPLACE INTO job_params (job_id, params) VALUES (?1, ?2)",
+                params![job_id, params],
+            ),
+        )
+        .map(|_| ())
+    }
+
+    /// The params of `job_id`, when it has any.
+    pub fn job_params(&self, job_id: &str) -> Result<Option<String>, JournalError> {
+        ctx(
+            "read job params",
+            self.conn
+                .query_row(
+                    "SELECT params FROM job_params WHERE job_id = ?1",
+                    params![job_id],
+                    |r| r.get(0),
+                )
+                .optional(),
+        )
+    }
+
+    /// What each item of `job_id` had before its change, by position (items without a record
+    /// are absent).
+    pub fn previous(&self, job_id: &str) -> Result<Vec<(u32, String)>, JournalError> {
+        let mut stmt = ctx(
+            "prepare",
+            self.conn.prepare(
+                "SELECT idx, previous FROM job_item_previous WHERE job_id = ?1 ORDER BY idx",
+            ),
+        )?;
+        ctx(
+            "read previous",
+            stmt.query_map(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect()),
+        )
+    }
+}
+
+fn record_previous_in(
+    conn: &Connection,
+    job_id: &str,
+    idx: u32,
+    previous: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO job_item_previous (job_id, idx, previous) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![job_id, idx, previous])
+    .map(|_| ())
 }
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
@@ -1541,6 +1613,29 @@ mod tests {
         j.release_lease("l", "t2").unwrap();
         assert_eq!(j.lease("l").unwrap(), None);
         assert_eq!(j.resumable_jobs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn params_and_previous_states_are_kept_per_job() {
+        let mut j = Journal::in_memory().unwrap();
+        j.set_job_params("j3", r#"{"a":1}"#).unwrap();
+        j.create_job(&job("j3"), &[("a".into(), None, "A".into())])
+            .unwrap();
+        assert_eq!(j.job_params("j3").unwrap().as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(j.job_params("j1").unwrap(), None);
+        let first = ItemWrite::Previous {
+            idx: 0,
+            previous: "first".into(),
+        };
+        let again = ItemWrite::Previous {
+            idx: 0,
+            previous: "after resume".into(),
+        };
+        j.write_batch("j3", &[first]).unwrap();
+        j.write_batch("j3", &[again]).unwrap();
+        // The first record of an item is its state before the change: a resume does not replace it.
+        assert_eq!(j.previous("j3").unwrap(), vec![(0, "first".to_string())]);
+        assert!(j.previous("j1").unwrap().is_empty());
     }
 
     #[test]

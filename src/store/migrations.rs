@@ -134,6 +134,20 @@ CREATE INDEX audit_at ON audit(at);",
     ALTER TABLE audit ADD COLUMN prev_hash TEXT;
     ALTER TABLE audit ADD COLUMN hash TEXT;
     CREATE INDEX audit_refers_to ON audit(refers_to);",
+    // 7: what a job needs besides its change to be resumed, retried or undone (a rotation's
+    //    repository certificate and the new certificate's fingerprint and names, where a retry or
+    //    an undo job came from; never a key), and per item what it had before the change (the
+    //    certificate a domain served), written before the request is sent.
+    "CREATE TABLE job_params (
+        job_id TEXT PRIMARY KEY,
+        params TEXT NOT NULL
+    );
+    CREATE TABLE job_item_previous (
+        job_id   TEXT    NOT NULL,
+        idx      INTEGER NOT NULL,
+        previous TEXT    NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    ) WITHOUT ROWID;",
 ];
 
 /// Run after migration 6's columns exist, in its transaction: the schema-5 rows are chained as they
