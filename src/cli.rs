@@ -71,7 +71,7 @@ struct Cli {
     /// Huawei signature: auto (by endpoint), basic (SDK-HMAC-SHA256) or derived (V11-HMAC-SHA256).
     #[arg(long, global = true, value_enum, value_name = "MODE")]
     huawei_signing: Option<HuaweiSigningArg>,
-    /// Huawei IAM project id of the region.
+    /// Huawei IAM project id of the region (profile add: one per region, P1,P2 in the order of --regions, or REGION=ID,…).
     #[arg(long, global = true, value_name = "ID")]
     project_id: Option<String>,
     /// Huawei IoTDA instance id (Instance-Id header).
@@ -95,6 +95,25 @@ enum HuaweiSigningArg {
     Auto,
     Basic,
     Derived,
+}
+
+impl AlibabaSignatureArg {
+    fn version(self) -> AlibabaSignatureVersion {
+        match self {
+            AlibabaSignatureArg::V3 => AlibabaSignatureVersion::V3,
+            AlibabaSignatureArg::V1 => AlibabaSignatureVersion::V1,
+        }
+    }
+}
+
+impl HuaweiSigningArg {
+    fn signing(self) -> HuaweiSigning {
+        match self {
+            HuaweiSigningArg::Auto => HuaweiSigning::Auto,
+            HuaweiSigningArg::Basic => HuaweiSigning::Basic,
+            HuaweiSigningArg::Derived => HuaweiSigning::Derived,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,8 +149,15 @@ enum Command {
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
     /// Every certificate of the selected profiles and regions, as the window's tables show them.
+    ///
+    /// Reads every region of each selected profile (--profile A,B, --all-profiles, else each
+    /// cloud's default profile); --region R keeps only R. An account, region or service that
+    /// cannot be read is named on stderr and the others still print; the exit code is then 5.
     Inventory(estate::InventoryArgs),
     /// Find a certificate everywhere: SHA-256/SHA-1 fingerprint, serial number, id or name.
+    ///
+    /// Reads the selected profiles and regions as inventory does, then lists the certificates
+    /// the window's find shows (the table filter's rules); the same row shape and exit codes.
     Find(estate::FindArgs),
     /// Print a shell completion script, e.g. `source <(certdesk completions bash)`.
     Completions(conventions::CompletionsArgs),
@@ -525,10 +551,7 @@ impl Globals {
             &self.transport()?,
         )?;
         if let Some(signature) = self.alibaba_signature {
-            config.signature = match signature {
-                AlibabaSignatureArg::V3 => AlibabaSignatureVersion::V3,
-                AlibabaSignatureArg::V1 => AlibabaSignatureVersion::V1,
-            };
+            config.signature = signature.version();
         }
         Ok((config, account.profile))
     }
@@ -566,12 +589,9 @@ impl Globals {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
             endpoint: self.endpoint.clone().or(account.profile.endpoint),
-            signing: match self.huawei_signing {
-                Some(HuaweiSigningArg::Auto) => HuaweiSigning::Auto,
-                Some(HuaweiSigningArg::Basic) => HuaweiSigning::Basic,
-                Some(HuaweiSigningArg::Derived) => HuaweiSigning::Derived,
-                None => account.profile.huawei_signing,
-            },
+            signing: self
+                .huawei_signing
+                .map_or(account.profile.huawei_signing, HuaweiSigningArg::signing),
             project_id,
             instance_id: self.instance_id.clone().or(account.profile.instance_id),
             proxy,

@@ -205,17 +205,10 @@ fn narrow_to_region(g: &Globals, accounts: Vec<Account>) -> Result<Vec<Account>,
     for mut account in accounts {
         let p = &mut account.profile;
         if let Some(signature) = g.alibaba_signature {
-            p.alibaba_signature = match signature {
-                super::AlibabaSignatureArg::V3 => crate::cloud::AlibabaSignatureVersion::V3,
-                super::AlibabaSignatureArg::V1 => crate::cloud::AlibabaSignatureVersion::V1,
-            };
+            p.alibaba_signature = signature.version();
         }
         if let Some(signing) = g.huawei_signing {
-            p.huawei_signing = match signing {
-                super::HuaweiSigningArg::Auto => crate::cloud::HuaweiSigning::Auto,
-                super::HuaweiSigningArg::Basic => crate::cloud::HuaweiSigning::Basic,
-                super::HuaweiSigningArg::Derived => crate::cloud::HuaweiSigning::Derived,
-            };
+            p.huawei_signing = signing.signing();
         }
         let Some(region) = &g.region else {
             out.push(account);

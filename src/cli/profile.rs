@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 pub(super) enum ProfileCommand {
     /// Add a profile. Its secret is read from standard input (prompted for without echo on a
     /// terminal) and kept in the OS keyring; a role profile needs none. The global --endpoint,
-    /// --project-id and --instance-id are stored with it.
+    /// --project-id, --instance-id, --alibaba-signature and --huawei-signing are stored with it.
     Add(AddArgs),
     /// Every profile, its regions and its key id or role (never a secret).
     List,
@@ -193,6 +193,12 @@ fn profile_of(g: &Globals, args: &AddArgs) -> Result<Profile, Failure> {
     );
     profile.regions = regions[1..].to_vec();
     profile.endpoint = g.endpoint.clone();
+    if let Some(signature) = g.alibaba_signature {
+        profile.alibaba_signature = signature.version();
+    }
+    if let Some(signing) = g.huawei_signing {
+        profile.huawei_signing = signing.signing();
+    }
     match provider {
         Provider::Alibaba => {
             if g.project_id.is_some() || g.instance_id.is_some() {
