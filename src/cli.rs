@@ -5,7 +5,9 @@
 //! or the typed API response as JSON with `--json`. Failures print ONE line to stderr and exit
 //! non-zero: 1 = the cloud call failed, 2 = usage (bad arguments, unreadable files, refused
 //! endpoint), 3 = configuration (no credentials, no project id), 4 = the simulator or the GUI
-//! could not run. This module parses and prints; it knows no wire format.
+//! could not run, 5 = an estate command (`inventory`, `find`) could not read some accounts,
+//! regions or services (the rows of the others were printed). This module parses and prints;
+//! it knows no wire format.
 
 use crate::cloud::{
     AlibabaClientConfig, AlibabaSignatureVersion, EsaClient, HuaweiClientConfig, HuaweiSigning,
@@ -29,16 +31,21 @@ mod cdn;
 mod cert_args;
 mod change;
 mod conventions;
+mod estate;
 mod pem;
+mod profile;
 mod rotate;
 mod terminal;
 
 use terminal::{escape_for_terminal, escape_lines_for_terminal};
 
 const EXIT_CODES: &str = "\
-Exit codes: 0 success, 1 the cloud call failed, 2 usage error, 3 configuration error
-(no credentials or project id), 4 the simulator or the window could not run.
-Credentials: --profile NAME, else the SDK environment variables (ALIBABA_CLOUD_ACCESS_KEY_ID /
+Exit codes: 0 success, 1 the cloud call failed (inventory --fail-if-any: a certificate expires
+within the days given), 2 usage error, 3 configuration error (no credentials or project id), 4 the
+simulator or the window could not run, 5 inventory/find could not read some accounts, regions or
+services (each is named on stderr; the others' rows were printed).
+Credentials: --profile NAME (inventory and find: --profile A,B or --all-profiles), else the SDK
+environment variables (ALIBABA_CLOUD_ACCESS_KEY_ID /
 ALIBABA_CLOUD_ACCESS_KEY_SECRET [/ ALIBABA_CLOUD_SECURITY_TOKEN], HUAWEICLOUD_SDK_AK /
 HUAWEICLOUD_SDK_SK [/ HUAWEICLOUD_SDK_PROJECT_ID]).";
 
@@ -48,9 +55,12 @@ HUAWEICLOUD_SDK_SK [/ HUAWEICLOUD_SDK_PROJECT_ID]).";
 #[derive(Debug, Parser)]
 #[command(name = "certdesk", version = conventions::VERSION, after_help = EXIT_CODES)]
 struct Cli {
-    /// Profile (account) to use; default: the configured default profile or the SDK environment variables.
-    #[arg(long, global = true, value_name = "NAME")]
+    /// Profile (account) to use; default: the configured default profile or the SDK environment variables. inventory and find take several: A,B.
+    #[arg(long, global = true, value_name = "NAME[,NAME…]")]
     profile: Option<String>,
+    /// inventory and find: every enabled profile (all accounts and regions of the estate).
+    #[arg(long, global = true, conflicts_with = "profile")]
+    all_profiles: bool,
     /// Endpoint override, e.g. https://kms.cn-shanghai.aliyuncs.com or http://127.0.0.1:PORT (plain http only for loopback).
     #[arg(long, global = true, value_name = "URL")]
     endpoint: Option<String>,
@@ -66,7 +76,7 @@ struct Cli {
     /// Huawei signature: auto (by endpoint), basic (SDK-HMAC-SHA256) or derived (V11-HMAC-SHA256).
     #[arg(long, global = true, value_enum, value_name = "MODE")]
     huawei_signing: Option<HuaweiSigningArg>,
-    /// Huawei IAM project id of the region.
+    /// Huawei IAM project id of the region (profile add: one per region, P1,P2 in the order of --regions, or REGION=ID,…).
     #[arg(long, global = true, value_name = "ID")]
     project_id: Option<String>,
     /// Huawei IoTDA instance id (Instance-Id header).
@@ -90,6 +100,25 @@ enum HuaweiSigningArg {
     Auto,
     Basic,
     Derived,
+}
+
+impl AlibabaSignatureArg {
+    fn version(self) -> AlibabaSignatureVersion {
+        match self {
+            AlibabaSignatureArg::V3 => AlibabaSignatureVersion::V3,
+            AlibabaSignatureArg::V1 => AlibabaSignatureVersion::V1,
+        }
+    }
+}
+
+impl HuaweiSigningArg {
+    fn signing(self) -> HuaweiSigning {
+        match self {
+            HuaweiSigningArg::Auto => HuaweiSigning::Auto,
+            HuaweiSigningArg::Basic => HuaweiSigning::Basic,
+            HuaweiSigningArg::Derived => HuaweiSigning::Derived,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +158,20 @@ enum Command {
     /// Inspect certificate, key and PKCS#12 files and run the upload checks.
     #[command(subcommand)]
     Pem(pem::PemCommand),
+    /// Profiles (accounts): add, list, remove, set the default, test the connection.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Every certificate of the selected profiles and regions, as the window's tables show them.
+    ///
+    /// Reads every region of each selected profile (--profile A,B, --all-profiles, else each
+    /// cloud's default profile); --region R keeps only R. An account, region or service that
+    /// cannot be read is named on stderr and the others still print; the exit code is then 5.
+    Inventory(estate::InventoryArgs),
+    /// Find a certificate everywhere: SHA-256/SHA-1 fingerprint, serial number, id or name.
+    ///
+    /// Reads the selected profiles and regions as inventory does, then lists the certificates
+    /// the window's find shows (the table filter's rules); the same row shape and exit codes.
+    Find(estate::FindArgs),
     /// Print a shell completion script, e.g. `source <(certdesk completions bash)`.
     Completions(conventions::CompletionsArgs),
     /// Print the man page (roff), or write every page into a folder (for packaging).
@@ -339,8 +382,11 @@ enum Failure {
     Config(String),
     /// The simulator or the window failed.
     Run(String),
-    /// Some items of a bulk job failed (each was reported with its provider code).
+    /// Some items of a bulk job failed (each was reported with its provider code), or
+    /// `inventory --fail-if-any` found certificates expiring.
     Items(String),
+    /// An estate command could not read some accounts, regions or services (each was named).
+    Partial(String),
 }
 
 impl Failure {
@@ -355,6 +401,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Config(_) => 3,
             Failure::Run(_) => 4,
+            Failure::Partial(_) => 5,
         }
     }
 
@@ -365,7 +412,11 @@ impl Failure {
                 Some(service) => format!("error ({service}): {e}"),
                 None => format!("error: {e}"),
             },
-            Failure::Usage(m) | Failure::Config(m) | Failure::Run(m) | Failure::Items(m) => {
+            Failure::Usage(m)
+            | Failure::Config(m)
+            | Failure::Run(m)
+            | Failure::Items(m)
+            | Failure::Partial(m) => {
                 format!(
                     "error: {}",
                     m.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -414,6 +465,12 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let Some(command) = cli.command else {
+        if cli.all_profiles || cli.profile.as_deref().is_some_and(|p| p.contains(',')) {
+            return Err(Failure::Usage(
+                "the window opens one --profile NAME, or every enabled profile without --profile"
+                    .into(),
+            ));
+        }
         // The window owns the main thread (and its own runtime).
         return crate::ui::run(cli.profile.clone()).map_err(Failure::Run);
     };
@@ -423,6 +480,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         .map_err(|e| Failure::Run(format!("cannot start the async runtime: {e}")))?;
     let globals = Globals {
         profile: cli.profile,
+        all_profiles: cli.all_profiles,
         endpoint: cli.endpoint,
         region: cli.region,
         json: cli.json,
@@ -438,6 +496,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 #[derive(Clone)]
 struct Globals {
     profile: Option<String>,
+    all_profiles: bool,
     endpoint: Option<String>,
     region: Option<String>,
     json: bool,
@@ -448,6 +507,28 @@ struct Globals {
 }
 
 impl Globals {
+    /// The one profile a single-account command uses (`None`: the default or the environment);
+    /// several (`--profile A,B`, `--all-profiles`) are refused, saying so.
+    fn single_profile(&self) -> Result<Option<String>, Failure> {
+        if self.all_profiles {
+            return Err(Failure::Usage(
+                "this command works on exactly one account: --all-profiles is for inventory and \
+                 find; choose one with --profile NAME"
+                    .into(),
+            ));
+        }
+        match profiles::Selection::from_list(self.profile.as_deref()) {
+            profiles::Selection::Named(names) if names.len() > 1 => Err(Failure::Usage(format!(
+                "this command works on exactly one account, but --profile names {}: {}; \
+                 choose one (several are for inventory and find)",
+                names.len(),
+                names.join(", ")
+            ))),
+            profiles::Selection::Named(mut names) => Ok(names.pop()),
+            _ => Ok(None),
+        }
+    }
+
     fn transport(&self) -> Result<Transport, Failure> {
         Transport::new().map_err(|e| Failure::Run(e.to_string()))
     }
@@ -470,30 +551,23 @@ impl Globals {
     /// [`Globals::alibaba`] plus the profile `profiles::resolve` chose (its name is what the
     /// journal and audit log record; `env` for the SDK environment variables).
     fn alibaba_account(&self) -> Result<(AlibabaClientConfig, profiles::Profile), Failure> {
-        let account = profiles::resolve(self.profile.as_deref(), Provider::Alibaba)
+        let account = profiles::resolve(self.single_profile()?.as_deref(), Provider::Alibaba)
             .map_err(|e| Failure::Config(e.to_string()))?;
-        let AccountCredentials::Alibaba(credentials) = account.credentials else {
-            return Err(Failure::Config(format!(
-                "profile {:?} is not an Alibaba Cloud profile",
-                account.profile.name
-            )));
-        };
-        let profile = account.profile.clone();
-        let proxy = ProxySetting::from_profile(account.profile.proxy.as_deref())
-            .map_err(Failure::Config)?;
-        let config = AlibabaClientConfig {
-            credentials,
-            region: self.region.clone().unwrap_or(account.profile.region),
-            endpoint: self.endpoint.clone().or(account.profile.endpoint),
-            signature: match self.alibaba_signature {
-                Some(AlibabaSignatureArg::V3) => AlibabaSignatureVersion::V3,
-                Some(AlibabaSignatureArg::V1) => AlibabaSignatureVersion::V1,
-                None => account.profile.alibaba_signature,
-            },
-            role: None,
-            proxy,
-        };
-        Ok((config, profile))
+        let region = self
+            .region
+            .clone()
+            .unwrap_or_else(|| account.profile.region.clone());
+        // A role profile gets its role session (assumed with its source profile's key).
+        let mut config = profiles::alibaba_config(
+            &account,
+            &region,
+            self.endpoint.as_deref(),
+            &self.transport()?,
+        )?;
+        if let Some(signature) = self.alibaba_signature {
+            config.signature = signature.version();
+        }
+        Ok((config, account.profile))
     }
 
     /// The resolved Huawei account with the global flags applied on top.
@@ -503,7 +577,7 @@ impl Globals {
 
     /// [`Globals::huawei`] plus the profile `profiles::resolve` chose.
     fn huawei_account(&self) -> Result<(HuaweiClientConfig, profiles::Profile), Failure> {
-        let account = profiles::resolve(self.profile.as_deref(), Provider::Huawei)
+        let account = profiles::resolve(self.single_profile()?.as_deref(), Provider::Huawei)
             .map_err(|e| Failure::Config(e.to_string()))?;
         let profile = account.profile.clone();
         let AccountCredentials::Huawei(credentials) = account.credentials else {
@@ -529,12 +603,9 @@ impl Globals {
             credentials,
             region: self.region.clone().unwrap_or(account.profile.region),
             endpoint: self.endpoint.clone().or(account.profile.endpoint),
-            signing: match self.huawei_signing {
-                Some(HuaweiSigningArg::Auto) => HuaweiSigning::Auto,
-                Some(HuaweiSigningArg::Basic) => HuaweiSigning::Basic,
-                Some(HuaweiSigningArg::Derived) => HuaweiSigning::Derived,
-                None => account.profile.huawei_signing,
-            },
+            signing: self
+                .huawei_signing
+                .map_or(account.profile.huawei_signing, HuaweiSigningArg::signing),
             project_id,
             instance_id: self.instance_id.clone().or(account.profile.instance_id),
             proxy,
@@ -556,6 +627,9 @@ async fn dispatch(g: &Globals, command: Command) -> Result<(), Failure> {
         Command::Jobs(cmd) => rotate::jobs(g, cmd).await,
         Command::Audit(args) => bulk::audit(g, args),
         Command::Pem(cmd) => pem::run(g, cmd),
+        Command::Profile(cmd) => profile::run(g, cmd).await,
+        Command::Inventory(args) => estate::inventory(g, args).await,
+        Command::Find(args) => estate::find(g, args).await,
         Command::Completions(args) => conventions::completions(args),
         Command::Man(args) => conventions::man(args),
         Command::Sim(args) => {
@@ -1269,6 +1343,7 @@ mod tests {
         })
         .collect();
         assert_eq!(codes, [1, 2, 3, 4]);
+        assert_eq!(Failure::Partial("p".into()).exit_code(), 5);
     }
 
     #[test]

@@ -214,6 +214,27 @@ pub enum ProfileError {
         /// The name.
         name: String,
     },
+    /// The profile is the source of role profiles (they assume their roles with its key), so
+    /// it cannot be removed before them.
+    #[error(
+        "profile {name:?} is the source profile of {users}: remove or change them first (they \
+         assume their roles with its key)"
+    )]
+    SourceInUse {
+        /// The profile.
+        name: String,
+        /// The role profiles using it, quoted and comma-separated.
+        users: String,
+    },
+    /// A selected profile reaches the same account (the same key or role) as one selected
+    /// before it: that account is read once, under the first profile.
+    #[error("profile {name:?} reaches the same account as profile {first:?}; it is read once")]
+    DuplicateAccount {
+        /// The later profile (skipped).
+        name: String,
+        /// The first profile of that account (used).
+        first: String,
+    },
     /// A profile failed validation before being stored.
     #[error("invalid profile {name:?}: {reason}")]
     InvalidProfile {
@@ -445,13 +466,62 @@ impl ProfileStore {
         if self.get(&profile.name).is_some() {
             return Err(ProfileError::DuplicateProfile { name: profile.name });
         }
+        self.check_role_source(&profile)?;
         self.file.profiles.push(profile);
         Ok(())
+    }
+
+    /// A role profile's source must be stored already and be an Alibaba Cloud profile with a key
+    /// of its own (what [`account_in`] needs to assume the role).
+    pub fn check_role_source(&self, profile: &Profile) -> Result<(), ProfileError> {
+        let Some(role) = &profile.role else {
+            return Ok(());
+        };
+        let invalid = |reason: String| ProfileError::InvalidProfile {
+            name: profile.name.clone(),
+            reason,
+        };
+        match self.get(&role.source_profile) {
+            None => Err(invalid(format!(
+                "its source profile {:?} does not exist (known: {})",
+                role.source_profile,
+                self.known_names()
+            ))),
+            Some(source) if source.provider != Provider::Alibaba || source.role.is_some() => {
+                Err(invalid(format!(
+                    "its source profile {:?} must be an Alibaba Cloud profile with a key of its own",
+                    source.name
+                )))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The role profiles whose source is `name`, in file order.
+    pub fn role_profiles_using(&self, name: &str) -> Vec<&str> {
+        self.file
+            .profiles
+            .iter()
+            .filter(|p| p.role.as_ref().is_some_and(|r| r.source_profile == name))
+            .map(|p| p.name.as_str())
+            .collect()
     }
 
     /// Replaces the profile of the same name (validated). Call [`ProfileStore::save`] after.
     pub fn update(&mut self, profile: Profile) -> Result<(), ProfileError> {
         validate_profile(&profile)?;
+        self.check_role_source(&profile)?;
+        let users = self.role_profiles_using(&profile.name);
+        if !users.is_empty() && (profile.provider != Provider::Alibaba || profile.role.is_some()) {
+            return Err(ProfileError::InvalidProfile {
+                name: profile.name.clone(),
+                reason: format!(
+                    "it is the source profile of {}, so it must stay an Alibaba Cloud profile \
+                     with a key of its own",
+                    users.join(", ")
+                ),
+            });
+        }
         let known = self.known_names();
         let slot = self
             .file
@@ -472,8 +542,20 @@ impl ProfileStore {
     }
 
     /// Removes a profile (and its default mark). Its keyring secrets are not touched: see
-    /// [`delete_profile`] for the whole removal.
+    /// [`delete_profile`] for the whole removal. Refused while role profiles use it as their
+    /// source ([`ProfileError::SourceInUse`]).
     pub fn remove(&mut self, name: &str) -> Result<Profile, ProfileError> {
+        let users = self.role_profiles_using(name);
+        if !users.is_empty() {
+            return Err(ProfileError::SourceInUse {
+                name: name.to_string(),
+                users: users
+                    .iter()
+                    .map(|u| format!("{u:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         let known = self.known_names();
         let index = self
             .file
@@ -947,6 +1029,9 @@ pub fn delete_secrets(keyring: &dyn SecretStore, profile_name: &str) -> Result<(
 
 /// Adds a profile: secrets into `keyring` first, then the file is saved; if saving fails the
 /// secrets are removed again. `make_default` marks it default for its provider.
+///
+/// A role profile has no secret of its own (it assumes its role with its source profile's key):
+/// its `secrets` must be empty, and nothing is written to the keyring.
 pub fn create_profile(
     store: &mut ProfileStore,
     keyring: &dyn SecretStore,
@@ -958,9 +1043,21 @@ pub fn create_profile(
     if store.get(&profile.name).is_some() {
         return Err(ProfileError::DuplicateProfile { name: profile.name });
     }
+    store.check_role_source(&profile)?;
     let name = profile.name.clone();
     let provider = profile.provider;
-    save_secrets(keyring, &name, secrets)?;
+    if profile.role.is_some() {
+        if !secrets.secret.is_empty() || secrets.security_token.is_some() {
+            return Err(ProfileError::InvalidProfile {
+                name,
+                reason: "a role profile has no secret of its own: it assumes its role with its \
+                         source profile's key"
+                    .to_string(),
+            });
+        }
+    } else {
+        save_secrets(keyring, &name, secrets)?;
+    }
     let before = store.clone();
     let written = store
         .add(profile)
@@ -1207,9 +1304,9 @@ pub fn resolve_selection(
             AccountCredentials::AlibabaRole { role, .. } => role.role_arn.clone(),
         };
         if let Some((first, _)) = seen.iter().find(|(_, id)| *id == identity) {
-            *result = Err(ProfileError::InvalidProfile {
+            *result = Err(ProfileError::DuplicateAccount {
                 name: name.clone(),
-                reason: format!("it reaches the same account as profile {first:?}; skipped"),
+                first: first.clone(),
             });
         } else {
             seen.push((name.clone(), identity));
@@ -1825,6 +1922,122 @@ mod tests {
         );
         assert_eq!(keyring.get("a").expect("get"), None);
         assert_eq!(keyring.get("a:token").expect("get"), None);
+    }
+
+    fn role_profile(name: &str, source: &str) -> Profile {
+        Profile {
+            role: Some(RoleSpec {
+                role_arn: "acs:ram::5348354743270002:role/certdesk-admin".into(),
+                source_profile: source.into(),
+                external_id: None,
+                session_name: None,
+                duration_secs: None,
+            }),
+            ..Profile::new(name, Provider::Alibaba, "cn-hangzhou", "")
+        }
+    }
+
+    #[test]
+    fn role_profiles_need_a_keyed_source_and_keep_it_from_being_removed() {
+        let (_dir, mut store) = temp_store();
+        let keyring = MemoryKeyring::new();
+        let no_secret = ProfileSecrets {
+            secret: Secret::default(),
+            security_token: None,
+        };
+        // The source must exist first.
+        let err = create_profile(
+            &mut store,
+            &keyring,
+            role_profile("r", "src"),
+            &no_secret,
+            false,
+        )
+        .expect_err("no source yet");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        create_profile(
+            &mut store,
+            &keyring,
+            profile("src", Provider::Alibaba),
+            &secrets("s"),
+            false,
+        )
+        .expect("source");
+        create_profile(
+            &mut store,
+            &keyring,
+            profile("hw", Provider::Huawei),
+            &secrets("s"),
+            false,
+        )
+        .expect("huawei");
+        // Not a Huawei profile (nor another role profile, below).
+        let err = store
+            .check_role_source(&role_profile("r", "hw"))
+            .expect_err("a Huawei source");
+        assert!(err.to_string().contains("key of its own"), "{err}");
+        // A role profile has no secret of its own: none is stored, and one given is refused.
+        let err = create_profile(
+            &mut store,
+            &keyring,
+            role_profile("r", "src"),
+            &secrets("oops"),
+            false,
+        )
+        .expect_err("a secret for a role profile");
+        assert!(err.to_string().contains("no secret of its own"), "{err}");
+        create_profile(
+            &mut store,
+            &keyring,
+            role_profile("r", "src"),
+            &no_secret,
+            false,
+        )
+        .expect("role profile");
+        assert_eq!(keyring.get("r").expect("get"), None);
+        assert!(
+            store.check_role_source(&role_profile("r2", "r")).is_err(),
+            "a role profile is no source"
+        );
+        let account = account_in(&store, &keyring, store.get("r").expect("r")).expect("account");
+        assert!(matches!(
+            account.credentials,
+            AccountCredentials::AlibabaRole { .. }
+        ));
+
+        // The source stays while the role profile uses it, and stays an Alibaba key profile.
+        assert_eq!(store.role_profiles_using("src"), ["r"]);
+        let err = delete_profile(&mut store, &keyring, "src").expect_err("in use");
+        assert!(
+            matches!(&err, ProfileError::SourceInUse { users, .. } if users == "\"r\""),
+            "{err}"
+        );
+        assert!(keyring.get("src").expect("get").is_some(), "secret kept");
+        let mut turned = profile("src", Provider::Alibaba);
+        turned.role = role_profile("src", "hw").role;
+        assert!(store.update(turned).is_err());
+        delete_profile(&mut store, &keyring, "r").expect("role profile first");
+        delete_profile(&mut store, &keyring, "src").expect("then its source");
+    }
+
+    #[test]
+    fn the_same_account_selected_twice_is_read_once_under_the_first_name() {
+        let (_dir, mut store) = temp_store();
+        let keyring = MemoryKeyring::new();
+        for name in ["one", "two"] {
+            let p = Profile::new(name, Provider::Alibaba, "cn-hangzhou", "SAME-KEY");
+            create_profile(&mut store, &keyring, p, &secrets("s"), false).expect("create");
+        }
+        let resolved = resolve_selection(
+            &store,
+            &keyring,
+            &Selection::Named(vec!["two".into(), "one".into()]),
+        );
+        assert!(resolved[0].1.is_ok());
+        assert!(matches!(
+            &resolved[1].1,
+            Err(ProfileError::DuplicateAccount { name, first }) if name == "one" && first == "two"
+        ));
     }
 
     #[test]

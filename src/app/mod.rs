@@ -18,6 +18,7 @@ pub mod context;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod find;
+pub mod headless;
 pub mod import_flow;
 pub mod inventory;
 pub mod kms;

@@ -155,7 +155,7 @@ fn extra_sections() -> Roff {
             ("0", "Success."),
             (
                 "1",
-                "The cloud call failed (the error line quotes the provider's code and RequestId), or some items of a bulk job failed.",
+                "The cloud call failed (the error line quotes the provider's code and RequestId), or some items of a bulk job failed, or inventory --fail-if-any found certificates expiring within the days given.",
             ),
             (
                 "2",
@@ -163,6 +163,10 @@ fn extra_sections() -> Roff {
             ),
             ("3", "Configuration: no credentials, no project id."),
             ("4", "The simulator or the window could not run."),
+            (
+                "5",
+                "inventory or find could not read some accounts, regions or services: each is named on stderr with the reason; the rows of the others were printed.",
+            ),
         ],
     );
     roff.control("SH", ["ENVIRONMENT"]);

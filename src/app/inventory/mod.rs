@@ -74,6 +74,9 @@ pub struct EsaSites {
     pub loading: bool,
     /// The last one failed.
     pub error: Option<Error>,
+    /// The accounts and regions whose ListSites failed last, and why (the headless estate
+    /// names each).
+    pub failed: BTreeMap<ScopeId, Error>,
     /// Site shown.
     pub selected: Option<i64>,
     /// ListSites calls running.
@@ -1108,6 +1111,7 @@ impl Inventories {
                 self.esa.loading = self.esa.running > 0;
                 match result {
                     Ok(sites) => {
+                        self.esa.failed.remove(&scope);
                         self.esa.sites.retain(|s| s.scope != scope);
                         self.esa.sites.extend(sites);
                         let keep = self
@@ -1125,7 +1129,10 @@ impl Inventories {
                             self.add_esa_site_pane(site, cx);
                         }
                     }
-                    Err(e) => self.esa.error = Some(e),
+                    Err(e) => {
+                        self.esa.failed.insert(scope, e.clone());
+                        self.esa.error = Some(e);
+                    }
                 }
                 return true;
             }
