@@ -165,3 +165,96 @@ fn add_test_and_use_a_profile_from_the_settings_tab() {
     g.settle();
     g.harness.check_accessibility();
 }
+
+/// A RAM role profile made in the form: no secret of its own (none goes to the keyring), its
+/// source profile's key assumes the role, and "Test connection" reaches the role's account.
+#[test]
+fn a_role_profile_is_saved_without_a_secret_and_tests_through_its_source() {
+    use certdesk::app::{Action, SettingsAction};
+    use certdesk::model::Provider;
+    let mut g = gui();
+    g.harness.get_by_label("Add a real account…").click();
+    g.settle();
+    let account = g.sim.accounts()[0].clone();
+    let endpoint = g.sim.endpoint();
+    let mut apply = |g: &mut Gui, action: SettingsAction| {
+        g.harness.state_mut().state.apply(Action::Settings(action));
+        g.settle();
+    };
+
+    apply(&mut g, SettingsAction::New(Provider::Alibaba));
+    let mut key = g.app().settings.draft.clone().unwrap();
+    key.name = "ali-key".into();
+    key.endpoint = endpoint.clone();
+    key.access_key_id = account.alibaba_access_key_id.clone();
+    key.secret = account.alibaba_access_key_secret.expose().to_string();
+    apply(&mut g, SettingsAction::SetDraft(Box::new(key)));
+    apply(&mut g, SettingsAction::Save);
+    assert!(
+        g.app().settings.error.is_none(),
+        "{:?}",
+        g.app().settings.error
+    );
+
+    apply(&mut g, SettingsAction::New(Provider::Alibaba));
+    let mut role = g.app().settings.draft.clone().unwrap();
+    role.name = "ali-admin".into();
+    role.endpoint = endpoint;
+    role.role_arn = format!("acs:ram::{}:role/certdesk-admin", account.account_id);
+    role.source_profile = "ali-key".into();
+    // A typed secret is refused: the role has none of its own.
+    role.secret = "typed-by-mistake".into();
+    apply(&mut g, SettingsAction::SetDraft(Box::new(role.clone())));
+    apply(&mut g, SettingsAction::Save);
+    let refused = g.app().settings.error.clone().unwrap_or_default();
+    assert!(refused.contains("no secret of its own"), "{refused}");
+    role.secret.clear();
+    apply(&mut g, SettingsAction::SetDraft(Box::new(role)));
+    apply(&mut g, SettingsAction::Save);
+    assert!(
+        g.app().settings.error.is_none(),
+        "{:?}",
+        g.app().settings.error
+    );
+    assert!(
+        g.keyring.get("ali-admin").unwrap().is_none(),
+        "no keyring entry"
+    );
+    let saved = ProfileStore::load_from(g.dir.path().join("profiles.toml")).unwrap();
+    assert_eq!(
+        saved
+            .get("ali-admin")
+            .and_then(|p| p.role.as_ref())
+            .map(|r| r.source_profile.as_str()),
+        Some("ali-key")
+    );
+
+    apply(&mut g, SettingsAction::Test("ali-admin".into()));
+    match g.app().settings.tests.get("ali-admin") {
+        Some(TestResult::Passed(_)) => {}
+        other => panic!("the role profile's test: {other:?}"),
+    }
+
+    // The estate opens every enabled profile; one left out stays out.
+    let profiles_of = |g: &Gui| {
+        let mut names: Vec<String> = g
+            .app()
+            .workspace()
+            .scopes
+            .iter()
+            .map(|s| s.profile.clone())
+            .collect();
+        names.dedup();
+        names
+    };
+    apply(&mut g, SettingsAction::OpenEstate);
+    assert_eq!(profiles_of(&g), ["ali-key", "ali-admin"]);
+    apply(&mut g, SettingsAction::SetEnabled("ali-key".into(), false));
+    apply(&mut g, SettingsAction::OpenEstate);
+    assert_eq!(profiles_of(&g), ["ali-admin"]);
+    let saved = ProfileStore::load_from(g.dir.path().join("profiles.toml")).unwrap();
+    assert!(
+        !saved.get("ali-key").unwrap().enabled,
+        "saved to profiles.toml"
+    );
+}

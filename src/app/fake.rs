@@ -48,6 +48,8 @@ struct FakeState {
     /// Fail the list call after this many more succeed.
     fail_after: Option<(usize, Error)>,
     calls: Vec<String>,
+    /// ListSites answers no site.
+    no_esa_sites: bool,
     created: u32,
     csrs: HashMap<String, String>,
 }
@@ -137,7 +139,12 @@ impl FakeSource {
         self.lock().fail_after = Some((ok, error));
     }
 
-    /// The calls made so far (`list Iotda page 1`, `change Iotda x Revoke`...).
+    /// Makes ListSites answer an empty list (an account without ESA sites).
+    pub fn without_esa_sites(&self) {
+        self.lock().no_esa_sites = true;
+    }
+
+    /// The calls made so far, in order (`list Iotda page 1`, `change Iotda x Revoke`...).
     pub fn calls(&self) -> Vec<String> {
         self.lock().calls.clone()
     }
@@ -328,8 +335,14 @@ impl InventorySource for FakeSource {
     }
 
     fn esa_sites(&self, scope: ScopeId) -> SourceFuture<Vec<EsaSite>> {
-        self.lock().calls.push("esa sites".into());
+        let mut state = self.lock();
+        state.calls.push("esa sites".into());
+        let none = state.no_esa_sites;
+        drop(state);
         Box::pin(async move {
+            if none {
+                return Ok(Vec::new());
+            }
             Ok(vec![
                 EsaSite {
                     id: 1,

@@ -324,6 +324,10 @@ pub enum SettingsAction {
     TestDraft,
     /// Open a workspace over this profile (and the other cloud's default).
     Open(String),
+    /// Open the whole estate: every enabled profile, each in all its regions.
+    OpenEstate,
+    /// Take a profile into the estate or leave it out (saved to profiles.toml).
+    SetEnabled(String, bool),
 }
 
 /// Resolves the accounts of a workspace and opens a source over them: every enabled profile
@@ -442,7 +446,25 @@ impl SettingsState {
             SettingsAction::Test(name) => self.test_profile(name, cx),
             SettingsAction::TestDraft => self.test_draft(cx),
             SettingsAction::Open(name) => self.open_workspace(Some(name), cx),
+            SettingsAction::OpenEstate => self.open_workspace(None, cx),
+            SettingsAction::SetEnabled(name, enabled) => self.set_enabled(name, enabled, cx),
         }
+    }
+
+    /// Saves a profile's `enabled` flag (profiles.toml only: no secret is touched).
+    fn set_enabled(&mut self, name: String, enabled: bool, cx: Ctx<'_, '_>) {
+        let Some(mut store) = self.store.clone() else {
+            return;
+        };
+        let Some(mut profile) = store.get(&name).cloned() else {
+            return;
+        };
+        profile.enabled = enabled;
+        self.busy = true;
+        cx.tasks.spawn_blocking(move || {
+            let result = store.update(profile).and_then(|()| store.save());
+            SettingsEvent::Profiles(result.map(|()| store).map_err(|e| e.to_string()), None)
+        });
     }
 
     fn save_draft(&mut self, cx: Ctx<'_, '_>) {
@@ -461,7 +483,16 @@ impl SettingsState {
             return;
         }
         let secrets = draft.secrets();
-        if draft.editing.is_none() && secrets.is_none() {
+        let is_role = profile.role.is_some();
+        if is_role && secrets.is_some() {
+            self.error = Some(
+                "a role profile has no secret of its own: it assumes its role with its source \
+                 profile's key (leave the secret empty)"
+                    .into(),
+            );
+            return;
+        }
+        if draft.editing.is_none() && secrets.is_none() && !is_role {
             self.error = Some("enter the secret (it goes to the OS keyring)".into());
             return;
         }
@@ -504,9 +535,13 @@ impl SettingsState {
             };
             SettingsEvent::Profiles(
                 result.map(|()| store).map_err(|e| e.to_string()),
-                Some(format!(
-                    "Profile “{name}” saved; its secret is in the OS keyring."
-                )),
+                Some(if is_role {
+                    format!(
+                        "Profile “{name}” saved; it assumes its role with its source profile's key."
+                    )
+                } else {
+                    format!("Profile “{name}” saved; its secret is in the OS keyring.")
+                }),
             )
         });
     }
@@ -574,9 +609,9 @@ impl SettingsState {
                 .get(&n)
                 .cloned()
                 .ok_or_else(|| format!("unknown profile {n:?}"))?;
-            let secrets =
-                profiles::load_secrets(config.keyring.as_ref(), &n).map_err(|e| e.to_string())?;
-            profiles::account_from_profile(profile, secrets).map_err(|e| e.to_string())
+            // A role profile's account is its source's key plus the role.
+            profiles::account_in(&store, config.keyring.as_ref(), &profile)
+                .map_err(|e| e.to_string())
         });
     }
 
@@ -587,6 +622,11 @@ impl SettingsState {
         self.run_test(String::new(), cx, move |config| {
             let profile = draft.profile();
             profiles::validate_profile(&profile).map_err(|e| e.to_string())?;
+            if profile.role.is_some() {
+                let store = ProfileStore::load_from(&config.path).map_err(|e| e.to_string())?;
+                return profiles::account_in(&store, config.keyring.as_ref(), &profile)
+                    .map_err(|e| e.to_string());
+            }
             let secrets = match (draft.secrets(), &draft.editing) {
                 (Some(s), _) => s,
                 (None, Some(name)) => profiles::load_secrets(config.keyring.as_ref(), name)

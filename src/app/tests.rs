@@ -74,6 +74,21 @@ const IOT: PaneKey = PaneKey {
 };
 
 #[test]
+fn an_estate_without_esa_sites_asks_for_them_once() {
+    let fake = FakeSource::generated(10);
+    fake.without_esa_sites();
+    let mut r = rig_with(fake, Arc::new(Mutex::new(Store::open_in_memory().unwrap())));
+    r.act(Action::SelectTab(Tab::Overview));
+    for _ in 0..5 {
+        r.app.ensure_loaded();
+        r.settle();
+    }
+    let asked = r.fake.calls().iter().filter(|c| *c == "esa sites").count();
+    assert_eq!(asked, 1, "ListSites once, not on every frame");
+    assert!(r.app.inventory.esa.sites.is_empty());
+}
+
+#[test]
 fn opening_a_tab_fetches_every_page_and_filters() {
     let mut r = rig(120);
     r.act(Action::SelectTab(Tab::IotDevices));

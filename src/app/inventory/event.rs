@@ -8,12 +8,16 @@ use crate::app::runtime::Ticket;
 use crate::app::source::{CertificateDetail, EsaSite};
 use crate::model::{CertificateRow, Error};
 
+/// A part's cached rows and when they were fetched (`None`: nothing cached), or why the cache
+/// could not be read.
+pub(crate) type CachedPart = Result<Option<(Inventory, i64)>, String>;
+
 /// Finished (or progressing) background work of the inventories.
 pub(crate) enum InventoryEvent {
     /// The cache of each part of a pane (or none).
     CacheLoaded {
         key: PaneKey,
-        parts: Vec<(ScopeId, Result<Option<(Inventory, i64)>, String>)>,
+        parts: Vec<(ScopeId, CachedPart)>,
     },
     /// The parts of a pane joined into one inventory, on a worker (large inventories).
     Combined {

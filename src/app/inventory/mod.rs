@@ -81,6 +81,9 @@ pub struct EsaSites {
     pub selected: Option<i64>,
     /// ListSites calls running.
     running: usize,
+    /// Every account and region answered at least once (an estate without any site stays
+    /// loaded and empty instead of being asked again on every frame's `ensure_sites`).
+    answered: bool,
 }
 
 /// Every inventory of the workspace.
@@ -871,7 +874,7 @@ impl Inventories {
 
     /// Loads the ESA site list unless it is loaded, loading or failed.
     pub(crate) fn ensure_sites(&mut self, cx: Ctx<'_, '_>) {
-        if self.esa.sites.is_empty() && !self.esa.loading && self.esa.error.is_none() {
+        if !self.esa.answered && !self.esa.loading && self.esa.error.is_none() {
             self.load_sites(cx);
         }
     }
@@ -1109,6 +1112,7 @@ impl Inventories {
             InventoryEvent::Sites(scope, result) => {
                 self.esa.running = self.esa.running.saturating_sub(1);
                 self.esa.loading = self.esa.running > 0;
+                self.esa.answered |= !self.esa.loading;
                 match result {
                     Ok(sites) => {
                         self.esa.failed.remove(&scope);

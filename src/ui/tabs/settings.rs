@@ -20,7 +20,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            workspace(ui, state);
+            workspace(ui, state, actions);
             ui.add_space(8.0);
             profiles(ui, state, actions);
             ui.add_space(8.0);
@@ -38,7 +38,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         });
 }
 
-fn workspace(ui: &mut egui::Ui, state: &AppState) {
+fn workspace(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     ui.heading("Workspace");
     if state.workspace().demo {
         ui.label(format!(
@@ -47,6 +47,25 @@ fn workspace(ui: &mut egui::Ui, state: &AppState) {
         ));
     } else {
         ui.label(&state.workspace().description);
+    }
+    let enabled = state
+        .settings
+        .profiles()
+        .iter()
+        .filter(|p| p.enabled)
+        .count();
+    if enabled > 0
+        && ui
+            .add_enabled(
+                !state.settings.opening,
+                egui::Button::new(format!("Open the whole estate ({enabled} profiles)")),
+            )
+            .on_hover_text(
+                "Every profile marked \"In the estate\", each in all its regions, in one window",
+            )
+            .clicked()
+    {
+        act(actions, SettingsAction::OpenEstate);
     }
     if state.settings.opening {
         busy(ui, "Opening the account…");
@@ -115,8 +134,22 @@ fn profiles(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     for p in s.profiles() {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
+                let mut enabled = p.enabled;
+                if ui
+                    .checkbox(&mut enabled, "In the estate")
+                    .on_hover_text("Read by \"Open the whole estate\" and --all-profiles")
+                    .changed()
+                {
+                    act(actions, SettingsAction::SetEnabled(p.name.clone(), enabled));
+                }
                 ui.strong(&p.name);
-                ui.label(format!("{} · {}", p.provider, p.region));
+                ui.label(format!("{} · {}", p.provider, p.all_regions().join(", ")));
+                if let Some(role) = &p.role {
+                    ui.weak(format!(
+                        "assumes {} with {}",
+                        role.role_arn, role.source_profile
+                    ));
+                }
                 if let Some(e) = &p.endpoint {
                     ui.weak(format!("endpoint {e}"));
                 }
@@ -211,32 +244,71 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                     false,
                     FIELD_WIDTH,
                 );
+                changed |= text_row(
+                    ui,
+                    "More regions",
+                    "e.g. cn-shanghai, cn-beijing (KMS, ESA and IoTDA are regional)",
+                    &mut d.regions,
+                    false,
+                    FIELD_WIDTH,
+                );
+                if d.provider == Provider::Alibaba {
+                    changed |= text_row(
+                        ui,
+                        "RAM role ARN",
+                        "acs:ram::<account id>:role/<name> (empty: use this profile's key)",
+                        &mut d.role_arn,
+                        false,
+                        FIELD_WIDTH,
+                    );
+                    if !d.role_arn.trim().is_empty() {
+                        changed |= text_row(
+                            ui,
+                            "Source profile",
+                            "the profile whose AccessKey assumes the role",
+                            &mut d.source_profile,
+                            false,
+                            FIELD_WIDTH,
+                        );
+                        changed |= text_row(
+                            ui,
+                            "ExternalId",
+                            "only when the role's trust policy asks for one",
+                            &mut d.external_id,
+                            false,
+                            FIELD_WIDTH,
+                        );
+                    }
+                }
                 let (id_label, secret_label) = match d.provider {
                     Provider::Alibaba => ("AccessKey id", "AccessKey secret"),
                     Provider::Huawei => ("Access key (AK)", "Secret key (SK)"),
                 };
-                changed |= text_row(ui, id_label, "", &mut d.access_key_id, false, FIELD_WIDTH);
-                let secret_hint = if d.editing.is_some() {
-                    "leave empty to keep the stored secret"
-                } else {
-                    "stored in the OS keyring"
-                };
-                changed |= text_row(
-                    ui,
-                    secret_label,
-                    secret_hint,
-                    &mut d.secret,
-                    true,
-                    FIELD_WIDTH,
-                );
-                changed |= text_row(
-                    ui,
-                    "Security token",
-                    "only for temporary (STS) keys",
-                    &mut d.security_token,
-                    true,
-                    FIELD_WIDTH,
-                );
+                let is_role = !d.role_arn.trim().is_empty();
+                if !is_role {
+                    changed |= text_row(ui, id_label, "", &mut d.access_key_id, false, FIELD_WIDTH);
+                    let secret_hint = if d.editing.is_some() {
+                        "leave empty to keep the stored secret"
+                    } else {
+                        "stored in the OS keyring"
+                    };
+                    changed |= text_row(
+                        ui,
+                        secret_label,
+                        secret_hint,
+                        &mut d.secret,
+                        true,
+                        FIELD_WIDTH,
+                    );
+                    changed |= text_row(
+                        ui,
+                        "Security token",
+                        "only for temporary (STS) keys",
+                        &mut d.security_token,
+                        true,
+                        FIELD_WIDTH,
+                    );
+                }
                 match d.provider {
                     Provider::Alibaba => {
                         let picked = choice(
@@ -286,6 +358,14 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                     );
                     changed |= text_row(
                         ui,
+                        "Projects of more regions",
+                        "region=project id, e.g. cn-east-3=0a1b…",
+                        &mut d.projects,
+                        false,
+                        FIELD_WIDTH,
+                    );
+                    changed |= text_row(
+                        ui,
                         "IoTDA instance id",
                         "required for standard and enterprise editions",
                         &mut d.instance_id,
@@ -312,6 +392,11 @@ fn form(ui: &mut egui::Ui, state: &AppState, draft: &ProfileDraft, actions: &mut
                 ui.label("");
                 changed |= ui
                     .checkbox(&mut d.make_default, "Default profile for this cloud")
+                    .changed();
+                ui.end_row();
+                ui.label("");
+                changed |= ui
+                    .checkbox(&mut d.enabled, "In the estate (opened with the others)")
                     .changed();
                 ui.end_row();
             });
