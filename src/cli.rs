@@ -61,6 +61,10 @@ struct Cli {
     /// inventory and find: every enabled profile (all accounts and regions of the estate).
     #[arg(long, global = true, conflicts_with = "profile")]
     all_profiles: bool,
+    /// The window only: open the demo over N simulated accounts (each in two regions), whatever
+    /// profiles are configured — the whole estate without a real account.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    demo_accounts: Option<u16>,
     /// Endpoint override, e.g. https://kms.cn-shanghai.aliyuncs.com or http://127.0.0.1:PORT (plain http only for loopback).
     #[arg(long, global = true, value_name = "URL")]
     endpoint: Option<String>,
@@ -464,6 +468,13 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    if cli.command.is_some() && cli.demo_accounts.is_some() {
+        return Err(Failure::Usage(
+            "--demo-accounts opens the window: give it without a command (the simulator for \
+             commands is `certdesk sim --accounts N`)"
+                .into(),
+        ));
+    }
     let Some(command) = cli.command else {
         if cli.all_profiles || cli.profile.as_deref().is_some_and(|p| p.contains(',')) {
             return Err(Failure::Usage(
@@ -472,7 +483,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             ));
         }
         // The window owns the main thread (and its own runtime).
-        return crate::ui::run(cli.profile.clone()).map_err(Failure::Run);
+        return crate::ui::run(cli.profile.clone(), cli.demo_accounts.map(usize::from)).map_err(Failure::Run);
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

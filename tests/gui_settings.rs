@@ -177,7 +177,7 @@ fn a_role_profile_is_saved_without_a_secret_and_tests_through_its_source() {
     g.settle();
     let account = g.sim.accounts()[0].clone();
     let endpoint = g.sim.endpoint();
-    let mut apply = |g: &mut Gui, action: SettingsAction| {
+    let apply = |g: &mut Gui, action: SettingsAction| {
         g.harness.state_mut().state.apply(Action::Settings(action));
         g.settle();
     };

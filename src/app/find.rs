@@ -4,12 +4,16 @@
 //!
 //! A hit is exactly a row the hit's tab shows when its filter holds the same text: both use
 //! [`text_matches`], so "open the tab filtered to it" never shows more or fewer rows than the
-//! find listed. Knows nothing of egui; the CLI's `find` uses the same search.
+//! find listed. The window's find ([`FindState`]) lists the cached rows at once (the search runs
+//! on a worker over snapshots of every inventory), then checks each hit live with a describe
+//! call. Knows nothing of egui; the CLI's `find` uses the same search.
 
-use super::context::ScopeId;
+use super::context::{Cx, ScopeId};
 use super::inventory::view::{Cancel, text_matches};
-use super::inventory::{Inventories, PaneKey, RowId};
-use crate::model::{CertStatus, Service};
+use super::inventory::{Inventories, Inventory, PaneKey, RowId};
+use super::runtime::{Generation, Ticket};
+use crate::model::{CertStatus, Error, ErrorKind, Service};
+use std::collections::HashMap;
 
 /// What a find text looks like, to say what was searched ("SHA-256 fingerprint", …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,15 +89,29 @@ impl Hit {
 /// account and region, then name. Rows marked removed (deleted since the last refresh) are left
 /// out. `None` when `cancel` fired; an empty or blank text finds nothing.
 pub fn search(inventories: &Inventories, text: &str, cancel: &Cancel) -> Option<Vec<Hit>> {
+    search_in(&snapshot(inventories), text, cancel)
+}
+
+/// Every pane's inventory (cheap clones of shared columns), for a search off the UI thread.
+pub fn snapshot(inventories: &Inventories) -> Vec<(PaneKey, Inventory)> {
+    let mut panes: Vec<(PaneKey, Inventory)> = inventories
+        .panes
+        .iter()
+        .map(|(k, p)| (*k, p.inventory.clone()))
+        .collect();
+    panes.sort_by_key(|(k, _)| *k);
+    panes
+}
+
+/// [`search`] over snapshots of the inventories.
+pub fn search_in(panes: &[(PaneKey, Inventory)], text: &str, cancel: &Cancel) -> Option<Vec<Hit>> {
     let text = text.trim();
     if text.is_empty() {
         return Some(Vec::new());
     }
-    let mut keys: Vec<PaneKey> = inventories.panes.keys().copied().collect();
-    keys.sort();
     let mut hits = Vec::new();
-    for key in keys {
-        let inventory = &inventories.panes[&key].inventory;
+    for (key, inventory) in panes {
+        let key = *key;
         let Some(rows) = text_matches(inventory.data(), text, cancel)? else {
             continue;
         };
@@ -114,6 +132,121 @@ pub fn search(inventories: &Inventories, text: &str, cancel: &Cancel) -> Option<
     }
     hits.sort_by(|a, b| (a.pane, a.scope, &a.name, &a.id).cmp(&(b.pane, b.scope, &b.name, &b.id)));
     Some(hits)
+}
+
+/// Hits checked live at most (each is one describe call); the others show their cached state.
+pub const LIVE_CHECK_LIMIT: usize = 50;
+
+/// What a describe call said of a hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveCheck {
+    /// The call is running.
+    Checking,
+    /// The certificate exists; its status now (as the provider writes it, and classified).
+    Confirmed(String, CertStatus),
+    /// The provider does not know it any more.
+    Gone,
+    /// The call failed (the cached state stays shown).
+    Failed(Error),
+}
+
+/// Finished work of the find.
+pub(crate) enum FindEvent {
+    /// The cached rows that match.
+    Searched(Ticket, Option<Vec<Hit>>),
+    /// A hit checked live.
+    Checked(Ticket, usize, LiveCheck),
+}
+
+/// What the find field and its results can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FindAction {
+    /// The text in the field changed.
+    SetText(String),
+    /// Search every inventory for the text (Enter).
+    Search,
+    /// Close the results.
+    Close,
+}
+
+/// The find field and its results.
+#[derive(Debug, Default)]
+pub struct FindState {
+    /// The text in the field.
+    pub text: String,
+    /// The text the shown hits were found for.
+    pub searched: String,
+    /// The hits, cached state (`None` while the search runs).
+    pub hits: Option<Vec<Hit>>,
+    /// Live checks of the first [`LIVE_CHECK_LIMIT`] hits, by position in `hits`.
+    pub live: HashMap<usize, LiveCheck>,
+    /// The results are shown.
+    pub open: bool,
+    searches: Generation,
+}
+
+type Ctx<'a, 'b> = &'a mut Cx<'b, FindEvent>;
+
+impl FindState {
+    /// Applies an action (`inventories`: what is searched).
+    pub(crate) fn apply(&mut self, action: FindAction, inventories: &Inventories, cx: Ctx<'_, '_>) {
+        match action {
+            FindAction::SetText(text) => self.text = text,
+            FindAction::Close => self.open = false,
+            FindAction::Search => self.search(inventories, cx),
+        }
+    }
+
+    fn search(&mut self, inventories: &Inventories, cx: Ctx<'_, '_>) {
+        let text = self.text.trim().to_string();
+        if text.is_empty() {
+            return;
+        }
+        self.open = true;
+        self.searched = text.clone();
+        self.hits = None;
+        self.live.clear();
+        let id = self.searches.start();
+        let panes = snapshot(inventories);
+        cx.tasks.spawn_blocking(move || {
+            FindEvent::Searched(id, search_in(&panes, &text, &Cancel::never()))
+        });
+    }
+
+    /// Applies finished work; checks the first hits live once the cached ones are in.
+    pub(crate) fn handle(&mut self, event: FindEvent, cx: Ctx<'_, '_>) {
+        match event {
+            FindEvent::Searched(id, hits) if self.searches.is_current(id) => {
+                let hits = hits.unwrap_or_default();
+                for (i, hit) in hits.iter().take(LIVE_CHECK_LIMIT).enumerate() {
+                    self.live.insert(i, LiveCheck::Checking);
+                    let call = cx.shared.source.describe(
+                        hit.scope,
+                        hit.pane.service,
+                        &hit.id,
+                        hit.pane.site_id,
+                    );
+                    cx.tasks.spawn(async move {
+                        let check = match call.await {
+                            Ok(detail) => LiveCheck::Confirmed(
+                                detail.row.raw_status.clone(),
+                                detail.row.status,
+                            ),
+                            Err(e) if e.kind == ErrorKind::NotFound => LiveCheck::Gone,
+                            Err(e) => LiveCheck::Failed(e),
+                        };
+                        FindEvent::Checked(id, i, check)
+                    });
+                }
+                self.hits = Some(hits);
+            }
+            FindEvent::Checked(id, i, check) if self.searches.is_current(id) => {
+                self.live.insert(i, check);
+            }
+            // A newer search replaced this one.
+            FindEvent::Searched(..) | FindEvent::Checked(..) => {}
+        }
+    }
 }
 
 /// Lower-case hex without colons or spaces, the form fingerprints are printed in.

@@ -45,7 +45,7 @@ pub use source::{
 
 pub use inventory::INLINE_VIEW_LIMIT;
 
-use crate::model::Service;
+use crate::model::{ScopeId, Service};
 use crate::store::Store;
 use crate::store::journal::Journal;
 use context::{Cx, Shared};
@@ -159,6 +159,8 @@ pub enum Action {
     SetStatusFilter(PaneKey, StatusFilter),
     /// Change the expiry filter.
     SetExpiryFilter(PaneKey, ExpiryFilter),
+    /// Show only these accounts and regions (`None`: all).
+    SetScopeFilter(PaneKey, Option<Vec<ScopeId>>),
     /// Sort by a column; the same column again flips the direction.
     SortBy(PaneKey, SortColumn),
     /// A click on the row at a position of the shown rows.
@@ -212,6 +214,10 @@ pub enum Action {
     SetThresholds(overview::Thresholds),
     /// Fetch every inventory again (the Overview's refresh).
     RefreshAll,
+    /// Find everywhere (the top bar).
+    Find(find::FindAction),
+    /// Open a find hit: its tab filtered by the find's text, the hit under the cursor.
+    ShowHit(usize),
 }
 
 /// Finished background work, by feature.
@@ -224,6 +230,7 @@ pub(crate) enum Event {
     Import(import_flow::ImportEvent),
     Overview(overview::OverviewComputed),
     Settings(settings::SettingsEvent),
+    Find(find::FindEvent),
     /// Work whose only result is (maybe) a message.
     Notice(Option<Notice>),
 }
@@ -234,7 +241,11 @@ impl Event {
     fn is_workspace_bound(&self) -> bool {
         matches!(
             self,
-            Event::Inventory(_) | Event::Kms(_) | Event::Change(_) | Event::Import(_)
+            Event::Inventory(_)
+                | Event::Kms(_)
+                | Event::Change(_)
+                | Event::Import(_)
+                | Event::Find(_)
         )
     }
 }
@@ -249,6 +260,7 @@ struct Spawners {
     import: Spawner<import_flow::ImportEvent>,
     overview: Spawner<overview::OverviewComputed>,
     settings: Spawner<settings::SettingsEvent>,
+    find: Spawner<find::FindEvent>,
     quiet: Spawner<Option<Notice>>,
 }
 
@@ -288,6 +300,8 @@ pub struct AppState {
     pub overview: overview::OverviewState,
     /// Settings tab.
     pub settings: SettingsState,
+    /// Find everywhere.
+    pub find: find::FindState,
     /// Messages.
     pub notices: Notices,
     shared: Shared,
@@ -312,6 +326,7 @@ impl AppState {
         let tasks = Tasks::new(config.runtime);
         let spawners = Spawners {
             inventory: tasks.spawner(Event::Inventory),
+            find: tasks.spawner(Event::Find),
             kms: tasks.spawner(Event::Kms),
             changes: tasks.spawner(Event::Change),
             bulk: tasks.spawner(Event::Bulk),
@@ -342,6 +357,7 @@ impl AppState {
                 config: config.profiles,
                 ..SettingsState::default()
             },
+            find: find::FindState::default(),
             notices: Notices::default(),
             shared: Shared {
                 workspace: config.workspace,
@@ -477,6 +493,11 @@ impl AppState {
                 self.inventory
                     .edit_table(key, |t| t.filter.expiry = f, &mut cx!(self, inventory))
             }
+            Action::SetScopeFilter(key, scopes) => self.inventory.edit_table(
+                key,
+                |t| t.filter.scopes = scopes,
+                &mut cx!(self, inventory),
+            ),
             Action::SortBy(key, column) => self.inventory.edit_table(
                 key,
                 |t| {
@@ -599,6 +620,8 @@ impl AppState {
                 self.overview.set_thresholds(t, path, &self.spawners.quiet);
             }
             Action::RefreshAll => self.inventory.refresh_all(&mut cx!(self, inventory)),
+            Action::Find(a) => self.find.apply(a, &self.inventory, &mut cx!(self, find)),
+            Action::ShowHit(i) => self.show_hit(i),
         }
     }
 
@@ -714,6 +737,55 @@ impl AppState {
         );
     }
 
+    /// Opens the tab of the find's hit `i` filtered by the find's text (so it shows every hit of
+    /// that inventory, as the find did), with the hit selected under the cursor.
+    fn show_hit(&mut self, i: usize) {
+        let Some(hit) = self.find.hits.as_ref().and_then(|h| h.get(i)).cloned() else {
+            return;
+        };
+        let key = hit.pane;
+        self.show_pane_tab(key);
+        let text = self.find.searched.clone();
+        self.inventory.edit_table(
+            key,
+            |t| {
+                t.filter.text = text;
+                t.filter.status = StatusFilter::Any;
+                t.filter.expiry = ExpiryFilter::Any;
+                t.filter.scopes = None;
+            },
+            &mut cx!(self, inventory),
+        );
+        // The row, if the inventory did not change since the search (else by id and scope).
+        let Some(pane) = self.inventory.panes.get(&key) else {
+            return;
+        };
+        let inv = &pane.inventory;
+        let same = (hit.row as usize) < inv.len()
+            && inv.id(hit.row) == hit.id
+            && inv.scope(hit.row) == hit.scope;
+        let row = if same {
+            Some(hit.row)
+        } else {
+            (0..inv.len() as RowId).find(|&r| inv.id(r) == hit.id && inv.scope(r) == hit.scope)
+        };
+        let Some(row) = row else {
+            return;
+        };
+        self.inventory.edit_selection(
+            key,
+            |t| {
+                t.selection.clear();
+                t.selection.insert(row);
+                t.cursor = Some(row);
+                t.anchor = Some(row);
+                t.cursor_pos = t.index.iter().position(|&r| r == row);
+            },
+            true,
+            &mut cx!(self, inventory),
+        );
+    }
+
     /// Opens a workspace over saved profiles (on a worker: the keyring may block).
     pub fn open_workspace(&mut self, profile: Option<String>) {
         self.settings
@@ -807,6 +879,7 @@ impl AppState {
                 }
             }
             Event::Audit(e) => self.audit.handle(e, &mut cx!(self, audit)),
+            Event::Find(e) => self.find.handle(e, &mut cx!(self, find)),
             Event::Import(e) => {
                 if let Some(sent) = self.import.handle(e, &mut cx!(self, import)) {
                     if let Some(status) = sent.status {
@@ -848,6 +921,7 @@ impl AppState {
         self.kms = KmsState::default();
         self.changes = changes::Changes::default();
         self.import = import_flow::ImportState::default();
+        self.find = find::FindState::default();
         self.open_inventories();
         let opened = format!("Opened {}", self.shared.workspace.description);
         self.notice(NoticeLevel::Info, opened);

@@ -631,3 +631,65 @@ fn a_kms_fetch_asked_for_before_the_known_ids_are_read_waits_for_them() {
         "every known id described"
     );
 }
+
+#[test]
+fn find_everywhere_lists_a_fingerprint_checks_it_live_and_opens_its_row() {
+    let mut r = rig(120);
+    r.act(Action::SelectTab(Tab::Overview));
+    let iot = r.pane(Service::Iotda);
+    let row = iot.inventory.find("iotda-000042").unwrap();
+    let fingerprint = iot.inventory.fingerprint(row).unwrap().to_string();
+    // Upper case with colons, as a browser shows it.
+    let typed: String = fingerprint
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(":");
+    r.act(Action::Find(find::FindAction::SetText(typed)));
+    r.act(Action::Find(find::FindAction::Search));
+    let hits = r.app.find.hits.clone().expect("searched");
+    // The fake gives row n of every service the same certificate: it is found in each.
+    let found: Vec<(Service, &str)> = hits.iter().map(|h| (h.service(), h.id.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            (Service::Pca, "private-ca-000042"),
+            (Service::Vod, "vod-cdn-000042"),
+            (Service::Iotda, "iotda-000042")
+        ]
+    );
+    assert!(hits.iter().all(|h| h.sha256.as_deref() == Some(fingerprint.as_str())));
+    let i = 2;
+    assert!(
+        matches!(r.app.find.live.get(&i), Some(find::LiveCheck::Confirmed(_, s)) if *s == hits[i].status),
+        "{:?}",
+        r.app.find.live
+    );
+    assert!(r.fake.calls().contains(&"describe Iotda iotda-000042".to_string()));
+
+    r.act(Action::ShowHit(i));
+    assert_eq!(r.app.tab, Tab::IotDevices);
+    let p = r.pane(Service::Iotda);
+    assert_eq!(r.shown_ids(IOT), ["iotda-000042"]);
+    assert_eq!(p.table.cursor, Some(row));
+    assert!(p.table.selection.contains(row), "selected, ready for a bulk action");
+
+    // A name fragment finds rows of several services; nothing is found for junk.
+    r.act(Action::Find(find::FindAction::SetText("00007".into())));
+    r.act(Action::Find(find::FindAction::Search));
+    let services: std::collections::BTreeSet<Service> = r
+        .app
+        .find
+        .hits
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|h| h.service())
+        .collect();
+    assert!(services.len() > 1, "{services:?}");
+    r.act(Action::Find(find::FindAction::SetText("no-such-thing".into())));
+    r.act(Action::Find(find::FindAction::Search));
+    assert_eq!(r.app.find.hits.as_ref().map(Vec::len), Some(0));
+}

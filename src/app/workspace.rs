@@ -134,10 +134,104 @@ pub fn demo_state(
     })
 }
 
+/// The demo estate's state over `sim` (started with several accounts): every simulated account
+/// as one Alibaba Cloud profile (`demo-1`, … in cn-hangzhou and cn-shanghai) and one Huawei Cloud
+/// profile (`demo-1-iot`, … in cn-north-4 and cn-east-3), each with its own key: the whole
+/// estate in one window without a real account. The KMS ids of each account and region are
+/// seeded into `store` (KMS has no list call).
+pub fn demo_estate_state(
+    sim: &RunningSimulator,
+    store: Option<Arc<Mutex<Store>>>,
+    transport: &Transport,
+    runtime: &tokio::runtime::Handle,
+    profiles_config: Option<ProfilesConfig>,
+) -> AppState {
+    let endpoint = sim.endpoint();
+    let mut accounts = Vec::new();
+    for account in sim.accounts() {
+        let name = format!("demo-{}", account.number);
+        let mut alibaba = profiles::Profile::new(
+            &name,
+            Provider::Alibaba,
+            crate::sim::ALIBABA_REGIONS[0],
+            &account.alibaba_access_key_id,
+        );
+        alibaba.regions = vec![crate::sim::ALIBABA_REGIONS[1].to_string()];
+        accounts.push(profiles::Account {
+            profile: alibaba,
+            credentials: profiles::AccountCredentials::Alibaba(AlibabaCredentials {
+                access_key_id: account.alibaba_access_key_id.clone(),
+                access_key_secret: account.alibaba_access_key_secret.clone(),
+                security_token: None,
+            }),
+        });
+        let projects = &account.huawei_projects;
+        let (Some(home), Some(second)) = (projects.first(), projects.get(1)) else {
+            continue;
+        };
+        let mut huawei = profiles::Profile::new(
+            &format!("{name}-iot"),
+            Provider::Huawei,
+            &home.region,
+            &account.huawei_ak,
+        );
+        huawei.project_id = Some(home.project_id.clone());
+        huawei.regions = vec![second.region.clone()];
+        huawei.projects = [(second.region.clone(), second.project_id.clone())].into();
+        accounts.push(profiles::Account {
+            profile: huawei,
+            credentials: profiles::AccountCredentials::Huawei(HuaweiCredentials {
+                access_key: account.huawei_ak.clone(),
+                secret_key: account.huawei_sk.clone(),
+                security_token: None,
+            }),
+        });
+    }
+    let (source, scopes) = EstateSource::open(&accounts, transport, Some(&endpoint));
+    if let Some(store) = &store
+        && let Ok(mut s) = store.lock()
+    {
+        for scope in scopes.iter().filter(|s| s.provider == Provider::Alibaba) {
+            let number = scope
+                .profile
+                .strip_prefix("demo-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(1);
+            let ids = sim.kms_certificate_ids_in(number - 1, &scope.region);
+            let account = scope.cache_account();
+            if s.kms_ids(&account).is_ok_and(|known| known.is_empty()) {
+                // Best effort: without the seed that KMS part simply starts empty.
+                let _ = s.add_kms_ids(&account, &ids, super::now_unix());
+            }
+        }
+    }
+    let workspace = Workspace {
+        demo: true,
+        description: format!(
+            "demo estate: {} accounts at the simulator {endpoint}",
+            sim.accounts().len()
+        ),
+        scopes,
+    };
+    AppState::new(AppConfig {
+        source: Arc::new(source),
+        workspace,
+        store,
+        runtime: runtime.clone(),
+        auto_refresh: true,
+        profiles: profiles_config,
+    })
+}
+
 /// Opens the workspace for `profile`: that profile (and the other cloud's default); with none,
 /// the default profiles or the SDK environment variables; with nothing configured, the demo over
-/// an in-process simulator.
-pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<Opened, String> {
+/// an in-process simulator. `demo_accounts` opens the demo over that many simulated accounts
+/// (the estate demo), whatever is configured.
+pub fn open(
+    profile: Option<&str>,
+    demo_accounts: Option<usize>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Opened, String> {
     let (store, store_problem) = open_store();
     let transport = Transport::new().map_err(|e| e.to_string())?;
     // Without a config directory there are no profiles (never a guessable /tmp path someone
@@ -165,7 +259,7 @@ pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<O
     let has_env = profiles::alibaba_from_env().is_some() || profiles::huawei_from_env().is_some();
 
     let (mut state, keep_alive): (AppState, Option<Box<dyn std::any::Any + Send>>) =
-        if profile.is_some() || has_profiles || has_env {
+        if demo_accounts.is_none() && (profile.is_some() || has_profiles || has_env) {
             // Real accounts: the window opens at once and the accounts resolve in the background
             // (the keyring may show an unlock prompt).
             let mut state = AppState::new(AppConfig {
@@ -185,12 +279,17 @@ pub fn open(profile: Option<&str>, runtime: &tokio::runtime::Handle) -> Result<O
         } else {
             let options = SimOptions {
                 size: SimSize::Medium,
+                accounts: demo_accounts.unwrap_or(1).max(1),
                 ..SimOptions::default()
             };
             let sim = runtime
                 .block_on(crate::sim::start(options))
                 .map_err(|e| format!("the demo simulator could not start: {e}"))?;
-            let state = demo_state(&sim, store, &transport, runtime, profiles_config);
+            let state = if demo_accounts.is_some() {
+                demo_estate_state(&sim, store, &transport, runtime, profiles_config)
+            } else {
+                demo_state(&sim, store, &transport, runtime, profiles_config)
+            };
             (state, Some(Box::new(sim)))
         };
     for problem in [store_problem, config_problem].into_iter().flatten() {

@@ -104,6 +104,7 @@ pub fn draw(ui: &mut egui::Ui, state: &AppState) -> Vec<Action> {
     dialogs::bulk::show(ui.ctx(), state, &mut actions);
     dialogs::import::drop_target(ui.ctx(), &mut actions);
     dialogs::import::show(ui.ctx(), state, &mut actions);
+    dialogs::find::show(ui.ctx(), state, &mut actions);
     actions
 }
 
@@ -111,6 +112,8 @@ fn top_bar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.heading("certdesk");
         ui.label(&state.workspace().description);
+        ui.separator();
+        dialogs::find::field(ui, state, actions);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let (label, next) = match state.theme {
                 Theme::Dark => ("Light theme", Theme::Light),
@@ -178,8 +181,9 @@ fn notices(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
 }
 
 /// Opens the desktop window. `profile` selects an account; without one (and without any profile
-/// configured) the app opens its demo workspace over the in-process simulator.
-pub fn run(profile: Option<String>) -> Result<(), String> {
+/// configured) the app opens its demo workspace over the in-process simulator; `demo_accounts`
+/// opens the demo over that many simulated accounts (the estate demo).
+pub fn run(profile: Option<String>, demo_accounts: Option<usize>) -> Result<(), String> {
     let started = Instant::now();
     // The CLI may have installed a subscriber already; then this one is not needed.
     let _ = tracing_subscriber::fmt()
@@ -192,7 +196,7 @@ pub fn run(profile: Option<String>) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let opened = crate::app::workspace::open(profile.as_deref(), runtime.handle())?;
+    let opened = crate::app::workspace::open(profile.as_deref(), demo_accounts, runtime.handle())?;
     let mut viewport = egui::ViewportBuilder::default()
         // The Wayland app id and the X11 WM_CLASS: how the desktop matches the window to its
         // entry (assets/org.certdesk.certdesk.desktop, StartupWMClass).

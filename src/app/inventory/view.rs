@@ -4,7 +4,7 @@
 
 use super::rows::{RowData, RowId, RowState};
 use crate::app::runtime::{SharedGeneration, Ticket};
-use crate::model::CertStatus;
+use crate::model::{CertStatus, ScopeId};
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -127,6 +127,8 @@ pub struct FilterSpec {
     pub status: StatusFilter,
     /// Expiry filter.
     pub expiry: ExpiryFilter,
+    /// Only rows of these accounts and regions (`None`: all of them).
+    pub scopes: Option<Vec<ScopeId>>,
 }
 
 impl FilterSpec {
@@ -135,6 +137,7 @@ impl FilterSpec {
         self.text.trim().is_empty()
             && self.status == StatusFilter::Any
             && self.expiry == ExpiryFilter::Any
+            && self.scopes.is_none()
     }
 }
 
@@ -150,6 +153,8 @@ pub enum SortColumn {
     Status,
     /// Expiry (unknown last).
     Expiry,
+    /// Account and region (the workspace's order), then name.
+    Account,
 }
 
 /// Column and direction.
@@ -286,6 +291,11 @@ pub fn compute_view(input: &ViewInput, cache: &SortCache, cancel: &Cancel) -> Op
                 .filter
                 .expiry
                 .accepts(input.data.not_after(row), input.now)
+            && input
+                .filter
+                .scopes
+                .as_ref()
+                .is_none_or(|scopes| scopes.contains(&input.data.scope(row)))
     };
     let mut index = Vec::new();
     if input.sort.descending {
@@ -408,6 +418,11 @@ fn sort_order(
         SortColumn::Id => sort_strings(&mut order, &data.ids, false),
         SortColumn::Status => {
             order.sort_unstable_by_key(|&r| (states.get(r as usize).map(|s| s.status), r))
+        }
+        SortColumn::Account => {
+            // By name within each account and region: the stable sort keeps the name order.
+            sort_strings(&mut order, &data.names, true);
+            order.sort_by_key(|&r| data.scope(r));
         }
         SortColumn::Expiry => order.sort_unstable_by_key(|&r| {
             // Unknown expiry sorts last when ascending.
@@ -756,6 +771,7 @@ mod tests {
             text: String::new(),
             status,
             expiry,
+            scopes: None,
         };
         assert_eq!(
             view(
@@ -792,8 +808,48 @@ mod tests {
             text: "sensor".into(),
             status: StatusFilter::Only(CertStatus::Active),
             expiry: ExpiryFilter::Any,
+            scopes: None,
         };
         assert_eq!(view(&inv, combined, sort), [2]);
+    }
+
+    #[test]
+    fn the_account_filter_keeps_its_scopes_and_the_account_sort_groups_them_by_name() {
+        let part = inventory();
+        let n = part.len() as RowId;
+        // The same rows in three accounts and regions: 0..n, n..2n, 2n..3n.
+        let estate = Inventory::concat(part.service(), &[(0, &part), (1, &part), (2, &part)]);
+        let only = |scopes: Vec<ScopeId>| FilterSpec {
+            scopes: Some(scopes),
+            ..FilterSpec::default()
+        };
+        let shown = view(&estate, only(vec![2]), SortSpec::default());
+        assert_eq!(shown.len(), part.len());
+        assert!(shown.iter().all(|&r| estate.scope(r) == 2 && r >= 2 * n));
+        assert_eq!(
+            view(&estate, only(vec![0, 2]), SortSpec::default()).len(),
+            2 * part.len()
+        );
+
+        let by_account = SortSpec {
+            column: SortColumn::Account,
+            descending: false,
+        };
+        let order = view(&estate, FilterSpec::default(), by_account);
+        let scopes: Vec<ScopeId> = order.iter().map(|&r| estate.scope(r)).collect();
+        assert!(scopes.is_sorted(), "{scopes:?}");
+        let names = |scope: ScopeId| -> Vec<String> {
+            order
+                .iter()
+                .filter(|&&r| estate.scope(r) == scope)
+                .map(|&r| estate.name(r).to_lowercase())
+                .collect()
+        };
+        assert!(
+            names(1).is_sorted(),
+            "by name inside an account: {:?}",
+            names(1)
+        );
     }
 
     #[test]

@@ -5,10 +5,12 @@
 
 use super::{busy, choice, error_details};
 use crate::app::bulk::{BulkAction, button_label, operations_for};
+use crate::app::context::Workspace;
 use crate::app::inventory::RowId;
 use crate::app::overview::{STATUSES, Thresholds};
 use crate::app::view::{ExpiryFilter, SortColumn, StatusFilter};
 use crate::app::{Action, ClickMods, CursorMove, LoadState, Pane, RowNote, now_unix};
+use crate::model::ScopeId;
 use crate::ui::style::{
     ROW_HEIGHT, capitalised, format_age, format_date, level_color, status_color, tinted,
 };
@@ -45,18 +47,56 @@ pub struct TableConfig {
 pub fn show(
     ui: &mut egui::Ui,
     pane: &Pane,
+    workspace: &Workspace,
     config: &TableConfig,
     thresholds: Thresholds,
     actions: &mut Vec<Action>,
 ) {
-    toolbar(ui, pane, config, actions);
-    load_status(ui, pane, actions);
+    toolbar(ui, pane, workspace, config, actions);
+    if pane.parts.len() > 1 {
+        parts_status(ui, pane, workspace, actions);
+    } else {
+        load_status(ui, pane, actions);
+    }
     ui.separator();
     keyboard(ui, pane, actions);
-    table(ui, pane, config, thresholds, actions);
+    table(ui, pane, workspace, config, thresholds, actions);
 }
 
-fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut Vec<Action>) {
+/// The Account filter's choices: every account and region of the pane, and each account's regions
+/// together when it has several.
+fn scope_choices(pane: &Pane, workspace: &Workspace) -> Vec<(String, Option<Vec<ScopeId>>)> {
+    let mut choices = vec![("All accounts and regions".to_string(), None)];
+    let mut by_profile: Vec<(&str, Vec<ScopeId>)> = Vec::new();
+    for &id in pane.parts.keys() {
+        let Some(scope) = workspace.scope(id) else {
+            continue;
+        };
+        match by_profile.iter_mut().find(|(p, _)| *p == scope.profile) {
+            Some((_, ids)) => ids.push(id),
+            None => by_profile.push((&scope.profile, vec![id])),
+        }
+    }
+    for (profile, ids) in by_profile {
+        if ids.len() > 1 {
+            choices.push((format!("{profile} (all regions)"), Some(ids.clone())));
+        }
+        for id in ids {
+            if let Some(scope) = workspace.scope(id) {
+                choices.push((format!("{profile} · {}", scope.region), Some(vec![id])));
+            }
+        }
+    }
+    choices
+}
+
+fn toolbar(
+    ui: &mut egui::Ui,
+    pane: &Pane,
+    workspace: &Workspace,
+    config: &TableConfig,
+    actions: &mut Vec<Action>,
+) {
     let key = pane.key;
     let table = &pane.table;
     ui.horizontal_wrapped(|ui| {
@@ -114,6 +154,25 @@ fn toolbar(ui: &mut egui::Ui, pane: &Pane, config: &TableConfig, actions: &mut V
             actions.push(Action::SetExpiryFilter(key, expiry));
         }
 
+        if pane.parts.len() > 1 {
+            let choices = scope_choices(pane, workspace);
+            let current = choices
+                .iter()
+                .position(|(_, scopes)| *scopes == table.filter.scopes)
+                .unwrap_or(0);
+            let picked = choice(
+                ui,
+                "Account:",
+                ("scope_filter", key.service, key.site_id),
+                current,
+                0..choices.len(),
+                |i| choices[i].0.clone(),
+            );
+            if picked != current {
+                actions.push(Action::SetScopeFilter(key, choices[picked].1.clone()));
+            }
+        }
+
         if ui
             .button("Select all filtered")
             .on_hover_text("Select every row the filters show (Ctrl+A)")
@@ -162,6 +221,75 @@ fn selection_buttons(ui: &mut egui::Ui, pane: &Pane, actions: &mut Vec<Action>) 
         if ui.button(button_label(op)).on_hover_text(hover).clicked() {
             actions.push(Action::Bulk(BulkAction::Open(pane.key, op)));
         }
+    }
+}
+
+/// One line per account and region while a pane covers several: its rows, its walk, or why it
+/// failed (the other accounts' rows are shown meanwhile), then "Retry failed" for all of them.
+fn parts_status(ui: &mut egui::Ui, pane: &Pane, workspace: &Workspace, actions: &mut Vec<Action>) {
+    let failed = pane
+        .parts
+        .values()
+        .filter(|p| matches!(p.load, LoadState::Failed { .. }))
+        .count();
+    let fetching = pane.parts.values().filter(|p| p.is_fetching()).count();
+    let header = match (fetching, failed) {
+        (0, 0) => format!("{} accounts and regions", pane.parts.len()),
+        (f, 0) => format!("{} accounts and regions, {f} fetching", pane.parts.len()),
+        (_, n) => format!("{} accounts and regions, {n} failed", pane.parts.len()),
+    };
+    egui::CollapsingHeader::new(header)
+        .id_salt(("parts", pane.key.service, pane.key.site_id))
+        .default_open(failed > 0)
+        .show(ui, |ui| {
+            egui::Grid::new(("parts_grid", pane.key.service, pane.key.site_id))
+                .striped(true)
+                .show(ui, |ui| {
+                    for (&id, part) in &pane.parts {
+                        let (profile, region) = workspace
+                            .scope(id)
+                            .map_or(("?", "?"), |s| (s.profile.as_str(), s.region.as_str()));
+                        ui.label(profile);
+                        ui.label(region);
+                        match &part.load {
+                            LoadState::Fetching { pages, rows, .. } => {
+                                ui.horizontal(|ui| {
+                                    ui.spinner();
+                                    ui.label(format!("{pages} pages, {rows} rows"));
+                                });
+                            }
+                            LoadState::Failed { error, .. } => {
+                                ui.label(
+                                    RichText::new(error.to_string())
+                                        .color(ui.visuals().error_fg_color),
+                                )
+                                .on_hover_text(error.advice());
+                            }
+                            LoadState::ReadingCache => {
+                                ui.label("reading the cache…");
+                            }
+                            LoadState::Idle => {
+                                let age = part
+                                    .fetched_at
+                                    .map(|t| format!(", fetched {}", format_age(now_unix() - t)))
+                                    .unwrap_or_default();
+                                let stale = if part.stale { " (cached)" } else { "" };
+                                ui.label(format!("{} rows{age}{stale}", part.rows.len()));
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    if failed > 0
+        && ui
+            .button("Retry failed")
+            .on_hover_text(
+                "Fetch again the accounts and regions that failed, from where they stopped",
+            )
+            .clicked()
+    {
+        actions.push(Action::RetryFetch(pane.key));
     }
 }
 
@@ -335,6 +463,7 @@ fn sort_arrow(ui: &mut egui::Ui, descending: bool) {
 fn table(
     ui: &mut egui::Ui,
     pane: &Pane,
+    workspace: &Workspace,
     config: &TableConfig,
     thresholds: Thresholds,
     actions: &mut Vec<Action>,
@@ -375,8 +504,15 @@ fn table(
         .column(Column::initial(110.0).at_least(60.0).clip(true))
         .column(Column::initial(90.0).at_least(60.0))
         .column(Column::initial(70.0).at_least(40.0))
-        .column(Column::initial(200.0).at_least(60.0).clip(true))
-        .column(Column::remainder().at_least(60.0).clip(true));
+        .column(Column::initial(200.0).at_least(60.0).clip(true));
+    // Account and region columns when the pane covers several accounts or regions.
+    let estate = pane.parts.len() > 1;
+    if estate {
+        builder = builder
+            .column(Column::initial(110.0).at_least(50.0).clip(true))
+            .column(Column::initial(100.0).at_least(50.0).clip(true));
+    }
+    builder = builder.column(Column::remainder().at_least(60.0).clip(true));
     if scroll && let Some(pos) = pane.table.cursor_pos {
         builder = builder.scroll_to_row(pos, None);
     }
@@ -390,6 +526,12 @@ fn table(
                 ui.strong("Days left");
             });
             header.col(|ui| sort_header(ui, pane, config.id_header, SortColumn::Id, actions));
+            if estate {
+                header.col(|ui| sort_header(ui, pane, "Account", SortColumn::Account, actions));
+                header.col(|ui| {
+                    ui.strong("Region");
+                });
+            }
             header.col(|ui| {
                 ui.strong(match config.extra {
                     ExtraColumn::Serial => "Serial",
@@ -449,6 +591,15 @@ fn table(
                 row.col(|ui| {
                     ui.monospace(id);
                 });
+                if estate {
+                    let scope = workspace.scope(inventory.scope(r));
+                    row.col(|ui| {
+                        ui.label(scope.map_or("?", |s| s.profile.as_str()));
+                    });
+                    row.col(|ui| {
+                        ui.label(scope.map_or("?", |s| s.region.as_str()));
+                    });
+                }
                 row.col(|ui| {
                     match config.extra {
                         ExtraColumn::Serial => ui.monospace(inventory.serial(r).unwrap_or("")),

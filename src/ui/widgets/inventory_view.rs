@@ -23,5 +23,12 @@ pub fn show(
         .resizable(true)
         .default_size(380.0)
         .show(ui, |ui| detail_panel::show(ui, state, key, actions));
-    cert_table::show(ui, pane, config, state.overview.thresholds, actions);
+    cert_table::show(
+        ui,
+        pane,
+        state.workspace(),
+        config,
+        state.overview.thresholds,
+        actions,
+    );
 }
