@@ -483,7 +483,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             ));
         }
         // The window owns the main thread (and its own runtime).
-        return crate::ui::run(cli.profile.clone(), cli.demo_accounts.map(usize::from)).map_err(Failure::Run);
+        return crate::ui::run(cli.profile.clone(), cli.demo_accounts.map(usize::from))
+            .map_err(Failure::Run);
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -38,7 +38,11 @@ fn estate() -> SimGui {
 fn every_account_and_region_is_one_table_with_account_and_region_columns() {
     let mut g = estate();
     let scopes = g.app().workspace().scopes.clone();
-    assert_eq!(scopes.len(), 8, "2 accounts × 2 clouds × 2 regions: {scopes:?}");
+    assert_eq!(
+        scopes.len(),
+        8,
+        "2 accounts × 2 clouds × 2 regions: {scopes:?}"
+    );
     g.harness.get_by_label("IoT device certificates").click();
     g.settle();
     let iot = PaneKey::service(Service::Iotda);
@@ -50,7 +54,11 @@ fn every_account_and_region_is_one_table_with_account_and_region_columns() {
         assert!(!part.rows.is_empty(), "{:?}", scopes[usize::from(id)]);
         total += part.rows.len();
     }
-    assert_eq!(pane.inventory.len(), total, "every part's rows in the one table");
+    assert_eq!(
+        pane.inventory.len(),
+        total,
+        "every part's rows in the one table"
+    );
     g.harness.get_by_label("Account");
     g.harness.get_by_label("Region");
 
@@ -58,7 +66,9 @@ fn every_account_and_region_is_one_table_with_account_and_region_columns() {
     let (part_id, scope) = scopes
         .iter()
         .enumerate()
-        .find(|(_, s)| s.provider == Provider::Huawei && s.profile == "demo-2-iot" && s.region == "cn-east-3")
+        .find(|(_, s)| {
+            s.provider == Provider::Huawei && s.profile == "demo-2-iot" && s.region == "cn-east-3"
+        })
         .map(|(i, s)| (u16::try_from(i).unwrap(), s.clone()))
         .unwrap();
     let account = g.sim.accounts()[1].clone();
@@ -90,7 +100,11 @@ fn every_account_and_region_is_one_table_with_account_and_region_columns() {
         .block_on(client.list_all(|_, _| {}))
         .unwrap();
     let part_rows = g.app().inventory.panes[&iot].parts[&part_id].rows.len();
-    assert_eq!(part_rows, direct.len(), "the part holds exactly that account's region");
+    assert_eq!(
+        part_rows,
+        direct.len(),
+        "the part holds exactly that account's region"
+    );
 
     // The Account filter shows that part alone.
     g.harness
@@ -100,7 +114,12 @@ fn every_account_and_region_is_one_table_with_account_and_region_columns() {
     g.settle();
     let p = &g.app().inventory.panes[&iot];
     assert_eq!(p.table.index.len(), part_rows);
-    assert!(p.table.index.iter().all(|&r| p.inventory.scope(r) == part_id));
+    assert!(
+        p.table
+            .index
+            .iter()
+            .all(|&r| p.inventory.scope(r) == part_id)
+    );
 
     // Find everywhere, typed in the top bar: a fingerprint of that part, upper case.
     let row = p.table.index[0];
@@ -108,7 +127,9 @@ fn every_account_and_region_is_one_table_with_account_and_region_columns() {
     let fingerprint = p.inventory.fingerprint(row).unwrap().to_uppercase();
     g.harness.get_by_label("Find everywhere:").click();
     g.harness.run_steps(1);
-    g.harness.get_by_label("Find everywhere:").type_text(&fingerprint);
+    g.harness
+        .get_by_label("Find everywhere:")
+        .type_text(&fingerprint);
     g.harness.run_steps(1);
     g.harness.key_press(egui::Key::Enter);
     g.settle();

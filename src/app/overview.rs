@@ -182,6 +182,38 @@ pub struct Overview {
     pub soonest: Vec<SoonEntry>,
     /// Per inventory (ESA: per site): expired (index 0) and each week (1..), for click-through.
     pub by_pane: Vec<(PaneKey, [u64; WEEKS + 1])>,
+    /// Per account and region (indexed by scope id): the Overview split by account.
+    pub by_scope: Vec<ScopeCounts>,
+}
+
+/// What the Overview counts of one account and region.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScopeCounts {
+    /// Present rows, by service (as [`service_index`]).
+    pub by_service: [u64; 5],
+    /// Present rows by status (as [`STATUSES`]).
+    pub by_status: [u64; 5],
+    /// Already expired.
+    pub expired: u64,
+    /// Expiring within the next four weeks.
+    pub within_4_weeks: u64,
+}
+
+impl ScopeCounts {
+    /// Present rows of every service.
+    pub fn total(&self) -> u64 {
+        self.by_service.iter().sum()
+    }
+
+    /// Whether the account and region has any row.
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+
+    /// Revoked rows.
+    pub fn revoked(&self) -> u64 {
+        self.by_status[status_index(CertStatus::Revoked)]
+    }
 }
 
 impl Overview {
@@ -329,6 +361,7 @@ pub fn aggregate<'a, R: Into<Columns<'a>>>(
         no_expiry: [0; 5],
         soonest: Vec::new(),
         by_pane: Vec::new(),
+        by_scope: Vec::new(),
     };
     let sources: Vec<(PaneKey, Columns<'a>)> = inventories
         .into_iter()
@@ -346,13 +379,24 @@ pub fn aggregate<'a, R: Into<Columns<'a>>>(
                 continue;
             }
             counts[status_index(state.status)] += 1;
+            let scope = usize::from(data.scope(row as RowId));
+            if scope >= o.by_scope.len() {
+                o.by_scope.resize(scope + 1, ScopeCounts::default());
+            }
+            let per_scope = &mut o.by_scope[scope];
+            per_scope.by_service[s] += 1;
+            per_scope.by_status[status_index(state.status)] += 1;
             let Some(t) = data.not_after(row as RowId) else {
                 unknown += 1;
                 continue;
             };
             if t < now {
                 expired += 1;
+                per_scope.expired += 1;
                 continue;
+            }
+            if t - now < 4 * WEEK {
+                per_scope.within_4_weeks += 1;
             }
             let w = (t - now) / WEEK;
             if w < WEEKS as i64 {
@@ -736,6 +780,54 @@ mod tests {
         assert_eq!(bucket_of(NOW + WEEK - 1, NOW), Some(Bucket::Week(0)));
         assert_eq!(bucket_of(NOW + WEEK, NOW), Some(Bucket::Week(1)));
         assert_eq!(bucket_of(NOW + 26 * WEEK, NOW), None);
+    }
+
+    #[test]
+    fn counts_split_by_account_and_region_add_up_to_the_totals() {
+        let a = Inventory::from_rows(
+            Service::Iotda,
+            &[
+                row(Service::Iotda, 0, CertStatus::Active, Some(NOW - 1)),
+                row(Service::Iotda, 1, CertStatus::Active, Some(NOW + WEEK)),
+            ],
+        );
+        let b = Inventory::from_rows(
+            Service::Iotda,
+            &[
+                row(
+                    Service::Iotda,
+                    2,
+                    CertStatus::Revoked,
+                    Some(NOW + 10 * WEEK),
+                ),
+                row(Service::Iotda, 3, CertStatus::Active, None),
+                row(Service::Iotda, 4, CertStatus::Active, Some(NOW + 3 * WEEK)),
+            ],
+        );
+        let iot = Inventory::concat(Service::Iotda, &[(0, &a), (3, &b)]);
+        let kms = Inventory::from_rows(
+            Service::Kms,
+            &[row(Service::Kms, 0, CertStatus::Active, Some(NOW - 5))],
+        )
+        .with_scope(1);
+        let o = aggregate(
+            [
+                (PaneKey::service(Service::Iotda), &iot),
+                (PaneKey::service(Service::Kms), &kms),
+            ],
+            NOW,
+        );
+        assert_eq!(o.by_scope.len(), 4);
+        let (s0, s1, s2, s3) = (o.by_scope[0], o.by_scope[1], o.by_scope[2], o.by_scope[3]);
+        assert_eq!((s0.total(), s0.expired, s0.within_4_weeks), (2, 1, 1));
+        assert_eq!((s1.total(), s1.expired), (1, 1));
+        assert_eq!(s1.by_service[service_index(Service::Kms)], 1);
+        assert!(s2.is_empty());
+        assert_eq!((s3.total(), s3.revoked(), s3.within_4_weeks), (3, 1, 1));
+        let split: u64 = o.by_scope.iter().map(ScopeCounts::total).sum();
+        assert_eq!(split, o.total());
+        let expired: u64 = o.by_scope.iter().map(|s| s.expired).sum();
+        assert_eq!(expired, o.expired.iter().sum::<u64>());
     }
 
     #[test]

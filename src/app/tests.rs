@@ -660,21 +660,31 @@ fn find_everywhere_lists_a_fingerprint_checks_it_live_and_opens_its_row() {
             (Service::Iotda, "iotda-000042")
         ]
     );
-    assert!(hits.iter().all(|h| h.sha256.as_deref() == Some(fingerprint.as_str())));
+    assert!(
+        hits.iter()
+            .all(|h| h.sha256.as_deref() == Some(fingerprint.as_str()))
+    );
     let i = 2;
     assert!(
         matches!(r.app.find.live.get(&i), Some(find::LiveCheck::Confirmed(_, s)) if *s == hits[i].status),
         "{:?}",
         r.app.find.live
     );
-    assert!(r.fake.calls().contains(&"describe Iotda iotda-000042".to_string()));
+    assert!(
+        r.fake
+            .calls()
+            .contains(&"describe Iotda iotda-000042".to_string())
+    );
 
     r.act(Action::ShowHit(i));
     assert_eq!(r.app.tab, Tab::IotDevices);
     let p = r.pane(Service::Iotda);
     assert_eq!(r.shown_ids(IOT), ["iotda-000042"]);
     assert_eq!(p.table.cursor, Some(row));
-    assert!(p.table.selection.contains(row), "selected, ready for a bulk action");
+    assert!(
+        p.table.selection.contains(row),
+        "selected, ready for a bulk action"
+    );
 
     // A name fragment finds rows of several services; nothing is found for junk.
     r.act(Action::Find(find::FindAction::SetText("00007".into())));
@@ -689,7 +699,9 @@ fn find_everywhere_lists_a_fingerprint_checks_it_live_and_opens_its_row() {
         .map(|h| h.service())
         .collect();
     assert!(services.len() > 1, "{services:?}");
-    r.act(Action::Find(find::FindAction::SetText("no-such-thing".into())));
+    r.act(Action::Find(find::FindAction::SetText(
+        "no-such-thing".into(),
+    )));
     r.act(Action::Find(find::FindAction::Search));
     assert_eq!(r.app.find.hits.as_ref().map(Vec::len), Some(0));
 }

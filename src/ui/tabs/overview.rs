@@ -72,6 +72,9 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
         .show(ui, |ui| {
             ui.heading("Certificates by service and status");
             counts(ui, &o);
+            if state.workspace().scopes.len() > 2 {
+                by_account(ui, state, &o);
+            }
             ui.add_space(8.0);
             ui.heading("Expiring per week, next 26 weeks");
             chart(ui, &o, actions);
@@ -79,6 +82,70 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Action>) {
             ui.add_space(8.0);
             ui.heading(format!("The {} soonest to expire", o.soonest.len()));
             soonest(ui, &o, thresholds, actions);
+        });
+}
+
+/// The counts split by account and region (estates): rows, expired, expiring within four
+/// weeks, and per service, one line per account and region with any row.
+fn by_account(ui: &mut egui::Ui, state: &AppState, o: &Overview) {
+    let profiles = state.workspace().profiles().len();
+    egui::CollapsingHeader::new("Split by account and region")
+        .id_salt("overview_by_account")
+        .default_open(profiles > 1)
+        .show(ui, |ui| {
+            egui::Grid::new("overview_by_account_grid")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in [
+                        "Account",
+                        "Region",
+                        "Total",
+                        "Expired",
+                        "Within 4 weeks",
+                        "Revoked",
+                    ] {
+                        ui.strong(h);
+                    }
+                    for service in SERVICES {
+                        ui.strong(service.label());
+                    }
+                    ui.end_row();
+                    let red = ui.visuals().error_fg_color;
+                    let warn = ui.visuals().warn_fg_color;
+                    for (id, counts) in o.by_scope.iter().enumerate() {
+                        let Some(scope) = u16::try_from(id)
+                            .ok()
+                            .and_then(|id| state.workspace().scope(id))
+                        else {
+                            continue;
+                        };
+                        if counts.is_empty() {
+                            continue;
+                        }
+                        ui.label(&scope.profile);
+                        ui.label(&scope.region);
+                        ui.label(counts.total().to_string());
+                        let expired = RichText::new(counts.expired.to_string());
+                        ui.label(if counts.expired > 0 {
+                            expired.color(red)
+                        } else {
+                            expired.weak()
+                        });
+                        let soon = RichText::new(counts.within_4_weeks.to_string());
+                        ui.label(if counts.within_4_weeks > 0 {
+                            soon.color(warn)
+                        } else {
+                            soon.weak()
+                        });
+                        ui.label(counts.revoked().to_string());
+                        for service in SERVICES {
+                            let n = counts.by_service[crate::app::overview::service_index(service)];
+                            let text = RichText::new(n.to_string());
+                            ui.label(if n > 0 { text } else { text.weak() });
+                        }
+                        ui.end_row();
+                    }
+                });
         });
 }
 
