@@ -1,6 +1,8 @@
 //! GUI performance: CPU time per frame with 1,000 and 1,000,000 rows (filtered and sorted), the
 //! filter over 1,000,000 rows, cold start to first frame from a 1,000,000-row cache, and the
-//! resident memory at 1,000,000 rows. Runs the real app and its real `ui` code on a headless
+//! resident memory at 1,000,000 rows; then the estate: the same 1,000,000 rows spread over 12
+//! account-regions (3 profiles × 4 regions) in one table — frame time, find everywhere by
+//! fingerprint, serial and name, and cold start from the 12 caches. Runs the real app and its real `ui` code on a headless
 //! egui context (no GPU: tessellation is included, rasterisation is not).
 //!
 //! `cargo bench --bench gui_frame` (set `GUI_BENCH_ROWS` to change the large size). Without
@@ -14,7 +16,7 @@ use certdesk::app::view::{
     Cancel, FilterSpec, SortCache, SortColumn, SortSpec, StatusFilter, ViewInput, compute_view,
 };
 use certdesk::app::{Action, PaneKey, Tab, Workspace};
-use certdesk::model::{CertStatus, Service};
+use certdesk::model::{CertStatus, Provider, Scope, Service};
 use certdesk::store::{CacheKey, Store};
 use certdesk::ui::CertdeskApp;
 use eframe::egui;
@@ -23,6 +25,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "CERTDESK_BENCH_COLD_START_DB";
+/// Set in the cold-start child: open the estate workspace rather than one account.
+const CHILD_ESTATE_ENV: &str = "CERTDESK_BENCH_COLD_START_ESTATE";
+/// The estate's profiles and regions: 12 account-regions.
+const ESTATE_PROFILES: [&str; 3] = ["prod", "staging", "subsidiary"];
+const ESTATE_REGIONS: [&str; 4] = ["cn-north-4", "cn-east-3", "cn-south-1", "ap-southeast-1"];
 const SMALL: usize = 1_000;
 const FRAMES: usize = 300;
 
@@ -38,7 +45,12 @@ fn frames() -> usize {
 
 fn main() {
     if let Ok(db) = std::env::var(CHILD_ENV) {
-        cold_start_child(Path::new(&db));
+        let workspace = if std::env::var_os(CHILD_ESTATE_ENV).is_some() {
+            estate_workspace()
+        } else {
+            single_workspace()
+        };
+        cold_start_child(Path::new(&db), workspace);
         return;
     }
     // `cargo test --all-targets` runs bench binaries without `--bench`: then a quick pass over
@@ -95,6 +107,17 @@ fn main() {
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
 
+    let estate_db = dir.path().join("estate.sqlite3");
+    write_estate_cache(&estate_db, large);
+    estate(&estate_db, large, median(&small.wall), small.cpu_per_frame);
+    let out = std::process::Command::new(&exe)
+        .env(CHILD_ENV, &estate_db)
+        .env(CHILD_ESTATE_ENV, "1")
+        .output()
+        .expect("cold start child");
+    print!("estate, 12 account-regions: {}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+
     if quick() {
         return;
     }
@@ -111,6 +134,103 @@ fn main() {
         "without the snapshot (rows only): {}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+fn single_workspace() -> Workspace {
+    Workspace::single("bench", false, "benchmark")
+}
+
+/// 3 Huawei Cloud profiles in 4 regions each.
+fn estate_workspace() -> Workspace {
+    Workspace {
+        demo: false,
+        description: "benchmark estate".into(),
+        scopes: ESTATE_PROFILES
+            .iter()
+            .flat_map(|p| {
+                ESTATE_REGIONS
+                    .iter()
+                    .map(move |r| Scope::new(*p, Provider::Huawei, *r))
+            })
+            .collect(),
+    }
+}
+
+/// `rows` IoTDA rows spread evenly over the estate's 12 account-regions, each cached as the app
+/// caches a fetched part (rows and snapshot); row numbers (ids, fingerprints, serials) unique
+/// across the estate.
+fn write_estate_cache(path: &Path, rows: usize) {
+    let mut store = Store::open(path).expect("store");
+    let scopes = estate_workspace().scopes;
+    let per = rows.div_ceil(scopes.len());
+    for (k, scope) in scopes.iter().enumerate() {
+        let range = (k * per).min(rows)..((k + 1) * per).min(rows);
+        let mut b = InventoryBuilder::with_unique_ids(Service::Iotda, range.len());
+        for n in range {
+            b.push_row(&fake_row(Service::Iotda, n, None));
+        }
+        let inv = b.build();
+        let key = CacheKey::new(&scope.cache_account(), Service::Iotda);
+        store
+            .save_inventory(&key, 1_700_000_000, inv.records())
+            .expect("save");
+        store
+            .save_snapshot(&key, 1_700_000_000, SNAPSHOT_FORMAT, &inv.to_snapshot())
+            .expect("snapshot");
+    }
+}
+
+/// The estate's table: frame time with every account-region's rows in it, then find everywhere.
+/// `single_*`: the one-account figures of the small run, for the comparison.
+fn estate(db: &Path, rows: usize, single_wall_ms: f64, single_cpu_ms: Option<f64>) {
+    let mut rig = open_app(db, estate_workspace());
+    let t = frame_times_in(&mut rig, rows);
+    let pane = &rig.app.state.inventory.panes[&PaneKey::service(Service::Iotda)];
+    println!(
+        "estate: {} account-regions, {} parts loaded, {} rows in the IoT table",
+        estate_workspace().scopes.len(),
+        pane.parts.len(),
+        pane.inventory.len()
+    );
+    report_frames(rows, &t);
+    println!(
+        "estate frame vs one account of {SMALL} rows: wall median {:.3} ms vs {single_wall_ms:.3} ms, CPU {} vs {} (target <= 1 ms CPU)",
+        median(&t.wall),
+        t.cpu_per_frame.map_or_else(|| "n/a".into(), |c| format!("{c:.3} ms")),
+        single_cpu_ms.map_or_else(|| "n/a".into(), |c| format!("{c:.3} ms")),
+    );
+    // Find everywhere over every row: the last row's fingerprint (upper case, with colons) and
+    // serial (with colons), and a name fragment.
+    let last = fake_row(Service::Iotda, rows - 1, None);
+    let colons = |hex: &str| {
+        hex.as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).to_uppercase())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let fingerprint = colons(last.fingerprint_sha256.as_deref().expect("fingerprint"));
+    let serial = colons(last.serial.as_deref().expect("serial"));
+    for (what, text) in [
+        ("SHA-256 fingerprint", fingerprint.as_str()),
+        ("serial", serial.as_str()),
+        ("name fragment", "device-00123"),
+    ] {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            let hits = certdesk::app::find::search(&rig.app.state.inventory, text, &Cancel::never())
+                .expect("not cancelled");
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            found = hits.len();
+        }
+        assert!(found >= 1, "{what} {text} found nothing");
+        println!(
+            "estate find by {what} over {rows} rows in 12 account-regions: median {:.1} ms, {found} hit(s) (target <= 50 ms for fingerprint and serial)",
+            median(&times)
+        );
+    }
 }
 
 fn write_cache(path: &Path, rows: usize) {
@@ -136,11 +256,11 @@ struct Rig {
     ctx: egui::Context,
 }
 
-fn open_app(db: &Path) -> Rig {
+fn open_app(db: &Path, workspace: Workspace) -> Rig {
     let store = Store::open(db).expect("store");
     let (runtime, mut state) = app_over(
         FakeSource::default(),
-        Workspace::single("bench", false, "benchmark"),
+        workspace,
         Some(Arc::new(Mutex::new(store))),
         false,
     );
@@ -210,13 +330,17 @@ fn shown_rows(rig: &CertdeskApp) -> usize {
 }
 
 fn frame_times(db: &Path, rows: usize) -> FrameTimes {
-    let mut rig = open_app(db);
+    let mut rig = open_app(db, single_workspace());
+    frame_times_in(&mut rig, rows)
+}
+
+fn frame_times_in(rig: &mut Rig, rows: usize) -> FrameTimes {
     let key = PaneKey::service(Service::Iotda);
     // Wait for the cache, then filter (active only) and sort (by name, descending).
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut frame = 0;
     while shown_rows(&rig.app) < rows {
-        run_frame(&mut rig, frame);
+        run_frame(rig, frame);
         frame += 1;
         rig.app.state.wait_idle(Duration::from_millis(20));
         assert!(Instant::now() < deadline, "cache did not load");
@@ -230,11 +354,11 @@ fn frame_times(db: &Path, rows: usize) -> FrameTimes {
     assert!(rig.app.state.wait_idle(Duration::from_secs(120)));
     let shown = shown_rows(&rig.app);
     for f in 0..30 {
-        run_frame(&mut rig, frame + f);
+        run_frame(rig, frame + f);
     }
     let cpu0 = thread_cpu_ns();
     let times: Vec<f64> = (0..frames())
-        .map(|f| run_frame(&mut rig, frame + 30 + f).as_secs_f64() * 1e3)
+        .map(|f| run_frame(rig, frame + 30 + f).as_secs_f64() * 1e3)
         .collect();
     let cpu_per_frame = match (cpu0, thread_cpu_ns()) {
         (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1e6 / frames() as f64),
@@ -346,21 +470,24 @@ fn rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn cold_start_child(db: &Path) {
+fn cold_start_child(db: &Path, workspace: Workspace) {
     let t0 = Instant::now();
     let db: PathBuf = db.to_path_buf();
-    let mut rig = open_app(&db);
+    let accounts: Vec<String> = workspace.scopes.iter().map(Scope::cache_account).collect();
+    let mut rig = open_app(&db, workspace);
     let mut frame = 0;
     run_frame(&mut rig, frame);
     let first_frame = t0.elapsed();
-    let rows = Store::open(&db)
+    let rows: usize = Store::open(&db)
         .ok()
-        .and_then(|s| {
-            s.fetch_info(&CacheKey::new("bench@cn-north-4", Service::Iotda))
-                .ok()
-                .flatten()
+        .map(|s| {
+            accounts
+                .iter()
+                .filter_map(|a| s.fetch_info(&CacheKey::new(a, Service::Iotda)).ok().flatten())
+                .map(|i| i.row_count as usize)
+                .sum()
         })
-        .map_or(0, |i| i.row_count as usize);
+        .unwrap_or(0);
     while shown_rows(&rig.app) < rows {
         frame += 1;
         run_frame(&mut rig, frame);

@@ -155,6 +155,7 @@ async fn run(q: u32, latency_ms: u64) {
         JobExtras {
             checks: Some(checks),
             params: None,
+            ..JobExtras::default()
         },
     )
     .unwrap_or_else(|e| panic!("{e}"))

@@ -147,3 +147,126 @@ fn every_account_and_region_is_one_table_with_account_and_region_columns() {
     assert_eq!(p.table.filter.scopes, None);
     assert_eq!(p.table.cursor, Some(row));
 }
+
+#[test]
+fn a_bulk_change_over_two_accounts_runs_each_item_under_its_own_account() {
+    use certdesk::app::bulk::BulkAction;
+    use certdesk::app::inventory::ClickMods;
+    use certdesk::model::{CertStatus, Change};
+    use certdesk::store::journal::AuditResult;
+
+    let mut g = estate();
+    g.harness.get_by_label("IoT device certificates").click();
+    g.settle();
+    let iot = PaneKey::service(Service::Iotda);
+    let scopes = g.app().workspace().scopes.clone();
+    // One ACTIVE row of each of the four account-regions of the IoT table.
+    let picks: Vec<(usize, String, u16)> = {
+        let p = &g.app().inventory.panes[&iot];
+        let mut picks: Vec<(usize, String, u16)> = Vec::new();
+        for (pos, &row) in p.table.index.iter().enumerate() {
+            let scope = p.inventory.scope(row);
+            if p.inventory.status(row) == CertStatus::Active
+                && !picks.iter().any(|(_, _, s)| *s == scope)
+            {
+                picks.push((pos, p.inventory.id(row).to_string(), scope));
+            }
+        }
+        picks
+    };
+    assert_eq!(picks.len(), 4, "{picks:?}");
+    let app = &mut g.harness.state_mut().state;
+    for (pos, _, _) in &picks {
+        let toggle = ClickMods {
+            toggle: true,
+            range: false,
+        };
+        app.apply(Action::ClickRow(iot, *pos, toggle));
+    }
+    app.apply(Action::Bulk(BulkAction::Open(iot, Change::Disable)));
+    g.harness.run_steps(2);
+
+    // The confirmation lists one line per account and region, each with its own signer.
+    let d = g.app().bulk.dialog.clone().unwrap();
+    assert_eq!(d.items.len(), 4);
+    assert_eq!(d.groups.len(), 4, "{:?}", d.groups);
+    assert!(d.groups.iter().all(|gr| gr.count == 1));
+    let accounts: Vec<&str> = d.groups.iter().map(|gr| gr.account.as_str()).collect();
+    assert_eq!(
+        accounts,
+        ["demo-1-iot", "demo-1-iot", "demo-2-iot", "demo-2-iot"]
+    );
+    let dialog = g
+        .harness
+        .get_by_role_and_label(Role::Window, "Bulk disable");
+    assert_eq!(
+        dialog.query_all_by_label("demo-2-iot").count(),
+        2,
+        "one line each"
+    );
+
+    let app = &mut g.harness.state_mut().state;
+    app.apply(Action::Bulk(BulkAction::SetTyped("4".into())));
+    app.apply(Action::Bulk(BulkAction::Start));
+    g.settle();
+    let d = g.app().bulk.dialog.clone().unwrap();
+    let progress = d.progress.clone().unwrap();
+    assert_eq!(
+        (progress.total, progress.applied, progress.failed),
+        (4, 4, 0),
+        "{:?}",
+        d.results
+    );
+    // Each result names the account and region its request went to, which is the row's own.
+    for (_, id, scope) in &picks {
+        let s = &scopes[usize::from(*scope)];
+        let r = d.results.iter().find(|r| &r.item.id == id).unwrap();
+        assert_eq!(
+            (r.account.as_str(), r.region.as_str()),
+            (s.profile.as_str(), s.region.as_str())
+        );
+    }
+    let dialog = g
+        .harness
+        .get_by_role_and_label(Role::Window, "Bulk disable");
+    assert_eq!(dialog.query_all_by_label("Account").count(), 2, "plan and results");
+    assert_eq!(
+        dialog.query_all_by_label("demo-1-iot").count(),
+        4,
+        "plan and results"
+    );
+
+    // The rows show the new status.
+    let p = &g.app().inventory.panes[&iot];
+    for (_, id, _) in &picks {
+        let row = p.inventory.find(id).unwrap();
+        assert_eq!(p.inventory.status(row), CertStatus::Inactive, "{id}");
+    }
+
+    // The journal holds one job per account and region, each under its own profile; the audit
+    // log's answers name each item's account and region.
+    let journal = g.app().journal().clone();
+    let journal = journal.lock().unwrap();
+    let jobs = journal.jobs().unwrap();
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    let mut profiles: Vec<String> = jobs.iter().map(|(j, _)| j.profile.clone()).collect();
+    profiles.sort();
+    assert_eq!(
+        profiles,
+        ["demo-1-iot", "demo-1-iot", "demo-2-iot", "demo-2-iot"]
+    );
+    assert!(jobs.iter().all(|(_, c)| c.succeeded == 1));
+    let audit = journal.audit(None).unwrap();
+    for (_, id, scope) in &picks {
+        let s = &scopes[usize::from(*scope)];
+        let answer = audit
+            .iter()
+            .find(|e| {
+                &e.target == id && e.result == AuditResult::Done(certdesk::model::Outcome::Applied)
+            })
+            .unwrap_or_else(|| panic!("no answer for {id}"));
+        assert_eq!(answer.profile, s.profile);
+        assert_eq!(answer.region.as_deref(), Some(s.region.as_str()));
+        assert_eq!(answer.operation, Change::Disable);
+    }
+}

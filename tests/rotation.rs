@@ -1145,6 +1145,7 @@ fn the_verify_step_catches_a_domain_serving_something_else() {
     let extras = JobExtras {
         checks: Some(checks),
         params: None,
+        ..JobExtras::default()
     };
     let done = w.rt.block_on(async {
         let mut handle = start_job_with(

@@ -10,7 +10,8 @@ use super::inventory::PaneKey;
 use super::runtime::{Generation, Ticket};
 use super::source::BulkTarget;
 use crate::jobs::{
-    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobProgress,
+    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobExtras, JobHandle, JobProgress,
+    SharedRate,
 };
 use crate::model::{CertStatus, Change, Outcome, Provider, Service};
 use crate::store::journal::{JobCounts, JobRecord};
@@ -79,6 +80,8 @@ pub struct PlanGroup {
     pub signer: String,
     /// Items.
     pub count: usize,
+    /// The account and region its items live in and its requests go to.
+    pub scope: ScopeId,
 }
 
 /// The bulk dialog: one job from plan to result.
@@ -88,13 +91,15 @@ pub struct BulkDialog {
     pub service: Service,
     /// The operation.
     pub operation: Change,
-    /// Account (profile) the job runs under; recorded in the journal and audit log.
+    /// Account (profile) the job runs under, or the accounts, comma-separated, of a job that
+    /// spans several; the journal and audit log name each item's own.
     pub account: String,
-    /// The account and region of every item.
+    /// The account and region of the first group (of every item of a resumed job).
     pub scope: ScopeId,
-    /// The items, in order.
+    /// The items, in order: the first group's, then the next group's, ...
     pub items: Vec<BulkItem>,
-    /// Items per provider and account.
+    /// Items per account and region, in the order of `items`: each runs under its own
+    /// account's credentials and rate limit.
     pub groups: Vec<PlanGroup>,
     /// What the user typed to confirm.
     pub typed: String,
@@ -125,6 +130,22 @@ impl BulkDialog {
     /// Whether the job is starting or running.
     pub fn is_active(&self) -> bool {
         matches!(self.phase, BulkPhase::Starting | BulkPhase::Running)
+    }
+
+    /// The items of each group, with the group's account and region.
+    pub fn parts(&self) -> impl Iterator<Item = (ScopeId, &[BulkItem])> + '_ {
+        let mut start = 0;
+        self.groups.iter().map(move |g| {
+            let end = (start + g.count).min(self.items.len());
+            let part = &self.items[start.min(end)..end];
+            start = end;
+            (g.scope, part)
+        })
+    }
+
+    /// Whether the items span more than one account or region.
+    pub fn spans_accounts(&self) -> bool {
+        self.groups.len() > 1
     }
 
     /// What will happen, in one sentence.
@@ -260,9 +281,12 @@ pub fn write_results_csv(
         "message",
         "request_id",
         "attempts",
+        "account",
+        "region",
     ])?;
+    // Job order within each account and region (a job spanning several has one order per part).
     let mut sorted: Vec<&ItemResult> = results.iter().collect();
-    sorted.sort_by_key(|r| r.idx);
+    sorted.sort_by(|a, b| (&a.account, &a.region, a.idx).cmp(&(&b.account, &b.region, b.idx)));
     for r in sorted {
         w.write_record([
             r.idx.to_string(),
@@ -275,6 +299,8 @@ pub fn write_results_csv(
             r.message.clone().unwrap_or_default(),
             r.request_id.clone().unwrap_or_default(),
             r.attempts.to_string(),
+            r.account.clone(),
+            r.region.clone(),
         ])?;
     }
     w.flush()?;
@@ -282,6 +308,40 @@ pub fn write_results_csv(
 }
 
 type Ctx<'a, 'b> = &'a mut Cx<'b, BulkEvent>;
+
+/// One part of a job: its account's backend, the part's items, its config and its account's rate.
+type JobPart = (
+    Arc<dyn crate::jobs::Backend>,
+    BulkJob,
+    EngineConfig,
+    SharedRate,
+);
+
+/// Journals and starts every part and watches them as one job. When a part cannot be journaled
+/// the parts already started are cancelled (they stay in the journal, resumable) and the error
+/// is returned.
+fn start_parts(
+    journal: &Arc<std::sync::Mutex<crate::store::journal::Journal>>,
+    parts: Vec<JobPart>,
+) -> Result<JobHandle, crate::store::journal::JournalError> {
+    let mut handles = Vec::with_capacity(parts.len());
+    for (backend, job, config, rate) in parts {
+        let extras = JobExtras {
+            rate: Some(rate),
+            ..JobExtras::default()
+        };
+        match crate::jobs::start_job_with(Arc::clone(journal), backend, job, config, extras) {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                handles.iter().for_each(JobHandle::cancel);
+                return Err(e);
+            }
+        }
+    }
+    JobHandle::merge(handles).ok_or_else(|| {
+        crate::store::journal::JournalError::from_panic("a job without items".to_string())
+    })
+}
 
 fn engine_config(service: Service, target: &BulkTarget) -> EngineConfig {
     EngineConfig::for_service(service).with_rate_limit(target.rate_limit_qps)
@@ -356,48 +416,46 @@ impl BulkState {
         if !operation.supported_by(service) {
             return;
         }
-        let Some(&(scope, _)) = items.first() else {
+        if items.is_empty() {
             cx.notice(NoticeLevel::Error, "Select certificates first.");
             return;
-        };
-        // One job runs under one account's credentials and rate limit (the engine's backend and
-        // limiter are per job); a selection over several accounts or regions is refused, naming
-        // them, rather than sent under the wrong key.
-        let mut scopes: Vec<ScopeId> = items.iter().map(|(s, _)| *s).collect();
-        scopes.sort_unstable();
-        scopes.dedup();
-        if scopes.len() > 1 {
-            let names: Vec<String> = scopes
-                .iter()
-                .filter_map(|s| cx.shared.workspace.scope(*s).map(ToString::to_string))
-                .collect();
-            cx.notice(
-                NoticeLevel::Error,
-                format!(
-                    "The selection spans {} accounts and regions ({}): filter the table to one \
-                     (Account and Region filters) and run one job each.",
-                    names.len(),
-                    names.join(", ")
-                ),
-            );
-            return;
         }
-        let items: Vec<BulkItem> = items.into_iter().map(|(_, item)| item).collect();
-        let account = cx
-            .shared
-            .workspace
-            .scope(scope)
-            .map_or("none", |s| s.profile.as_str())
-            .to_string();
-        // The confirmation says where the requests go and which key signs them.
-        let groups = vec![PlanGroup {
-            provider: service.provider(),
-            service,
-            account: account.clone(),
-            region: scope_region(cx, scope),
-            signer: cx.shared.principal(scope).describe(),
-            count: items.len(),
-        }];
+        // A selection over several accounts and regions is one job in several parts: each part
+        // runs under its own account's credentials and rate limit (see `start`). The parts are
+        // listed by account and region so the confirmation reads like the table's filters.
+        let mut parts: Vec<(ScopeId, Vec<BulkItem>)> = Vec::new();
+        for (scope, item) in items {
+            match parts.iter_mut().find(|(s, _)| *s == scope) {
+                Some((_, part)) => part.push(item),
+                None => parts.push((scope, vec![item])),
+            }
+        }
+        let workspace = &cx.shared.workspace;
+        let sort_key = |scope: ScopeId| {
+            workspace
+                .scope(scope)
+                .map(|s| (s.profile.clone(), s.region.clone()))
+                .unwrap_or_default()
+        };
+        parts.sort_by_key(|(scope, _)| sort_key(*scope));
+        let scope = parts[0].0;
+        // The confirmation says where the requests go and which key signs them, per part.
+        let groups: Vec<PlanGroup> = parts
+            .iter()
+            .map(|(scope, part)| PlanGroup {
+                provider: service.provider(),
+                service,
+                account: sort_key(*scope).0,
+                region: scope_region(cx, *scope),
+                signer: cx.shared.principal(*scope).describe(),
+                count: part.len(),
+                scope: *scope,
+            })
+            .collect();
+        let mut accounts: Vec<&str> = groups.iter().map(|g| g.account.as_str()).collect();
+        accounts.dedup();
+        let account = accounts.join(", ");
+        let items: Vec<BulkItem> = parts.into_iter().flat_map(|(_, part)| part).collect();
         self.plans.start();
         self.dialog = Some(BulkDialog {
             service,
@@ -427,13 +485,20 @@ impl BulkState {
             return;
         }
         d.dry_run = Some(DryRunState::Running);
-        let (service, operation, items) = (d.service, d.operation, d.items.clone());
+        let (service, operation) = (d.service, d.operation);
         let plan = self.plans.current();
-        let target = cx.shared.source.bulk_target(d.scope, service);
-        let config = engine_config(service, &target);
+        // Every part at once, each through its own account's backend and at its own rate.
+        let runs: Vec<_> = d
+            .parts()
+            .map(|(scope, items)| {
+                let target = cx.shared.source.bulk_target(scope, service);
+                let config = engine_config(service, &target);
+                crate::jobs::dry_run(target.backend, operation, items.to_vec(), config)
+            })
+            .collect();
         cx.tasks.spawn(async move {
-            let verdicts = crate::jobs::dry_run(target.backend, operation, items, config).await;
-            BulkEvent::DryRun(plan, verdicts)
+            let verdicts = futures_util::future::join_all(runs).await;
+            BulkEvent::DryRun(plan, verdicts.into_iter().flatten().collect())
         });
     }
 
@@ -453,19 +518,32 @@ impl BulkState {
         }
         d.phase = BulkPhase::Starting;
         d.error = None;
-        let job = BulkJob {
-            principal: cx.shared.principal(d.scope),
-            service: d.service,
-            request: d.operation.into(),
-            items: d.items.clone(),
-        };
-        let target = cx.shared.source.bulk_target(d.scope, job.service);
-        let config = engine_config(job.service, &target);
+        // One journaled job per account and region, under that account's credentials; the
+        // parts of one account share its rate limit (a service's limits are per account).
+        let mut rates: Vec<(String, SharedRate)> = Vec::new();
+        let mut parts = Vec::new();
+        for (scope, items) in d.parts() {
+            let target = cx.shared.source.bulk_target(scope, d.service);
+            let config = engine_config(d.service, &target);
+            let principal = cx.shared.principal(scope);
+            let rate = match rates.iter().find(|(p, _)| *p == principal.profile) {
+                Some((_, rate)) => rate.clone(),
+                None => {
+                    let rate = SharedRate::new(config.qps);
+                    rates.push((principal.profile.clone(), rate.clone()));
+                    rate
+                }
+            };
+            let job = BulkJob {
+                principal,
+                service: d.service,
+                request: d.operation.into(),
+                items: items.to_vec(),
+            };
+            parts.push((target.backend, job, config, rate));
+        }
         let journal = Arc::clone(&cx.shared.journal);
-        self.run_job(
-            move || crate::jobs::start_job(journal, target.backend, job, config),
-            cx,
-        );
+        self.run_job(move || start_parts(&journal, parts), cx);
     }
 
     fn resume(&mut self, job_id: String, cx: Ctx<'_, '_>) {
@@ -519,6 +597,7 @@ impl BulkState {
                 region: scope_region(cx, scope),
                 signer: cx.shared.principal(scope).describe(),
                 count: open as usize,
+                scope,
             }],
             typed: String::new(),
             phase: BulkPhase::Starting,
@@ -763,6 +842,8 @@ mod tests {
             message: None,
             request_id: Some(format!("REQ-{idx}")),
             attempts: 1,
+            account: "prod".into(),
+            region: "cn-hangzhou".into(),
         }
     }
 
@@ -778,12 +859,15 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "idx,service,id,site_id,name,result,code,message,request_id,attempts"
+            "idx,service,id,site_id,name,result,code,message,request_id,attempts,account,region"
         );
-        assert_eq!(lines[1], "0,pca,id-0,,\"cn, \"\"0\"\"\",applied,,,REQ-0,1");
+        assert_eq!(
+            lines[1],
+            "0,pca,id-0,,\"cn, \"\"0\"\"\",applied,,,REQ-0,1,prod,cn-hangzhou"
+        );
         assert_eq!(
             lines[2],
-            "1,pca,id-1,,\"cn, \"\"1\"\"\",failed,Certificate.NotFound,,REQ-1,1"
+            "1,pca,id-1,,\"cn, \"\"1\"\"\",failed,Certificate.NotFound,,REQ-1,1,prod,cn-hangzhou"
         );
         assert_eq!(lines.len(), 3);
     }

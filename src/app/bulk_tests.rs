@@ -111,7 +111,8 @@ fn nothing_is_sent_until_the_typed_count_matches_then_every_item_changes() {
             account: "ops".into(),
             region: "cn-hangzhou".into(),
             signer: "profile ops".into(),
-            count: 4
+            count: 4,
+            scope: d.scope,
         }]
     );
 

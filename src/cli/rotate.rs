@@ -517,6 +517,7 @@ async fn run_job(
     let extras = JobExtras {
         checks: checks.map(|c| c as Arc<dyn ItemChecks>),
         params: Some(params.encode()),
+        ..JobExtras::default()
     };
     let handle = start_job_with(journal, wired.backend(), job, config, extras)
         .map_err(|e| Failure::Run(e.to_string()))?;
@@ -842,6 +843,7 @@ async fn run_change(
     let extras = JobExtras {
         checks: None,
         params: Some(params.encode()),
+        ..JobExtras::default()
     };
     let handle = start_job_with(journal()?, wired.backend, job, config, extras)
         .map_err(|e| Failure::Run(e.to_string()))?;

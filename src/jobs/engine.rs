@@ -13,7 +13,7 @@
 //!   runs; every journal write checks it.
 
 use super::checks::{ItemChecks, Precheck};
-use super::rate::AdaptiveRate;
+use super::rate::{AdaptiveRate, SharedRate};
 use super::single::{Principal, audit_entry};
 use super::{Backend, BulkItem, ChangeRequest, RetryPolicy};
 use crate::model::{CertStatus, Change, Error, ErrorKind, Outcome, Service};
@@ -52,6 +52,9 @@ pub struct JobExtras {
     pub checks: Option<Arc<dyn ItemChecks>>,
     /// Journaled with the job (see [`Journal::set_job_params`]).
     pub params: Option<String>,
+    /// The limiter the job shares with the other jobs of its account (`None`: its own, at
+    /// the configured rate).
+    pub rate: Option<SharedRate>,
 }
 
 /// How fast and how persistently to run.
@@ -115,6 +118,10 @@ pub struct ItemResult {
     pub request_id: Option<String>,
     /// Requests sent for this item.
     pub attempts: u32,
+    /// The account (profile) the item's requests were signed for.
+    pub account: String,
+    /// The region they went to ("" when the job does not know it).
+    pub region: String,
 }
 
 /// Live counters of a running job.
@@ -160,6 +167,8 @@ pub struct JobHandle {
     pub results: mpsc::UnboundedReceiver<ItemResult>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<Result<JobProgress, JournalError>>,
+    /// The limiters the job draws from (one; several for a merged job).
+    rates: Vec<Arc<AdaptiveRate>>,
 }
 
 impl JobHandle {
@@ -174,6 +183,154 @@ impl JobHandle {
             Ok(result) => result,
             Err(join) => Err(JournalError::from_panic(join.to_string())),
         }
+    }
+}
+
+impl JobHandle {
+    /// One handle over several running jobs: a selection that spans accounts and regions runs as
+    /// one journaled job per account and region, each under its own credentials (the journal and
+    /// the audit log name each item's account), and the caller watches them as one. Progress is
+    /// their sum, results arrive as each job sends them, [`JobHandle::cancel`] stops them all and
+    /// [`JobHandle::wait`] returns once every one has stopped (the first journal error, if any).
+    /// `None` for no handles; one handle is returned as it is.
+    pub fn merge(handles: Vec<JobHandle>) -> Option<JobHandle> {
+        if handles.len() <= 1 {
+            return handles.into_iter().next();
+        }
+        let job_id = handles
+            .iter()
+            .map(|h| h.job_id.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut rates: Vec<Arc<AdaptiveRate>> = Vec::new();
+        for rate in handles.iter().flat_map(|h| &h.rates) {
+            if !rates.iter().any(|r| Arc::ptr_eq(r, rate)) {
+                rates.push(rate.clone());
+            }
+        }
+        let parts: Vec<JobProgress> = handles
+            .iter()
+            .map(|h| h.progress.borrow().clone())
+            .collect();
+        let merged = Arc::new(MergedProgress {
+            job_id: job_id.clone(),
+            rates: rates.clone(),
+            parts: Mutex::new(parts),
+        });
+        let (progress_tx, progress_rx) = watch::channel(merged.sum());
+        let progress_tx = Arc::new(progress_tx);
+        let (results_tx, results_rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let forwards: Vec<_> = handles
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut h)| {
+                let (merged, progress_tx, results_tx, cancel) = (
+                    merged.clone(),
+                    progress_tx.clone(),
+                    results_tx.clone(),
+                    cancel.clone(),
+                );
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            r = h.results.recv() => match r {
+                                Some(r) => {
+                                    // The engine publishes its counters before the result.
+                                    let part = h.progress.borrow().clone();
+                                    progress_tx.send_replace(merged.update(i, part));
+                                    let _ = results_tx.send(r);
+                                }
+                                None => break,
+                            },
+                            _ = cancel.cancelled(), if !h.cancel.is_cancelled() => h.cancel.cancel(),
+                        }
+                    }
+                    let last = h.wait().await;
+                    if let Ok(part) = &last {
+                        progress_tx.send_replace(merged.update(i, part.clone()));
+                    }
+                    last
+                })
+            })
+            .collect();
+        let task = tokio::spawn(async move {
+            let mut first_error = None;
+            for forward in forwards {
+                let stopped = match forward.await {
+                    Ok(result) => result,
+                    Err(join) => Err(JournalError::from_panic(join.to_string())),
+                };
+                if let Err(e) = stopped {
+                    first_error.get_or_insert(e);
+                }
+            }
+            match first_error {
+                Some(e) => Err(e),
+                None => Ok(merged.sum()),
+            }
+        });
+        Some(JobHandle {
+            job_id,
+            progress: progress_rx,
+            results: results_rx,
+            cancel,
+            task,
+            rates,
+        })
+    }
+}
+
+/// The counters of a merged job: the latest of each part.
+struct MergedProgress {
+    job_id: String,
+    rates: Vec<Arc<AdaptiveRate>>,
+    parts: Mutex<Vec<JobProgress>>,
+}
+
+impl MergedProgress {
+    fn update(&self, i: usize, part: JobProgress) -> JobProgress {
+        {
+            let mut parts = self.parts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(slot) = parts.get_mut(i) {
+                *slot = part;
+            }
+        }
+        self.sum()
+    }
+
+    fn sum(&self) -> JobProgress {
+        let parts = self.parts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sum = JobProgress {
+            job_id: self.job_id.clone(),
+            total: 0,
+            applied: 0,
+            already: 0,
+            failed: 0,
+            held: 0,
+            remaining: 0,
+            // Counted per limiter: jobs of one account share theirs.
+            throttled: self.rates.iter().map(|r| r.throttled_count()).sum(),
+            rate_limit: self.rates.iter().map(|r| r.current()).sum(),
+            rate_per_sec: 0.0,
+            eta: None,
+            cancelled: false,
+            stopped: true,
+        };
+        for p in parts.iter() {
+            sum.total += p.total;
+            sum.applied += p.applied;
+            sum.already += p.already;
+            sum.failed += p.failed;
+            sum.held += p.held;
+            sum.remaining += p.remaining;
+            sum.rate_per_sec += p.rate_per_sec;
+            sum.cancelled |= p.cancelled;
+            sum.stopped &= p.stopped;
+        }
+        // The slowest part decides when the whole job ends.
+        sum.eta = parts.iter().filter_map(|p| p.eta).max();
+        sum
     }
 }
 
@@ -198,7 +355,7 @@ struct Run {
     journal: Arc<Mutex<Journal>>,
     writer: JournalWriter,
     backend: Arc<dyn Backend>,
-    rate: AdaptiveRate,
+    rate: Arc<AdaptiveRate>,
     retry: RetryPolicy,
     cancel: CancellationToken,
     checks: Option<Arc<dyn ItemChecks>>,
@@ -368,6 +525,7 @@ pub fn start_job_with(
         work,
         config,
         extras.checks,
+        extras.rate,
     ))
 }
 
@@ -507,7 +665,7 @@ fn resume_journaled(
         })
         .collect();
     launch(
-        journal, backend, record, token, principal, request, work, config, checks,
+        journal, backend, record, token, principal, request, work, config, checks, None,
     )
 }
 
@@ -524,8 +682,13 @@ fn launch(
     work: Work,
     config: EngineConfig,
     checks: Option<Arc<dyn ItemChecks>>,
+    shared_rate: Option<SharedRate>,
 ) -> JobHandle {
     let cancel = CancellationToken::new();
+    let rate = shared_rate.map_or_else(
+        || Arc::new(AdaptiveRate::new(config.qps.map(|q| f64::from(q.get())))),
+        |shared| shared.0,
+    );
     let counts = {
         let guard = journal.lock().unwrap_or_else(|p| p.into_inner());
         guard.counts(&record.id).unwrap_or_default()
@@ -555,7 +718,7 @@ fn launch(
         journal: journal.clone(),
         writer: JournalWriter::start(journal.clone(), record.id.clone(), Some(lease.clone())),
         backend,
-        rate: AdaptiveRate::new(config.qps.map(|q| f64::from(q.get()))),
+        rate: rate.clone(),
         retry: config.retry,
         cancel: cancel.clone(),
         checks,
@@ -665,6 +828,7 @@ fn launch(
         results: results_rx,
         cancel,
         task,
+        rates: vec![rate],
     }
 }
 
@@ -957,6 +1121,8 @@ async fn run_item(
         message: decided.message,
         request_id: request_id.or(decided.request_id),
         attempts,
+        account: run.principal.profile.clone(),
+        region: run.principal.region.clone(),
     };
 
     let journal_item = JournalItem {
@@ -1035,7 +1201,7 @@ pub async fn dry_run(
         writer: JournalWriter::start(journal.clone(), String::new(), None),
         journal,
         backend,
-        rate: AdaptiveRate::new(config.qps.map(|q| f64::from(q.get()))),
+        rate: Arc::new(AdaptiveRate::new(config.qps.map(|q| f64::from(q.get())))),
         retry: config.retry,
         cancel: CancellationToken::new(),
         checks: None,

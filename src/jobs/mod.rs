@@ -23,6 +23,7 @@ pub use engine::{
     BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobExtras, JobHandle, JobProgress,
     account_mismatch, dry_run, resume_job, resume_job_with, start_job, start_job_with,
 };
+pub use rate::SharedRate;
 pub use single::{Principal, Signer};
 
 use crate::credentials::Secret;

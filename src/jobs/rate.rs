@@ -5,7 +5,7 @@
 //! user's), it never goes above it; started unlimited, it limits itself from the first throttled
 //! answer on. Knows nothing of clouds, the journal or the UI.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Factor applied to the rate at a throttled answer.
@@ -35,7 +35,29 @@ struct State {
     since: Instant,
 }
 
-/// The adaptive limiter of one job.
+/// A rate several jobs draw from: the jobs of one account in a job that spans accounts and
+/// regions. A service's limits are per account (its regions draw from the same allowance, as far
+/// as the contracts say), so the jobs of one account's regions share one limiter, and a throttled
+/// answer in one region slows all of them down.
+#[derive(Clone)]
+pub struct SharedRate(pub(crate) Arc<AdaptiveRate>);
+
+impl SharedRate {
+    /// A limiter that starts at `qps` requests per second (`None`: unlimited until throttled).
+    pub fn new(qps: Option<std::num::NonZeroU32>) -> SharedRate {
+        SharedRate(Arc::new(AdaptiveRate::new(qps.map(|q| f64::from(q.get())))))
+    }
+}
+
+impl std::fmt::Debug for SharedRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SharedRate")
+            .field(&self.0.current())
+            .finish()
+    }
+}
+
+/// The adaptive limiter of one job (or of the jobs of one account, see [`SharedRate`]).
 pub(crate) struct AdaptiveRate {
     ceiling: Option<f64>,
     state: Mutex<State>,

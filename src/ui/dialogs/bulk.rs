@@ -332,12 +332,41 @@ fn progress(ui: &mut egui::Ui, d: &BulkDialog, actions: &mut Vec<Action>) {
     });
     // Newest first, so the live table shows what just happened.
     let n = d.results.len();
+    let newest = |i: usize| d.results.get(n.checked_sub(i + 1)?);
+    if d.spans_accounts() {
+        // Which account and region each item's request went to.
+        items_table(
+            "bulk_results",
+            [
+                "Account",
+                "Region",
+                "Id",
+                "Name",
+                "Result",
+                "Provider code",
+                "RequestId",
+            ],
+        )
+        .show(ui, n, |i| {
+            let r = newest(i)?;
+            Some([
+                r.account.clone(),
+                r.region.clone(),
+                r.item.id.clone(),
+                r.item.name.clone(),
+                outcome_text(r),
+                r.code.clone().unwrap_or_default(),
+                r.request_id.clone().unwrap_or_default(),
+            ])
+        });
+        return;
+    }
     items_table(
         "bulk_results",
         ["Id", "Name", "Result", "Provider code", "RequestId"],
     )
     .show(ui, n, |i| {
-        let r = d.results.get(n.checked_sub(i + 1)?)?;
+        let r = newest(i)?;
         Some([
             r.item.id.clone(),
             r.item.name.clone(),
