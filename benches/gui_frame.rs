@@ -115,7 +115,10 @@ fn main() {
         .env(CHILD_ESTATE_ENV, "1")
         .output()
         .expect("cold start child");
-    print!("estate, 12 account-regions: {}", String::from_utf8_lossy(&out.stdout));
+    print!(
+        "estate, 12 account-regions: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
 
     if quick() {
@@ -196,7 +199,8 @@ fn estate(db: &Path, rows: usize, single_wall_ms: f64, single_cpu_ms: Option<f64
     println!(
         "estate frame vs one account of {SMALL} rows: wall median {:.3} ms vs {single_wall_ms:.3} ms, CPU {} vs {} (target <= 1 ms CPU)",
         median(&t.wall),
-        t.cpu_per_frame.map_or_else(|| "n/a".into(), |c| format!("{c:.3} ms")),
+        t.cpu_per_frame
+            .map_or_else(|| "n/a".into(), |c| format!("{c:.3} ms")),
         single_cpu_ms.map_or_else(|| "n/a".into(), |c| format!("{c:.3} ms")),
     );
     // Find everywhere over every row: the last row's fingerprint (upper case, with colons) and
@@ -220,8 +224,9 @@ fn estate(db: &Path, rows: usize, single_wall_ms: f64, single_cpu_ms: Option<f64
         let mut found = 0;
         for _ in 0..5 {
             let t = Instant::now();
-            let hits = certdesk::app::find::search(&rig.app.state.inventory, text, &Cancel::never())
-                .expect("not cancelled");
+            let hits =
+                certdesk::app::find::search(&rig.app.state.inventory, text, &Cancel::never())
+                    .expect("not cancelled");
             times.push(t.elapsed().as_secs_f64() * 1e3);
             found = hits.len();
         }
@@ -483,7 +488,11 @@ fn cold_start_child(db: &Path, workspace: Workspace) {
         .map(|s| {
             accounts
                 .iter()
-                .filter_map(|a| s.fetch_info(&CacheKey::new(a, Service::Iotda)).ok().flatten())
+                .filter_map(|a| {
+                    s.fetch_info(&CacheKey::new(a, Service::Iotda))
+                        .ok()
+                        .flatten()
+                })
                 .map(|i| i.row_count as usize)
                 .sum()
         })

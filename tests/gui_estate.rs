@@ -229,7 +229,11 @@ fn a_bulk_change_over_two_accounts_runs_each_item_under_its_own_account() {
     let dialog = g
         .harness
         .get_by_role_and_label(Role::Window, "Bulk disable");
-    assert_eq!(dialog.query_all_by_label("Account").count(), 2, "plan and results");
+    assert_eq!(
+        dialog.query_all_by_label("Account").count(),
+        2,
+        "plan and results"
+    );
     assert_eq!(
         dialog.query_all_by_label("demo-1-iot").count(),
         4,

@@ -10,7 +10,7 @@ use super::inventory::PaneKey;
 use super::runtime::{Generation, Ticket};
 use super::source::BulkTarget;
 use crate::jobs::{
-    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobExtras, JobHandle, JobProgress,
+    BulkItem, BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobHandle, JobPart, JobProgress,
     SharedRate,
 };
 use crate::model::{CertStatus, Change, Outcome, Provider, Service};
@@ -309,40 +309,6 @@ pub fn write_results_csv(
 
 type Ctx<'a, 'b> = &'a mut Cx<'b, BulkEvent>;
 
-/// One part of a job: its account's backend, the part's items, its config and its account's rate.
-type JobPart = (
-    Arc<dyn crate::jobs::Backend>,
-    BulkJob,
-    EngineConfig,
-    SharedRate,
-);
-
-/// Journals and starts every part and watches them as one job. When a part cannot be journaled
-/// the parts already started are cancelled (they stay in the journal, resumable) and the error
-/// is returned.
-fn start_parts(
-    journal: &Arc<std::sync::Mutex<crate::store::journal::Journal>>,
-    parts: Vec<JobPart>,
-) -> Result<JobHandle, crate::store::journal::JournalError> {
-    let mut handles = Vec::with_capacity(parts.len());
-    for (backend, job, config, rate) in parts {
-        let extras = JobExtras {
-            rate: Some(rate),
-            ..JobExtras::default()
-        };
-        match crate::jobs::start_job_with(Arc::clone(journal), backend, job, config, extras) {
-            Ok(handle) => handles.push(handle),
-            Err(e) => {
-                handles.iter().for_each(JobHandle::cancel);
-                return Err(e);
-            }
-        }
-    }
-    JobHandle::merge(handles).ok_or_else(|| {
-        crate::store::journal::JournalError::from_panic("a job without items".to_string())
-    })
-}
-
 fn engine_config(service: Service, target: &BulkTarget) -> EngineConfig {
     EngineConfig::for_service(service).with_rate_limit(target.rate_limit_qps)
 }
@@ -540,10 +506,15 @@ impl BulkState {
                 request: d.operation.into(),
                 items: items.to_vec(),
             };
-            parts.push((target.backend, job, config, rate));
+            parts.push(JobPart {
+                backend: target.backend,
+                job,
+                config,
+                rate,
+            });
         }
         let journal = Arc::clone(&cx.shared.journal);
-        self.run_job(move || start_parts(&journal, parts), cx);
+        self.run_job(move || crate::jobs::start_parts(&journal, parts), cx);
     }
 
     fn resume(&mut self, job_id: String, cx: Ctx<'_, '_>) {

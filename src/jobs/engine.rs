@@ -529,6 +529,50 @@ pub fn start_job_with(
     ))
 }
 
+/// One part of a job that spans accounts and regions: the part's items under its account's
+/// principal, through that account's backend, drawing from that account's rate.
+pub struct JobPart {
+    /// The account's backend (its credentials and region).
+    pub backend: Arc<dyn Backend>,
+    /// The part's items and principal.
+    pub job: BulkJob,
+    /// Concurrency and retries (the rate comes from `rate`).
+    pub config: EngineConfig,
+    /// The account's limiter, shared by its parts.
+    pub rate: SharedRate,
+}
+
+/// Journals and starts every part (one journaled job each, under its own account) and returns
+/// one handle over all of them ([`JobHandle::merge`]). When a part cannot be journaled, the parts
+/// already started are cancelled (they stay in the journal, resumable) and the error returned.
+pub fn start_parts(
+    journal: &Arc<Mutex<Journal>>,
+    parts: Vec<JobPart>,
+) -> Result<JobHandle, JournalError> {
+    let mut handles = Vec::with_capacity(parts.len());
+    for part in parts {
+        let extras = JobExtras {
+            rate: Some(part.rate),
+            ..JobExtras::default()
+        };
+        match start_job_with(
+            Arc::clone(journal),
+            part.backend,
+            part.job,
+            part.config,
+            extras,
+        ) {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                handles.iter().for_each(JobHandle::cancel);
+                return Err(e);
+            }
+        }
+    }
+    JobHandle::merge(handles)
+        .ok_or_else(|| JournalError::from_panic("a job without items".to_string()))
+}
+
 /// Why `principal` may not resume `record` (started with `origin`), if it may not: another
 /// profile, or the same profile now signing with another AccessKey.
 pub fn account_mismatch(

@@ -20,8 +20,8 @@ pub mod single;
 pub use crate::cloud::RetryPolicy;
 pub use checks::{ItemChecks, Precheck};
 pub use engine::{
-    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobExtras, JobHandle, JobProgress,
-    account_mismatch, dry_run, resume_job, resume_job_with, start_job, start_job_with,
+    BulkJob, DryRunVerdict, EngineConfig, ItemResult, JobExtras, JobHandle, JobPart, JobProgress,
+    account_mismatch, dry_run, resume_job, resume_job_with, start_job, start_job_with, start_parts,
 };
 pub use rate::SharedRate;
 pub use single::{Principal, Signer};
