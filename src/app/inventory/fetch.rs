@@ -25,16 +25,21 @@ pub(crate) fn read_cache(
     store: &Mutex<Store>,
     key: &crate::store::CacheKey,
 ) -> Result<Option<(Inventory, i64)>, String> {
-    let store = store
-        .lock()
-        .map_err(|_| "the cache is unavailable".to_string())?;
-    if let Some(snapshot) = store.load_snapshot(key).map_err(|e| e.to_string())?
+    let lock = || {
+        store
+            .lock()
+            .map_err(|_| "the cache is unavailable".to_string())
+    };
+    // The snapshot is decoded outside the lock, so the parts of an estate decode in parallel.
+    let snapshot = lock()?.load_snapshot(key).map_err(|e| e.to_string())?;
+    if let Some(snapshot) = snapshot
         && snapshot.format == super::rows::SNAPSHOT_FORMAT
         && let Some(mut inventory) = Inventory::from_snapshot(key.service, &snapshot.data)
     {
         inventory.apply_changes(&snapshot.changes);
         return Ok(Some((inventory, snapshot.fetched_at)));
     }
+    let store = lock()?;
     let capacity = store
         .fetch_info(key)
         .map_err(|e| e.to_string())?

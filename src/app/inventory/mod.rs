@@ -229,14 +229,29 @@ impl Inventories {
             part.load = LoadState::ReadingCache;
             keys.push((scope, cx.shared.cache_key(scope, key.service, key.site_id)));
         }
-        cx.tasks
-            .spawn_blocking(move || InventoryEvent::CacheLoaded {
-                key,
-                parts: keys
+        cx.tasks.spawn_blocking(move || {
+            // The parts of an estate are read side by side (each snapshot decodes outside the
+            // store's lock): a cold start waits for the largest part, not for their sum.
+            let parts = std::thread::scope(|threads| {
+                let reads: Vec<_> = keys
                     .into_iter()
-                    .map(|(scope, cache_key)| (scope, read_cache(&store, &cache_key)))
-                    .collect(),
+                    .map(|(scope, cache_key)| {
+                        let store = &store;
+                        (scope, threads.spawn(move || read_cache(store, &cache_key)))
+                    })
+                    .collect();
+                reads
+                    .into_iter()
+                    .map(|(scope, read)| {
+                        let read = read
+                            .join()
+                            .unwrap_or_else(|_| Err("reading the cache failed".to_string()));
+                        (scope, read)
+                    })
+                    .collect()
             });
+            InventoryEvent::CacheLoaded { key, parts }
+        });
     }
 
     fn save_cache(
