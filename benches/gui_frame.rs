@@ -173,7 +173,7 @@ fn write_estate_cache(path: &Path, rows: usize) {
             b.push_row(&fake_row(Service::Iotda, n, None));
         }
         let inv = b.build();
-        let key = CacheKey::new(&scope.cache_account(), Service::Iotda);
+        let key = CacheKey::new(scope.cache_account(), Service::Iotda);
         store
             .save_inventory(&key, 1_700_000_000, inv.records())
             .expect("save");
