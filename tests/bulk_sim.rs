@@ -238,7 +238,14 @@ async fn job_under_twenty_percent_faults_completes_and_reports_each_refusal_once
     }
     for id in &already_revoked {
         let r = results.iter().find(|r| &r.item.id == id).unwrap();
-        assert_eq!(r.outcome, Outcome::Already, "{r:?}");
+        // An injected timeout or reset leaves the engine unable to tell whether its request was
+        // processed; read back revoked, the item is then counted as applied and says why (the
+        // engine's documented rule for an unanswered request). Otherwise it is "already".
+        let unanswered = r.outcome == Outcome::Applied
+            && r.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("confirmed after an unanswered request"));
+        assert!(r.outcome == Outcome::Already || unanswered, "{r:?}");
     }
     for item in &items[..issued] {
         assert_eq!(

@@ -550,8 +550,8 @@ async fn csv_exports_neutralise_formulas_and_the_data_files_are_private() {
             message: Some(formula.to_string()),
             request_id: None,
             attempts: 1,
-            account: formula.to_string(),
-            region: formula.to_string(),
+            account: "prod".to_string(),
+            region: "cn-hangzhou".to_string(),
         })
         .collect();
     let mut bytes = Vec::new();
