@@ -171,6 +171,26 @@ pub struct ResumeOffer {
     pub job: JobRecord,
     /// Its items per state.
     pub counts: JobCounts,
+    /// The region its requests went to, as journaled (`None`: not recorded); a resume runs there.
+    pub region: Option<String>,
+}
+
+/// The unfinished jobs of the journal with the region each ran in.
+fn resume_offers(
+    journal: &crate::store::journal::Journal,
+) -> Result<Vec<ResumeOffer>, crate::store::journal::JournalError> {
+    journal
+        .resumable_jobs()?
+        .into_iter()
+        .map(|(job, counts)| {
+            let region = journal.job_origin(&job.id)?.and_then(|o| o.region);
+            Ok(ResumeOffer {
+                job,
+                counts,
+                region,
+            })
+        })
+        .collect()
 }
 
 /// The region of `scope` ("" when unknown).
@@ -218,7 +238,7 @@ pub(crate) enum BulkEvent {
     /// The job stopped (or could not start).
     Finished(Result<JobProgress, String>),
     /// Unfinished jobs of the journal.
-    Resumable(Result<Vec<(JobRecord, JobCounts)>, String>),
+    Resumable(Result<Vec<ResumeOffer>, String>),
 }
 
 /// What a bulk event means for the rows the panes show.
@@ -322,7 +342,7 @@ impl BulkState {
                 .lock()
                 .map_err(|_| "the journal is unavailable".to_string())
                 // Not the jobs another live window or CLI runs: their engine holds the lease.
-                .and_then(|j| j.resumable_jobs().map_err(|e| e.to_string()));
+                .and_then(|j| resume_offers(&j).map_err(|e| e.to_string()));
             BulkEvent::Resumable(jobs)
         });
     }
@@ -530,24 +550,33 @@ impl BulkState {
         };
         let (service, operation) = (offer.job.service, offer.job.operation);
         let account = offer.job.profile.clone();
-        // The journal names the job's profile; its first region of the service is where it ran.
+        // The journal names the job's profile and the region it ran in (a part of a job that
+        // spanned regions resumes in its own); without a recorded region, the profile's first.
         let scope = cx
             .shared
             .workspace
             .scopes_for(service)
             .into_iter()
             .find(|s| {
-                cx.shared
-                    .workspace
-                    .scope(*s)
-                    .is_some_and(|s| s.profile == account)
+                cx.shared.workspace.scope(*s).is_some_and(|s| {
+                    s.profile == account
+                        && offer
+                            .region
+                            .as_ref()
+                            .is_none_or(|r| r.is_empty() || *r == s.region)
+                })
             });
         let Some(scope) = scope else {
             cx.notice(
                 NoticeLevel::Error,
                 format!(
-                    "Job {job_id} ran under profile “{}”; open that profile (Settings) to resume it.",
-                    offer.job.profile
+                    "Job {job_id} ran under profile “{}”{}; open that profile (Settings) to resume it.",
+                    offer.job.profile,
+                    offer
+                        .region
+                        .as_deref()
+                        .map(|r| format!(" in {r}"))
+                        .unwrap_or_default()
                 ),
             );
             return;
@@ -714,12 +743,7 @@ impl BulkState {
                 update.finished = true;
             }
             BulkEvent::Resumable(result) => match result {
-                Ok(jobs) => {
-                    self.resumable = jobs
-                        .into_iter()
-                        .map(|(job, counts)| ResumeOffer { job, counts })
-                        .collect();
-                }
+                Ok(offers) => self.resumable = offers,
                 Err(e) => cx.notice(
                     NoticeLevel::Error,
                     format!("Reading the job journal failed: {e}"),

@@ -269,6 +269,7 @@ fn dismissed_offers_are_not_shown_again() {
             state: crate::store::journal::JobState::Running,
         },
         counts: JobCounts::default(),
+        region: None,
     });
     r.bulk(BulkAction::Dismiss("j1".into()));
     assert!(r.app.bulk.resumable.is_empty());
